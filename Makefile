@@ -1,0 +1,43 @@
+# Almanac Futures. `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+export DVC_NO_ANALYTICS = 1
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv dev repro test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## create .venv with the pinned requirements
+
+dev: $(BIN)/.dev-installed ## create .venv with the pinned requirements and the test tools
+
+repro: venv ## set up and run the whole pipeline on the default params (dvc repro)
+	$(BIN)/dvc repro
+
+test: dev ## set up and run the whole test suite
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: dev ## ruff check and format check
+	$(BIN)/ruff check src stages tests benchmarks
+	$(BIN)/ruff format --check src stages tests benchmarks
+
+bench: venv ## time the stages on the default 9-year market; prints wall time and peak RSS
+	$(BIN)/python benchmarks/run.py
+
+clean: ## remove the virtual environment and caches (not DVC outputs)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

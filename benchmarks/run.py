@@ -1,0 +1,108 @@
+"""Benchmark the pipeline stages on the default params: wall time and peak RSS per stage.
+
+Each stage runs as its own process (exactly the command ``dvc.yaml`` runs) in a scratch directory, ``--repeat``
+times; the table reports the median wall time and the largest peak RSS (``ru_maxrss`` of that process, from
+``os.wait4``).  Targets come from the issues; a figure over target is printed as such, never hidden.
+
+    python benchmarks/run.py [--repeat 3] [--out benchmarks/results.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+# stage -> (wall seconds target, peak RSS MB target)
+TARGETS = {"bars": (10.0, 1536.0), "sessions": (3.0, None)}
+
+
+def _stage_commands() -> dict[str, str]:
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    commands = {}
+    for name in TARGETS:
+        cmd = stages[name]["cmd"].replace("${data.symbol}", params["data"]["symbol"])
+        commands[name] = cmd
+    return commands
+
+
+def _run(cmd: str, cwd: Path) -> tuple[float, float]:
+    env = {**os.environ, "PYTHONPATH": str(cwd / "src")}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd.replace("PYTHONPATH=src ", ""), shell=True, cwd=cwd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {cmd}")
+    return wall, usage.ru_maxrss / 1024.0  # KiB -> MiB on Linux
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")
+        )
+        mem = f"{mem_kb / 1024**2:.0f} GiB RAM"
+    except (OSError, StopIteration):
+        mem = "unknown RAM"
+    return f"{cpu}, {os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
+    args = parser.parse_args(argv)
+    commands = _stage_commands()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="almanac-bench-") as tmp:
+        work = Path(tmp)
+        for item in ("src", "stages", "params.yaml", "dvc.yaml"):
+            src = REPO / item
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+        for name, cmd in commands.items():
+            walls, peaks = [], []
+            for _ in range(args.repeat):
+                wall, peak = _run(cmd, work)
+                walls.append(wall)
+                peaks.append(peak)
+            wall_target, rss_target = TARGETS[name]
+            median = statistics.median(walls)
+            verdict = (
+                "ok" if median <= wall_target and (rss_target is None or max(peaks) <= rss_target) else "OVER TARGET"
+            )
+            rss_text = f"<= {rss_target:.0f}" if rss_target else "-"
+            rows.append(
+                f"| {name} | {median:.2f} | {min(walls):.2f}-{max(walls):.2f} | {max(peaks):.0f} | <= {wall_target:.0f} s, {rss_text} MiB | {verdict} |"
+            )
+    lines = [
+        f"Machine: {_machine()}",
+        f"Date: {time.strftime('%Y-%m-%d')}; {args.repeat} runs per stage, default params.yaml (9 years, ~3.1 M bars).",
+        "",
+        "| stage | median wall s | range s | peak RSS MiB | target | verdict |",
+        "|---|---|---|---|---|---|",
+        *rows,
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

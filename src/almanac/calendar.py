@@ -1,0 +1,215 @@
+"""CME equity-index session calendar: eras, trade dates, RTH windows and cutoff instants.
+
+Everything is stored in UTC and converted with the tz database (never fixed offsets), so DST is handled by
+``zoneinfo``.  NYSE trading days and early closes come from ``exchange_calendars`` (calendar ``XNYS``), a
+maintained library, rather than a hand-written holiday list.
+
+Globex session rules changed twice, so they are eras, not one constant:
+
+* before 19 Nov 2012: the 15:30 CT reopen (after the 15:15-15:30 pause) already belonged to the next trade date;
+* 19 Nov 2012 - 27 Jun 2021: 17:00-16:15 CT with a 15:15-15:30 CT pause;
+* from 28 Jun 2021: 17:00-16:00 CT with the 16:00-17:00 CT maintenance break.
+
+Trade date rule: a bar starting at or after the era's boundary (17:00 CT; 15:30 CT before 2012-11-19) on
+calendar day D belongs to the next calendar day; a bar whose date is not an NYSE trading day (weekend, holiday
+segment) rolls forward to the next trading day.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import warnings
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+CT = "America/Chicago"
+ET = "America/New_York"
+RTH_OPEN_ET = dt.time(9, 30)
+RTH_CLOSE_ET = dt.time(16, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionEra:
+    """Globex session rules in force from ``first_date`` (a CT calendar date) on."""
+
+    name: str
+    first_date: dt.date
+    boundary_ct: dt.time  # bars at or after this CT time belong to the next trade date
+    open_ct: dt.time  # Globex open on the evening before the trade date
+    close_ct: dt.time  # Globex close on a full trade date
+    pause_ct: tuple[dt.time, dt.time] | None  # intraday halt [start, end) inside the session, if any
+
+
+ERAS: tuple[SessionEra, ...] = (
+    SessionEra("pre-2012", dt.date(1997, 9, 9), dt.time(15, 30), dt.time(15, 30), dt.time(15, 15), None),
+    SessionEra(
+        "2012-2021",
+        dt.date(2012, 11, 19),
+        dt.time(17, 0),
+        dt.time(17, 0),
+        dt.time(16, 15),
+        (dt.time(15, 15), dt.time(15, 30)),
+    ),
+    SessionEra("2021-", dt.date(2021, 6, 28), dt.time(17, 0), dt.time(17, 0), dt.time(16, 0), None),
+)
+
+
+def epoch_ns(values) -> np.ndarray:
+    """Tz-aware timestamps (Series, Index or array) as int64 nanoseconds since the epoch (NaT -> INT64 min)."""
+    index = pd.DatetimeIndex(values)
+    if index.tz is None:
+        raise ValueError("epoch_ns needs timezone-aware timestamps")
+    return index.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy().astype(np.int64)
+
+
+def era_for(date: dt.date | pd.Timestamp) -> SessionEra:
+    """The session era whose rules apply on CT calendar ``date``."""
+    date = pd.Timestamp(date).date()
+    era = ERAS[0]
+    for candidate in ERAS:
+        if date >= candidate.first_date:
+            era = candidate
+    return era
+
+
+@functools.lru_cache(maxsize=16)
+def _xnys(first_year: int, last_year: int) -> xcals.ExchangeCalendar:
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 reads tz-aware Series.values, which pandas 3.1 deprecates (Pandas4Warning);
+        # harmless for the values it builds, and not ours to fix.
+        warnings.simplefilter("ignore", category=pd.errors.Pandas4Warning)
+        return xcals.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+
+
+def _calendar_for(start: pd.Timestamp, end: pd.Timestamp) -> xcals.ExchangeCalendar:
+    # Cache by whole years (with a margin) so repeated calls share one calendar object.
+    return _xnys(max(start.year - 1, 1990), end.year + 1)
+
+
+def trading_days(start, end) -> pd.DatetimeIndex:
+    """NYSE trading days in ``[start, end]`` as a tz-naive ``DatetimeIndex`` at midnight."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    sessions = _calendar_for(start, end).sessions
+    return pd.DatetimeIndex(sessions[(sessions >= start) & (sessions <= end)], name="trade_date").as_unit("s")
+
+
+def _minutes_ct(ts_utc: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    local = ts_utc.tz_convert(CT)
+    days = local.tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+    minutes = (local.hour * 60 + local.minute).to_numpy()
+    return days, minutes
+
+
+def assign_trade_dates(ts_utc) -> np.ndarray:
+    """Trade date (``datetime64[D]``) of each bar start ``ts_utc`` (tz-aware).  Vectorised.
+
+    A bar at or after its era's boundary (17:00 CT; 15:30 CT before 2012-11-19) belongs to the next calendar
+    day, and any date that is not an NYSE trading day rolls forward to the next one (weekend and holiday
+    segments).  The input is not modified.
+    """
+    index = pd.DatetimeIndex(ts_utc)
+    if index.tz is None:
+        raise ValueError("assign_trade_dates needs timezone-aware timestamps (UTC)")
+    if len(index) == 0:
+        return np.array([], dtype="datetime64[D]")
+    days, minutes = _minutes_ct(index)
+    boundary = np.full(len(days), 17 * 60, dtype=np.int64)
+    old = days < np.datetime64(ERAS[1].first_date, "D")
+    boundary[old] = ERAS[0].boundary_ct.hour * 60 + ERAS[0].boundary_ct.minute
+    candidate = days + (minutes >= boundary).astype("timedelta64[D]")
+    lo, hi = pd.Timestamp(candidate.min()), pd.Timestamp(candidate.max()) + pd.Timedelta(days=10)
+    sessions = trading_days(lo, hi).to_numpy().astype("datetime64[D]")
+    pos = np.searchsorted(sessions, candidate, side="left")
+    if (pos >= len(sessions)).any():
+        raise ValueError("bars fall after the last NYSE trading day known to exchange_calendars")
+    return sessions[pos]
+
+
+def rth_sessions(start, end) -> pd.DataFrame:
+    """RTH window of every NYSE trading day in ``[start, end]``.
+
+    Returns a frame indexed by ``trade_date`` (tz-naive midnight) with ``rth_open_utc`` and ``rth_close_utc``
+    (tz-aware UTC) and ``half_day`` (True on NYSE early closes, normally 13:00 ET).
+    """
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    schedule = _calendar_for(start, end).schedule
+    schedule = schedule[(schedule.index >= start) & (schedule.index <= end)]
+    out = pd.DataFrame(
+        {
+            "rth_open_utc": schedule["open"].dt.tz_convert("UTC").dt.as_unit("s"),
+            "rth_close_utc": schedule["close"].dt.tz_convert("UTC").dt.as_unit("s"),
+        },
+        index=pd.DatetimeIndex(schedule.index, name="trade_date").as_unit("s"),
+    )
+    close_et = out["rth_close_utc"].dt.tz_convert(ET)
+    out["half_day"] = (close_et.dt.hour * 60 + close_et.dt.minute) < 16 * 60
+    return out
+
+
+def local_instants(trade_dates, wall_time: dt.time, tz: str = ET) -> pd.DatetimeIndex:
+    """``wall_time`` in ``tz`` on each trade date, as tz-aware UTC instants (DST-correct)."""
+    dates = pd.DatetimeIndex(trade_dates).tz_localize(None).normalize()
+    offset = pd.Timedelta(hours=wall_time.hour, minutes=wall_time.minute)
+    return (dates + offset).tz_localize(tz).tz_convert("UTC").as_unit("s")
+
+
+def cutoff_instants(trade_dates, cutoff: dt.time) -> pd.DatetimeIndex:
+    """The decision cutoff (ET wall-clock) of each trade date as a UTC instant.
+
+    A bar may be used at the cutoff only if ``ts + 1 minute <= cutoff``.  On half days a cutoff after the early
+    close is clipped to the close.
+    """
+    dates = pd.DatetimeIndex(trade_dates)
+    instants = local_instants(dates, cutoff)
+    rth = rth_sessions(dates.min(), dates.max()).reindex(dates.tz_localize(None).normalize())
+    if rth["rth_close_utc"].isna().any():
+        missing = dates[rth["rth_close_utc"].isna().to_numpy()]
+        raise ValueError(f"not NYSE trading days: {', '.join(str(d.date()) for d in missing[:5])}")
+    close = pd.DatetimeIndex(rth["rth_close_utc"])
+    return pd.DatetimeIndex(np.minimum(instants, close), name="cutoff_utc")
+
+
+def globex_sessions(trade_dates) -> pd.DataFrame:
+    """Globex trading window of each trade date (used by the synthetic market).
+
+    Columns ``open_utc``, ``close_utc``, ``pause_start_utc``, ``pause_end_utc`` (NaT when the era has no pause).
+    The session opens at the era's open time on the calendar day before the trade date and closes at the era's
+    close; on NYSE half days Globex closes 15 minutes after the early RTH close.  Holiday-morning segments are
+    not modelled (the synthetic market does not trade them).
+    """
+    dates = pd.DatetimeIndex(trade_dates).tz_localize(None).normalize().as_unit("s")
+    if len(dates) and dates.min() < pd.Timestamp(ERAS[1].first_date):
+        raise ValueError("globex_sessions supports trade dates from 2012-11-19 on (the 17:00 CT open eras)")
+    rth = rth_sessions(dates.min(), dates.max()).reindex(dates)
+    modern = dates >= pd.Timestamp(ERAS[2].first_date)
+    e2, e3 = ERAS[1], ERAS[2]
+
+    def wall(t: dt.time) -> pd.Timedelta:
+        return pd.Timedelta(hours=t.hour, minutes=t.minute)
+
+    open_utc = (dates - pd.Timedelta(days=1) + wall(e2.open_ct)).tz_localize(CT).tz_convert("UTC")
+    close_minutes = np.where(
+        modern, wall(e3.close_ct) // pd.Timedelta(minutes=1), wall(e2.close_ct) // pd.Timedelta(minutes=1)
+    )
+    close_local = dates + pd.to_timedelta(close_minutes, unit="min")
+    close_utc = pd.DatetimeIndex(close_local).tz_localize(CT).tz_convert("UTC")
+    half = rth["half_day"].to_numpy(dtype=bool)
+    early = pd.DatetimeIndex(rth["rth_close_utc"]) + pd.Timedelta(minutes=15)
+    close_utc = pd.DatetimeIndex(np.where(half, early, close_utc))
+    has_pause = ~modern & ~half
+    pause_start = pd.DatetimeIndex((dates + wall(e2.pause_ct[0])).tz_localize(CT).tz_convert("UTC"))
+    pause_end = pd.DatetimeIndex((dates + wall(e2.pause_ct[1])).tz_localize(CT).tz_convert("UTC"))
+    out = pd.DataFrame(
+        {
+            "open_utc": open_utc.as_unit("s"),
+            "close_utc": close_utc.as_unit("s"),
+            "pause_start_utc": pause_start.where(has_pause).as_unit("s"),
+            "pause_end_utc": pause_end.where(has_pause).as_unit("s"),
+        },
+        index=pd.DatetimeIndex(dates, name="trade_date"),
+    )
+    return out

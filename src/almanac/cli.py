@@ -1,0 +1,94 @@
+"""The ``almanac`` command: check params, summarise the pipeline's data, score the synthetic oracle.
+
+Run it from the repository root (it reads ``params.yaml`` and ``data/`` there unless told otherwise).
+``dvc repro`` runs the pipeline itself; this command is for looking at what it produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from almanac.config import ParamsError, load_params, parse_cutoff
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    params = load_params(args.params)
+    for section in dataclasses.fields(params):
+        values = getattr(params, section.name)
+        for field in dataclasses.fields(values):
+            print(f"{section.name}.{field.name} = {getattr(values, field.name)}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from almanac.data_sources.store import read_json, read_table
+
+    data = Path(args.data_dir)
+    manifest = read_json(data / "bars" / "manifest.json")
+    sessions = read_table(data / "sessions.parquet")
+    dates = manifest["trade_dates"]
+    print(f"source      {manifest['source']} ({manifest['symbol']}, timestamps: {manifest['timestamp_convention']})")
+    print(f"trade dates {dates['count']} from {dates['first']} to {dates['last']}")
+    print(f"bars        {manifest['rows']['continuous_bars']:,} in the continuous series")
+    print(f"rolls       {len(manifest['rolls'])} ({manifest['roll_rule']} rule)")
+    print(
+        f"half days   {int(sessions['half_day'].sum())}; days without RTH bars: {int((sessions['rth_bars'] == 0).sum())}"
+    )
+    repairs = manifest.get("repairs") or {}
+    print("repairs     " + (", ".join(f"{k}: {v}" for k, v in sorted(repairs.items())) if repairs else "none"))
+    return 0
+
+
+def _cmd_oracle(args: argparse.Namespace) -> int:
+    from sklearn.metrics import roc_auc_score
+
+    from almanac.data_sources.store import read_json, read_table
+    from almanac.sessions import build_sessions
+    from almanac.synth.oracle import oracle_probability
+
+    data = Path(args.data_dir)
+    params = load_params(args.params)
+    truth_path = data / "truth" / f"{params.data.symbol}.parquet"
+    if not truth_path.exists():
+        print(f"error: {truth_path} not found: the oracle exists only for the synthetic source", file=sys.stderr)
+        return 2
+    cutoff = parse_cutoff(args.cutoff)
+    bars = read_table(data / "bars" / f"{params.data.symbol}.parquet")
+    sessions = build_sessions(bars, cutoff, read_json(data / "bars" / "manifest.json")["rolls"])
+    p = oracle_probability(read_table(truth_path), sessions, cutoff, args.target)
+    s = sessions.set_index("trade_date").loc[p.index]
+    y = s["close"] > (s["cutoff_price"] if args.target == "rest_of_day" else s["open"])
+    print(f"oracle {args.target} AUC at {args.cutoff} ET over {len(p)} days: {roc_auc_score(y, p):.4f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    parser.add_argument("--data-dir", default="data", help="pipeline data directory (default: data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("params", help="validate params.yaml and print every key").set_defaults(func=_cmd_params)
+    sub.add_parser("info", help="summarise the bars and sessions the pipeline produced").set_defaults(func=_cmd_info)
+    oracle = sub.add_parser("oracle", help="AUC of the Bayes-optimal probabilities on the synthetic data")
+    oracle.add_argument("--cutoff", default="10:15", help="ET cutoff HH:MM (default 10:15)")
+    oracle.add_argument("--target", default="rest_of_day", choices=["rest_of_day", "direction"])
+    oracle.set_defaults(func=_cmd_oracle)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``almanac`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParamsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Reading and writing the pipeline's tables (Parquet) and small JSON documents, deterministically.
+
+Dates are stored as Arrow ``date32`` and come back as ``datetime64[s]`` (midnight, tz-naive); timestamps are
+stored as UTC and come back tz-aware.  JSON is written with sorted keys and a trailing newline so that the same
+content always gives the same bytes (DVC hashes files, so byte-identical output is what reproducibility means).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DATE_COLUMNS = ("trade_date", "date")
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` (no index) to Parquet, storing ``trade_date``/``date`` columns as ``date32``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name in DATE_COLUMNS:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            table = table.set_column(i, name, table.column(name).cast(pa.date32()))
+    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+
+
+def read_table(path: str | Path, filters=None, columns=None) -> pd.DataFrame:
+    """Read a table written by :func:`write_table`; date columns come back as ``datetime64[s]``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: not found; run the stage that produces it (dvc repro)")
+    frame = pq.read_table(path, filters=filters, columns=columns).to_pandas(date_as_object=False)
+    for name in DATE_COLUMNS:
+        if name in frame.columns:
+            frame[name] = frame[name].astype("datetime64[s]")
+    return frame
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return None if math.isnan(value) else value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    return value
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    """Write ``obj`` as pretty, key-sorted JSON (NaN becomes null)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_clean(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON document written by :func:`write_json`."""
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,55 @@
+"""The embedded default data source: the seeded synthetic ES market, assembled like any vendor's data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+
+import almanac
+from almanac import calendar
+from almanac.data_sources.contracts import build_continuous
+from almanac.data_sources.validation import check_canonical
+from almanac.synth.market import TICK, MarketSpec, generate_market
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """What the ``bars`` stage writes: canonical bars, cross-asset daily series, provenance, and (synthetic
+    only) the truth table."""
+
+    bars: pd.DataFrame
+    daily: pd.DataFrame
+    manifest: dict
+    truth: pd.DataFrame | None = None
+
+
+def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
+    """Generate the synthetic market and assemble its continuous front series (calendar roll)."""
+    market = generate_market(spec)
+    dates = market.truth["trade_date"]
+    rth = calendar.rth_sessions(dates.min(), dates.max())
+    bars, rolls = build_continuous(market.contract_bars, spec.symbol, "calendar", rth["rth_close_utc"])
+    check_canonical(bars, TICK, source="synthetic bars")
+    per_contract = market.contract_bars.groupby("contract").size()
+    manifest = {
+        "source": "synthetic",
+        "symbol": spec.symbol,
+        "generator": {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("symbol", "start", "end")},
+        "almanac_version": almanac.__version__,
+        "timestamp_convention": "bar start, UTC",
+        "tick": TICK,
+        "roll_rule": "calendar",
+        "rolls": rolls,
+        "rows": {
+            "contract_bars": int(len(market.contract_bars)),
+            "continuous_bars": int(len(bars)),
+            "other_contract_bars_not_used": int(len(market.contract_bars) - len(bars)),
+            "daily_series": int(len(market.daily)),
+        },
+        "rows_per_contract": {str(k): int(v) for k, v in per_contract.items()},
+        "trade_dates": {"count": int(dates.size), "first": str(dates.min().date()), "last": str(dates.max().date())},
+        "repairs": {},
+        "notes": "minutes without trades are absent (never zero-filled); holiday-morning Globex segments are not simulated",
+    }
+    return Dataset(bars=bars, daily=market.daily, manifest=manifest, truth=market.truth)

@@ -1,0 +1,114 @@
+"""The daily session table: one row per trade date, built from canonical minute bars.
+
+Columns (DESIGN.md section 2):
+
+* ``open, high, low, close, volume``: RTH (09:30-16:00 ET, or the early close) of the trade date;
+* ``eth_open, eth_high, eth_low, eth_close, eth_volume``: the overnight session, i.e. the trade date's bars
+  before the RTH open;
+* ``prev_close``: the previous trade date's RTH close *in the same contract* (on a roll day the old contract's
+  close plus the carry gap recorded at the roll, so the overnight gap is not polluted by the roll);
+* ``cutoff_price``: close of the last bar that ends at or before the cutoff (``ts + 1 min <= cutoff``);
+* ``half_day`` (NYSE early close), ``roll_day`` (first trade date on a new contract), ``contract``,
+  ``rth_bars`` (number of RTH bars; 0 means no RTH data that day and NaN RTH prices).
+
+All reductions are grouped (no Python loop per day); inputs are not modified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from almanac import calendar
+
+ONE_MINUTE = pd.Timedelta(minutes=1)
+
+
+def _by_day(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    grouped = frame.groupby("trade_date", sort=True)
+    out = pd.DataFrame(
+        {
+            f"{prefix}open": grouped["open"].first(),
+            f"{prefix}high": grouped["high"].max(),
+            f"{prefix}low": grouped["low"].min(),
+            f"{prefix}close": grouped["close"].last(),
+            f"{prefix}volume": grouped["volume"].sum(),
+        }
+    )
+    return out
+
+
+def session_windows(trade_dates, cutoff: dt.time) -> pd.DataFrame:
+    """RTH open/close and the cutoff instant (UTC) for each trade date, indexed by ``trade_date``."""
+    dates = pd.DatetimeIndex(np.unique(np.asarray(trade_dates, dtype="datetime64[s]")))
+    rth = calendar.rth_sessions(dates.min(), dates.max()).reindex(dates)
+    if rth["rth_open_utc"].isna().any():
+        bad = dates[rth["rth_open_utc"].isna().to_numpy()][:5]
+        raise ValueError(f"trade dates that are not NYSE trading days: {', '.join(str(d.date()) for d in bad)}")
+    rth["cutoff_utc"] = calendar.cutoff_instants(dates, cutoff)
+    rth.index.name = "trade_date"
+    return rth
+
+
+def build_sessions(bars: pd.DataFrame, cutoff: dt.time, rolls: list[dict] | None = None) -> pd.DataFrame:
+    """Aggregate canonical minute bars into the session table described in the module docstring.
+
+    ``bars``: canonical columns ``ts`` (UTC bar start), ``open, high, low, close, volume, contract,
+    trade_date``.  ``rolls``: the manifest's roll list (``trade_date``, ``gap_pts``) used to express
+    ``prev_close`` in the new contract on roll days.
+    """
+    if bars.empty:
+        raise ValueError("no bars to build sessions from")
+    windows = session_windows(bars["trade_date"].unique(), cutoff)
+    day = pd.DatetimeIndex(bars["trade_date"])
+    rth_open = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
+    rth_close = calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
+    cut = calendar.epoch_ns(windows["cutoff_utc"].reindex(day))
+    ts = calendar.epoch_ns(bars["ts"])
+    in_rth = (ts >= rth_open) & (ts < rth_close)
+    overnight = ts < rth_open
+    usable = ts + ONE_MINUTE.value <= cut
+
+    rth = _by_day(bars.loc[in_rth], "")
+    eth = _by_day(bars.loc[overnight], "eth_")
+    out = pd.DataFrame(index=windows.index)
+    out = out.join(rth).join(eth)
+    out["rth_bars"] = bars.loc[in_rth].groupby("trade_date").size().reindex(out.index).fillna(0).astype(np.int64)
+    out["cutoff_price"] = bars.loc[usable].groupby("trade_date")["close"].last().reindex(out.index)
+    out["contract"] = bars.groupby("trade_date")["contract"].first().reindex(out.index)
+    out["half_day"] = windows["half_day"].astype(bool)
+    out["roll_day"] = out["contract"].ne(out["contract"].shift(1)) & out["contract"].shift(1).notna()
+
+    # A roll whose carry gap is unknown leaves prev_close NaN on that day rather than a spliced, untradable gap.
+    gap = pd.Series(np.where(out["roll_day"], np.nan, 0.0), index=out.index)
+    for roll in rolls or []:  # one entry per roll (a few a year)
+        when = pd.Timestamp(roll["trade_date"])
+        if when in gap.index and roll.get("gap_pts") is not None:
+            gap.loc[when] = float(roll["gap_pts"])
+    out["prev_close"] = out["close"].shift(1) + gap
+    volume_cols = ["volume", "eth_volume"]
+    out[volume_cols] = out[volume_cols].fillna(0).astype(np.int64)
+    out.index = pd.DatetimeIndex(out.index, name="trade_date")
+    return out.reset_index()[
+        [
+            "trade_date",
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            "eth_open",
+            "eth_high",
+            "eth_low",
+            "eth_close",
+            "eth_volume",
+            "prev_close",
+            "cutoff_price",
+            "half_day",
+            "roll_day",
+            "contract",
+            "rth_bars",
+        ]
+    ]

@@ -1,0 +1,44 @@
+"""Shared, seeded fixtures.  Everything is built in code; nothing reads the network or the user's data/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from almanac import calendar
+from almanac.data_sources.synthetic import build_synthetic_dataset
+from almanac.sessions import build_sessions
+from almanac.synth.market import MarketSpec
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_REAL = REPO.parent / "shared" / "data" / "real"
+DEFAULT_CUTOFF = dt.time(10, 15)
+
+
+@pytest.fixture(scope="session")
+def default_dataset():
+    """The default nine-year synthetic market (2016-2024, default params): about 3.1 M bars, ~5 s."""
+    return build_synthetic_dataset(MarketSpec())
+
+
+@pytest.fixture(scope="session")
+def default_sessions(default_dataset):
+    return build_sessions(default_dataset.bars, DEFAULT_CUTOFF, default_dataset.manifest["rolls"])
+
+
+@pytest.fixture(scope="session")
+def small_dataset():
+    """Half a year of the synthetic market, crossing a DST change and two rolls."""
+    return build_synthetic_dataset(MarketSpec(start="2023-01-01", end="2023-06-30", seed=7))
+
+
+@pytest.fixture(scope="session")
+def small_sessions(small_dataset):
+    return build_sessions(small_dataset.bars, DEFAULT_CUTOFF, small_dataset.manifest["rolls"])
+
+
+@pytest.fixture(scope="session")
+def rth_2016_2024():
+    return calendar.rth_sessions("2016-01-01", "2024-12-31")

@@ -1,0 +1,92 @@
+"""dvc.yaml <-> params.yaml <-> stage scripts consistency, and the real ``dvc repro`` on a small config."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DVC = Path(sys.executable).with_name("dvc")
+
+
+def stage_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", REPO / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dvc_stages() -> dict:
+    return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+
+def flatten(params: dict) -> set[str]:
+    return {f"{section}.{key}" for section, values in params.items() for key in values}
+
+
+def test_every_stage_declares_exactly_the_params_it_reads():
+    for name, stage in dvc_stages().items():
+        assert set(stage.get("params", [])) == set(stage_module(name).PARAMS), name
+
+
+def test_every_params_key_is_read_by_some_stage():
+    declared = set().union(*(set(s.get("params", [])) for s in dvc_stages().values()))
+    assert flatten(yaml.safe_load((REPO / "params.yaml").read_text())) == declared
+
+
+def test_stage_commands_use_declared_paths_and_deps_exist():
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    for name, stage in dvc_stages().items():
+        cmd = stage["cmd"]
+        assert f"stages/{name}.py" in cmd and f"stages/{name}.py" in stage["deps"]
+        for out in stage["outs"]:
+            assert out in cmd, f"{name}: output {out} not passed on the command line"
+        for dep in stage["deps"]:
+            path = dep.replace("${data.symbol}", params["data"]["symbol"])
+            if not path.startswith("data/"):
+                assert (REPO / path).exists(), f"{name}: dependency {dep} does not exist"
+
+
+def test_stage_scripts_do_not_hard_code_data_paths():
+    for name in dvc_stages():
+        text = (REPO / "stages" / f"{name}.py").read_text()
+        assert not re.search(r"['\"]data/", text), f"stages/{name}.py hard-codes a data path"
+
+
+@pytest.mark.pipeline
+def test_dvc_repro_on_a_small_config(tmp_path):
+    work = tmp_path / "repo"
+    work.mkdir()
+    for item in ("src", "stages", "dvc.yaml", ".dvcignore"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(
+            src, work / item, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {})
+        )
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["data"].update({"start": "2024-05-01", "end": "2024-06-28"})
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{DVC.parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def run(*args: str) -> str:
+        done = subprocess.run(args, cwd=work, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    run("git", "init", "-q")
+    run(str(DVC), "init", "-q")
+    run(str(DVC), "repro")
+    lock = (work / "dvc.lock").read_text()
+    assert (work / "data" / "sessions.parquet").exists()
+    again = run(str(DVC), "repro")
+    assert "didn't change, skipping" in again and "Running stage" not in again
+    assert "up to date" in run(str(DVC), "status")
+    run(str(DVC), "repro", "--force")
+    assert (work / "dvc.lock").read_text() == lock
