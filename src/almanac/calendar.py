@@ -164,6 +164,8 @@ def cutoff_instants(trade_dates, cutoff: dt.time) -> pd.DatetimeIndex:
     close is clipped to the close.
     """
     dates = pd.DatetimeIndex(trade_dates)
+    if len(dates) == 0:
+        return pd.DatetimeIndex([], dtype="datetime64[s, UTC]", name="cutoff_utc")
     instants = local_instants(dates, cutoff)
     rth = rth_sessions(dates.min(), dates.max()).reindex(dates.tz_localize(None).normalize())
     if rth["rth_close_utc"].isna().any():
@@ -182,9 +184,16 @@ def globex_sessions(trade_dates) -> pd.DataFrame:
     not modelled (the synthetic market does not trade them).
     """
     dates = pd.DatetimeIndex(trade_dates).tz_localize(None).normalize().as_unit("s")
-    if len(dates) and dates.min() < pd.Timestamp(ERAS[1].first_date):
+    columns = ["open_utc", "close_utc", "pause_start_utc", "pause_end_utc"]
+    if len(dates) == 0:
+        empty = pd.DatetimeIndex([], dtype="datetime64[s, UTC]")
+        return pd.DataFrame({c: empty for c in columns}, index=pd.DatetimeIndex([], dtype="datetime64[s]", name="trade_date"))
+    if dates.min() < pd.Timestamp(ERAS[1].first_date):
         raise ValueError("globex_sessions supports trade dates from 2012-11-19 on (the 17:00 CT open eras)")
     rth = rth_sessions(dates.min(), dates.max()).reindex(dates)
+    if rth["rth_open_utc"].isna().any():
+        bad = dates[rth["rth_open_utc"].isna().to_numpy()][:5]
+        raise ValueError(f"not NYSE trading days: {', '.join(str(d.date()) for d in bad)}")
     modern = dates >= pd.Timestamp(ERAS[2].first_date)
     e2, e3 = ERAS[1], ERAS[2]
 

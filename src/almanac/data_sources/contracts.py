@@ -15,6 +15,7 @@ jump that nobody could trade.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
@@ -37,12 +38,22 @@ def contract_code(symbol: str, year: int, month: int) -> str:
     return f"{symbol}{MONTH_CODES[month]}{year % 100:02d}"
 
 
+_CODE_RE = re.compile(r"^([A-Z]{1,4})([HMUZ])(\d{2})$")
+# Two-digit years pivot at 1990: ES has traded since 1997, so ESZ99 is 1999 and ESH00 is 2000.
+_CENTURY_PIVOT = 90
+
+
 def parse_contract(code: str) -> tuple[str, int, int]:
-    """``'ESH24'`` -> ``('ES', 2024, 3)``; raises ValueError on anything else (e.g. a spread ``ESH4-ESM4``)."""
-    if len(code) < 4 or code[-3] not in CODE_MONTHS or not code[-2:].isdigit():
+    """``'ESH24'`` -> ``('ES', 2024, 3)``; raises ValueError on anything else (e.g. a spread ``ESH24-ESM24``).
+
+    Two-digit years from 90 are read as 19xx (``ESZ99`` expires in 1999), the rest as 20xx.
+    """
+    match = _CODE_RE.match(code)
+    if match is None:
         raise ValueError(f"{code!r} is not an outright quarterly contract code like 'ESH24'")
-    year = 2000 + int(code[-2:])
-    return code[:-3], year, CODE_MONTHS[code[-3]]
+    root, month, yy = match.groups()
+    year = (1900 if int(yy) >= _CENTURY_PIVOT else 2000) + int(yy)
+    return root, year, CODE_MONTHS[month]
 
 
 def expiry_date(code: str) -> dt.date:

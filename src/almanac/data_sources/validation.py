@@ -34,7 +34,7 @@ def check_canonical(bars: pd.DataFrame, tick: float, source: str = "bars") -> No
     if missing:
         raise BarsError(f"{source}: missing columns {missing}; canonical columns are {list(CANONICAL_COLUMNS)}")
     ts = bars["ts"]
-    if getattr(ts.dt, "tz", None) is None or str(ts.dt.tz) != "UTC":
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype) or str(ts.dt.tz) != "UTC":
         raise BarsError(f"{source}: column ts must be timezone-aware UTC, got {ts.dtype}")
     values = epoch_ns(ts)
     step = np.diff(values)
