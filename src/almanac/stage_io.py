@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from almanac.config import Params, load_params
+from almanac.config import Params, get_dotted, load_params
 
 
 def stage_parser(
@@ -28,7 +28,6 @@ def read_stage_params(path: str, declared: tuple[str, ...]) -> tuple[Params, dic
     params = load_params(path)
     values = {}
     for key in declared:
-        section, name = key.split(".", 1)
-        values[key] = getattr(getattr(params, section), name)
+        values[key] = get_dotted(params, key)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return params, values

@@ -28,8 +28,19 @@ def dvc_stages() -> dict:
     return yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
 
 
-def flatten(params: dict) -> set[str]:
-    return {f"{section}.{key}" for section, values in params.items() for key in values}
+def flatten(params: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in params.items():
+        keys |= flatten(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}"}
+    return keys
+
+
+def declared_outputs(stage: dict) -> list[str]:
+    paths = []
+    for kind in ("outs", "metrics", "plots"):
+        for entry in stage.get(kind, []):
+            paths.append(next(iter(entry)) if isinstance(entry, dict) else entry)
+    return paths
 
 
 def test_every_stage_declares_exactly_the_params_it_reads():
@@ -47,7 +58,7 @@ def test_stage_commands_use_declared_paths_and_deps_exist():
     for name, stage in dvc_stages().items():
         cmd = stage["cmd"]
         assert f"stages/{name}.py" in cmd and f"stages/{name}.py" in stage["deps"]
-        for out in stage["outs"]:
+        for out in declared_outputs(stage):
             assert out in cmd, f"{name}: output {out} not passed on the command line"
         for dep in stage["deps"]:
             path = dep.replace("${data.symbol}", params["data"]["symbol"])
@@ -71,7 +82,9 @@ def test_dvc_repro_on_a_small_config(tmp_path):
             src, work / item, **({"ignore": shutil.ignore_patterns("__pycache__")} if src.is_dir() else {})
         )
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["data"].update({"start": "2024-05-01", "end": "2024-06-28"})
+    params["data"].update({"start": "2024-03-01", "end": "2024-06-28"})
+    params["cv"].update({"min_train_days": 30, "test_days": 20, "purge_days": 1, "embargo_days": 0})
+    params["evaluate"].update({"rolling_days": 20, "bootstrap": 50})
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{DVC.parent}{os.pathsep}{os.environ['PATH']}"}
 

@@ -44,6 +44,13 @@ def read_table(path: str | Path, filters=None, columns=None) -> pd.DataFrame:
     return frame
 
 
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a small table (a DVC plot) as CSV with 6 significant digits, so reruns give the same bytes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}

@@ -1,0 +1,172 @@
+"""Early-session features: what the market has shown between the Globex open and the cutoff.
+
+Every quantity here reads only bars that end by the cutoff of their own trade date (``ts + 1 min <= cutoff``)
+and session values of earlier trade dates.  Windows are grouped reductions over bars, never a loop per day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from almanac import calendar
+from almanac.features.orderflow import tick_rule_sign
+
+# A bar "tests" the running high (low) when it comes within this many ticks of the high (low) set by the earlier
+# bars of the window; consecutive touching bars are one test.
+TEST_TOLERANCE_TICKS = 2
+TICK = 0.25
+ONE_MINUTE_NS = 60 * 10**9
+
+
+def window_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks over ``bars``: (first window 09:30 -> cutoff, overnight bars before the RTH open).
+
+    ``windows`` is indexed by trade date with ``rth_open_utc`` and ``cutoff_utc``.
+    """
+    day = pd.DatetimeIndex(bars["trade_date"])
+    rth_open = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
+    cutoff = calendar.epoch_ns(windows["cutoff_utc"].reindex(day))
+    ts = calendar.epoch_ns(bars["ts"])
+    first = (ts >= rth_open) & (ts + ONE_MINUTE_NS <= cutoff)
+    overnight = ts < rth_open
+    return first, overnight
+
+
+def _episodes(touch: pd.Series, day: pd.Series) -> pd.Series:
+    """Count runs of True per day (a run continuing from the previous bar of the same day is one episode)."""
+    previous = touch.groupby(day, sort=False).shift(1, fill_value=False)
+    return (touch & ~previous).groupby(day, sort=True).sum()
+
+
+def first_window_stats(bars: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """Per trade date over the bars from 09:30 ET up to the cutoff.
+
+    Columns: ``fw_open, fw_high, fw_low, fw_close, fw_volume, fw_vwap`` (anchored 09:30, typical price
+    (H+L+C)/3), ``fw_delta`` (tick-rule signed volume; an approximation of order-flow delta), ``fw_high_tests``
+    and ``fw_low_tests`` (tests of the running high/low), plus the overnight ``on_delta`` and ``on_volume``.
+    """
+    first, overnight = window_masks(bars, windows)
+    fw = bars.loc[first, ["trade_date", "open", "high", "low", "close", "volume"]]
+    day = fw["trade_date"]
+    grouped = fw.groupby("trade_date", sort=True)
+    typical = (fw["high"] + fw["low"] + fw["close"]) / 3.0
+    codes = day.to_numpy().astype(np.int64)
+    signed = tick_rule_sign(fw["close"].to_numpy(), codes) * fw["volume"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "fw_open": grouped["open"].first(),
+            "fw_high": grouped["high"].max(),
+            "fw_low": grouped["low"].min(),
+            "fw_close": grouped["close"].last(),
+            "fw_volume": grouped["volume"].sum(),
+            "fw_vwap": (typical * fw["volume"]).groupby(day, sort=True).sum() / grouped["volume"].sum(),
+            "fw_delta": pd.Series(signed, index=fw.index).groupby(day, sort=True).sum(),
+        }
+    )
+    tol = TEST_TOLERANCE_TICKS * TICK
+    prior_high = grouped["high"].cummax().groupby(day, sort=False).shift(1)
+    prior_low = grouped["low"].cummin().groupby(day, sort=False).shift(1)
+    out["fw_high_tests"] = _episodes((fw["high"] >= prior_high - tol) & prior_high.notna(), day)
+    out["fw_low_tests"] = _episodes((fw["low"] <= prior_low + tol) & prior_low.notna(), day)
+
+    on = bars.loc[overnight, ["trade_date", "close", "volume"]]
+    on_codes = on["trade_date"].to_numpy().astype(np.int64)
+    on_signed = tick_rule_sign(on["close"].to_numpy(), on_codes) * on["volume"].to_numpy()
+    out = out.join(
+        pd.DataFrame(
+            {
+                "on_delta": pd.Series(on_signed, index=on.index).groupby(on["trade_date"], sort=True).sum(),
+                "on_volume": on.groupby("trade_date", sort=True)["volume"].sum(),
+            }
+        ),
+        how="outer",
+    )
+    out.index = pd.DatetimeIndex(out.index, name="trade_date")
+    return out
+
+
+def early_session_features(
+    stats: pd.DataFrame, sessions: pd.DataFrame, atr_prev: pd.Series, volume_avg_days: int
+) -> pd.DataFrame:
+    """The early-session feature family from window stats and the session table.
+
+    ``sessions`` is indexed by trade date (RTH ``open``, ``prev_close``, ``eth_high``, ``eth_low``, ``close``);
+    ``atr_prev`` is the Wilder ATR of RTH through the previous trade date.  Ratios to averages use the previous
+    ``volume_avg_days`` trade dates only.
+    """
+    s = sessions
+    st = stats.reindex(s.index)
+    prev_close = s["prev_close"]
+    min_periods = max(volume_avg_days // 2, 1)
+
+    def vs_average(values: pd.Series) -> pd.Series:
+        average = values.rolling(volume_avg_days, min_periods=min_periods).mean().shift(1)
+        return values / average
+
+    prev_day_ret = (s["close"] / s["prev_close"] - 1.0) * 100.0
+    return pd.DataFrame(
+        {
+            "gap_pct": (s["open"] / prev_close - 1.0) * 100.0,
+            "overnight_range_pct": (s["eth_high"] - s["eth_low"]) / prev_close * 100.0,
+            "overnight_volume_rel": vs_average(st["on_volume"]),
+            "overnight_delta_ratio": st["on_delta"] / st["on_volume"],
+            "first_range_atr": (st["fw_high"] - st["fw_low"]) / atr_prev,
+            "first_volume_rel": vs_average(st["fw_volume"]),
+            "open_to_cutoff_ret_pct": (st["fw_close"] / st["fw_open"] - 1.0) * 100.0,
+            "first_delta_ratio": st["fw_delta"] / st["fw_volume"],
+            "high_tests": st["fw_high_tests"],
+            "low_tests": st["fw_low_tests"],
+            "vwap_dist_pct": (st["fw_close"] / st["fw_vwap"] - 1.0) * 100.0,
+            "prev_day_ret_pct": prev_day_ret.shift(1),
+        },
+        index=s.index,
+    )
+
+
+LINEAGE = {
+    "gap_pct": (
+        "ES minute bars: RTH open vs previous RTH close (same contract)",
+        "previous RTH close -> 09:30 ET",
+        "09:31 ET",
+    ),
+    "overnight_range_pct": ("ES minute bars before 09:30 ET", "Globex open -> 09:30 ET", "09:30 ET"),
+    "overnight_volume_rel": (
+        "ES minute bars before 09:30 ET",
+        "overnight volume / mean of previous {volume_avg_days} days",
+        "09:30 ET",
+    ),
+    "overnight_delta_ratio": (
+        "ES minute bars before 09:30 ET (tick rule, approximation)",
+        "Globex open -> 09:30 ET",
+        "09:30 ET",
+    ),
+    "first_range_atr": (
+        "ES minute bars 09:30 -> cutoff; RTH ATR({atr_days})",
+        "09:30 ET -> cutoff; ATR through previous day",
+        "cutoff",
+    ),
+    "first_volume_rel": (
+        "ES minute bars 09:30 -> cutoff",
+        "window volume / mean of previous {volume_avg_days} days",
+        "cutoff",
+    ),
+    "open_to_cutoff_ret_pct": ("ES minute bars 09:30 -> cutoff", "09:30 ET -> cutoff", "cutoff"),
+    "first_delta_ratio": ("ES minute bars 09:30 -> cutoff (tick rule, approximation)", "09:30 ET -> cutoff", "cutoff"),
+    "high_tests": (
+        "ES minute bars 09:30 -> cutoff",
+        f"touches within {TEST_TOLERANCE_TICKS} ticks of the running high",
+        "cutoff",
+    ),
+    "low_tests": (
+        "ES minute bars 09:30 -> cutoff",
+        f"touches within {TEST_TOLERANCE_TICKS} ticks of the running low",
+        "cutoff",
+    ),
+    "vwap_dist_pct": (
+        "ES minute bars 09:30 -> cutoff",
+        "cutoff price vs VWAP anchored 09:30 ET (typical price)",
+        "cutoff",
+    ),
+    "prev_day_ret_pct": ("ES sessions", "previous day's RTH close-to-close return", "previous RTH close"),
+}

@@ -1,0 +1,122 @@
+"""Scores and statistics used by training, evaluation and the backtest.
+
+Classification scores come from scikit-learn.  Three statistics are written out here because no maintained
+library provides them in this form: the probabilistic and deflated Sharpe ratios (Bailey & Lopez de Prado
+2012, 2014: closed-form expressions, implemented as published), the fast DeLong test for two correlated AUCs
+(Sun & Xu 2014) and a stratified bootstrap of the AUC.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def classification_scores(y: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, float]:
+    """``auc`` (macro one-vs-rest when multiclass), ``accuracy`` (argmax), ``brier`` (multiclass: mean sum of
+    squares over classes) and ``log_loss`` for integer-coded labels ``y`` and an ``(n, n_classes)`` ``proba``.
+    AUC is NaN when the labels hold a single class."""
+    y = np.asarray(y, dtype=int)
+    proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1 - 1e-15)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    labels = np.arange(n_classes)
+    present = np.unique(y)
+    if n_classes == 2:
+        auc = roc_auc_score(y, proba[:, 1]) if len(present) == 2 else float("nan")
+        brier = brier_score_loss(y, proba[:, 1])
+    else:
+        auc = (
+            roc_auc_score(y, proba, multi_class="ovr", average="macro", labels=labels)
+            if len(present) == n_classes
+            else float("nan")
+        )
+        onehot = (y[:, None] == labels[None, :]).astype(float)
+        brier = float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+    return {
+        "auc": float(auc),
+        "accuracy": float(accuracy_score(y, proba.argmax(axis=1))),
+        "brier": float(brier),
+        "log_loss": float(log_loss(y, proba, labels=labels)),
+    }
+
+
+def null_auc_sd(n_pos: int, n_neg: int) -> float:
+    """Standard deviation of the AUC of an uninformative score: sqrt((m + n + 1) / (12 m n))."""
+    return math.sqrt((n_pos + n_neg + 1) / (12.0 * n_pos * n_neg))
+
+
+def bootstrap_auc_ci(
+    y: np.ndarray, score: np.ndarray, n_boot: int, seed: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Stratified bootstrap (resampling days within each class) percentile interval of the AUC."""
+    y = np.asarray(y, dtype=int)
+    score = np.asarray(score, dtype=float)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if n_boot <= 0 or len(pos) == 0 or len(neg) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    aucs = np.empty(n_boot)
+    for i in range(n_boot):  # one iteration per bootstrap sample (a few hundred); each is vectorised
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        aucs[i] = roc_auc_score(y[idx], score[idx])
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1.0 - tail))
+
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    return stats.rankdata(x, method="average")
+
+
+def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> tuple[float, float]:
+    """Fast DeLong test of AUC(a) == AUC(b) on the same labelled days.  Returns (AUC(a) - AUC(b), two-sided p)."""
+    y = np.asarray(y, dtype=int)
+    order = np.argsort(-y, kind="stable")  # positives first
+    m = int(y.sum())
+    n = len(y) - m
+    if m == 0 or n == 0:
+        return float("nan"), float("nan")
+    scores = np.vstack([np.asarray(score_a, float)[order], np.asarray(score_b, float)[order]])
+    aucs, v01, v10 = [], [], []
+    for s in scores:  # two scores
+        tx, ty, tz = _midranks(s[:m]), _midranks(s[m:]), _midranks(s)
+        aucs.append((tz[:m].sum() - m * (m + 1) / 2.0) / (m * n))
+        v01.append((tz[:m] - tx) / n)
+        v10.append(1.0 - (tz[m:] - ty) / m)
+    sx, sy = np.cov(np.array(v01)), np.cov(np.array(v10))
+    var = (sx[0, 0] + sx[1, 1] - 2 * sx[0, 1]) / m + (sy[0, 0] + sy[1, 1] - 2 * sy[0, 1]) / n
+    diff = aucs[0] - aucs[1]
+    if var <= 0:
+        return float(diff), float("nan")
+    z = diff / math.sqrt(var)
+    return float(diff), float(2.0 * stats.norm.sf(abs(z)))
+
+
+def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:
+    """PSR(SR*) = Phi((SR - SR*) sqrt(T - 1) / sqrt(1 - g3 SR + (g4 - 1) / 4 SR^2)), per-period SR, skew g3 and
+    (non-excess) kurtosis g4 of the per-period returns."""
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    if len(r) < 3 or r.std(ddof=1) == 0:
+        return float("nan")
+    sr = r.mean() / r.std(ddof=1)
+    g3 = stats.skew(r)
+    g4 = stats.kurtosis(r, fisher=False)
+    denom = 1.0 - g3 * sr + (g4 - 1.0) / 4.0 * sr**2
+    if denom <= 0:
+        return float("nan")
+    return float(stats.norm.cdf((sr - benchmark_sr) * math.sqrt(len(r) - 1) / math.sqrt(denom)))
+
+
+def deflated_sharpe_benchmark(sr_trials_var: float, n_trials: int) -> float:
+    """Expected maximum per-period SR of ``n_trials`` unskilled trials:
+    sqrt(Var(SR)) ((1 - gamma) Phi^-1(1 - 1/N) + gamma Phi^-1(1 - 1/(N e)))."""
+    if n_trials <= 1:
+        return 0.0
+    z1 = stats.norm.ppf(1.0 - 1.0 / n_trials)
+    z2 = stats.norm.ppf(1.0 - 1.0 / (n_trials * math.e))
+    return float(math.sqrt(sr_trials_var) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2))

@@ -1,0 +1,164 @@
+"""Model definitions: the original design's ``ModelFactory`` plus honest baselines.
+
+Every model is a scikit-learn classifier with ``predict_proba``.  Preprocessing lives inside the estimator
+(the logistic model is a ``Pipeline`` of imputer, scaler and regression), so it is fitted inside each walk-forward
+fold.  Seeds and thread counts are fixed: the same data gives the same model, bit for bit.
+
+Baselines (what a model has to beat): ``base_rate`` (training class frequencies), ``open_to_cutoff_sign``
+(class frequencies given the sign of the open -> cutoff move) and ``previous_day`` (given the sign of the previous
+day's return).  They read :func:`baseline_inputs`, derived from the session table, so they exist whatever
+feature families are switched on.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+BASELINES = ("base_rate", "open_to_cutoff_sign", "previous_day")
+LEARNERS = ("logistic", "lightgbm", "xgboost")
+
+
+class BaseRateClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the training class frequencies for every row."""
+
+    def fit(self, X, y):
+        """Learn the class frequencies of ``y``."""
+        self.classes_, counts = np.unique(np.asarray(y), return_counts=True)
+        self.class_prior_ = counts / counts.sum()
+        return self
+
+    def predict_proba(self, X):
+        """The class prior for every row of ``X``."""
+        check_is_fitted(self)
+        return np.tile(self.class_prior_, (len(X), 1))
+
+    def predict(self, X):
+        """The most frequent training class."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class SignClassifier(ClassifierMixin, BaseEstimator):
+    """Class frequencies conditional on the sign of one input column (Laplace-smoothed)."""
+
+    def __init__(self, column="open_to_cutoff_ret_pct"):
+        self.column = column
+
+    def _sign(self, X) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame) or self.column not in X.columns:
+            raise ValueError(f"SignClassifier needs a DataFrame with column {self.column!r}")
+        return np.sign(X[self.column].fillna(0.0).to_numpy())
+
+    def fit(self, X, y):
+        """Learn P(class | sign) on the training rows."""
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        sign = self._sign(X)
+        onehot = (y[:, None] == self.classes_[None, :]).astype(float)
+        self.table_ = {}
+        for value in (-1.0, 0.0, 1.0):  # three sign buckets
+            rows = onehot[sign == value]
+            self.table_[value] = (rows.sum(axis=0) + 1.0) / (len(rows) + len(self.classes_))
+        return self
+
+    def predict_proba(self, X):
+        """P(class | sign of the column) for every row."""
+        check_is_fitted(self)
+        sign = self._sign(X)
+        out = np.empty((len(sign), len(self.classes_)))
+        for value, probs in self.table_.items():
+            out[sign == value] = probs
+        return out
+
+    def predict(self, X):
+        """The most probable class per row."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class ModelFactory:
+    """Factory for creating models with consistent interfaces (names as in ``train.model``)."""
+
+    @staticmethod
+    def create_logistic(params=None):
+        """Baseline learner: fast, interpretable.  Median imputation and scaling inside the pipeline."""
+        params = {"max_iter": 1000, "random_state": 42, **(params or {})}
+        return Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median")),
+                ("scale", StandardScaler()),
+                ("model", LogisticRegression(**params)),
+            ]
+        )
+
+    @staticmethod
+    def create_lightgbm(params=None):
+        """Production learner: gradient-boosted trees; handles missing values natively."""
+        defaults = {"num_leaves": 31, "learning_rate": 0.05, "n_estimators": 100, "random_state": 42}
+        fixed = {"n_jobs": 1, "deterministic": True, "force_col_wise": True, "verbose": -1}
+        return lgb.LGBMClassifier(**{**defaults, **(params or {}), **fixed})
+
+    @staticmethod
+    def create_xgboost(params=None):
+        """Gradient-boosted trees, XGBoost's histogram method."""
+        defaults = {"max_depth": 6, "learning_rate": 0.05, "n_estimators": 100, "random_state": 42}
+        fixed = {"n_jobs": 1, "tree_method": "hist", "verbosity": 0}
+        return xgb.XGBClassifier(**{**defaults, **(params or {}), **fixed})
+
+    @staticmethod
+    def create_base_rate(params=None):
+        """Baseline: training class frequencies."""
+        return BaseRateClassifier()
+
+    @staticmethod
+    def create_open_to_cutoff_sign(params=None):
+        """Baseline: class frequencies given the sign of the open -> cutoff move."""
+        return SignClassifier(column="open_to_cutoff_ret_pct")
+
+    @staticmethod
+    def create_previous_day(params=None):
+        """Baseline: class frequencies given the sign of the previous day's return."""
+        return SignClassifier(column="prev_day_ret_pct")
+
+    @classmethod
+    def registry(cls) -> dict[str, Callable]:
+        """Short name -> constructor (the only way ``train.model`` becomes an estimator)."""
+        return {name: getattr(cls, f"create_{name}") for name in (*LEARNERS, *BASELINES)}
+
+    @classmethod
+    def create(cls, name: str, params: dict | None = None):
+        """Create model ``name`` with ``params``; unknown names fail listing the valid ones."""
+        registry = cls.registry()
+        if name not in registry:
+            close = difflib.get_close_matches(name, list(registry), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown model {name!r}{hint}; valid: {', '.join(registry)}")
+        return registry[name](params)
+
+
+def is_baseline(name: str) -> bool:
+    """True for the baseline models, which read :func:`baseline_inputs` instead of the features."""
+    return name in BASELINES
+
+
+def baseline_inputs(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Inputs of the baselines from the session table, indexed by ``trade_date``: ``open_to_cutoff_ret_pct``
+    (cutoff price vs RTH open) and ``prev_day_ret_pct`` (previous day's close-to-close return)."""
+    s = sessions.set_index("trade_date") if "trade_date" in sessions.columns else sessions
+    return pd.DataFrame(
+        {
+            "open_to_cutoff_ret_pct": (s["cutoff_price"] / s["open"] - 1.0) * 100.0,
+            "prev_day_ret_pct": ((s["close"] / s["prev_close"] - 1.0) * 100.0).shift(1),
+        },
+        index=pd.DatetimeIndex(s.index, name="trade_date"),
+    )

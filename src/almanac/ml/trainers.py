@@ -1,0 +1,115 @@
+"""Walk-forward training with the original design's ``ModelTrainer`` interface.
+
+Each fold clones the model, fits it (and the optional external scaler) on the fold's training days only and
+predicts the fold's test days, so every out-of-fold probability comes from a model that never saw that day or
+anything after it.  Labels are integer-coded against the sorted set of classes; rows without a label are left
+out and counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from almanac.ml.cv import WalkForwardSplit
+from almanac.ml.metrics import classification_scores
+
+
+class ModelTrainer:
+    """Train a model with walk-forward validation; ``train_final`` then fits it on all labelled days.
+
+    ``scaler`` (optional, as in the original design) is cloned and fitted inside each fold; the project's own
+    models carry their preprocessing inside the estimator instead.  ``splitter`` defaults to a
+    :class:`WalkForwardSplit` built from ``n_splits``.
+    """
+
+    def __init__(self, model, scaler=None, splitter: WalkForwardSplit | None = None):
+        self.model = model
+        self.scaler = scaler
+        self.splitter = splitter
+
+    def _prepare(self, X: pd.DataFrame, y: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+        if not isinstance(X.index, pd.DatetimeIndex):
+            raise ValueError("X must be indexed by trade date")
+        y = pd.Series(y).reindex(X.index)
+        known = y.notna().to_numpy()
+        self.n_unlabeled_ = int((~known).sum())
+        self.classes_ = np.array(sorted(y[known].unique()))
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least two label classes to train, got {list(self.classes_)}")
+        codes = np.searchsorted(self.classes_, y[known].to_numpy())
+        self.feature_names_ = list(X.columns)
+        return X.loc[known], codes
+
+    def _fit(self, X: pd.DataFrame, codes: np.ndarray):
+        model = clone(self.model)
+        scaler = clone(self.scaler) if self.scaler is not None else None
+        data = X if scaler is None else pd.DataFrame(scaler.fit_transform(X), index=X.index, columns=X.columns)
+        model.fit(data, codes)
+        return model, scaler
+
+    def _proba(self, model, scaler, X: pd.DataFrame) -> np.ndarray:
+        data = X if scaler is None else pd.DataFrame(scaler.transform(X), index=X.index, columns=X.columns)
+        raw = model.predict_proba(data)
+        out = np.zeros((len(X), len(self.classes_)))
+        out[:, np.asarray(model.classes_, dtype=int)] = raw  # a fold may lack a class
+        return out
+
+    def train_walk_forward(self, X: pd.DataFrame, y: pd.Series, n_splits: int = 5) -> list[float]:
+        """Walk-forward validation (no look-ahead); returns the per-fold AUC.
+
+        Also sets ``oof_`` (trade_date, fold, y_true, probability columns) and ``folds_`` (per-fold dates,
+        sizes and scores).
+        """
+        X, codes = self._prepare(X, y)
+        splitter = self.splitter or WalkForwardSplit.from_n_splits(X.index.nunique(), n_splits)
+        dates = X.index
+        frames, folds = [], []
+        for fold, (train, test) in enumerate(splitter.split(X, groups=dates)):  # one iteration per fold
+            model, scaler = self._fit(X.iloc[train], codes[train])
+            proba = self._proba(model, scaler, X.iloc[test])
+            scores = classification_scores(codes[test], proba, len(self.classes_))
+            folds.append(
+                {
+                    "fold": fold,
+                    "train_start": str(dates[train[0]].date()),
+                    "train_end": str(dates[train[-1]].date()),
+                    "test_start": str(dates[test[0]].date()),
+                    "test_end": str(dates[test[-1]].date()),
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    **scores,
+                }
+            )
+            frame = pd.DataFrame({"trade_date": dates[test], "fold": fold, "y_true": self.classes_[codes[test]]})
+            frames.append(pd.concat([frame, self._proba_frame(proba, len(test))], axis=1))
+        self.oof_ = pd.concat(frames, ignore_index=True)
+        self.folds_ = folds
+        return [f["auc"] for f in folds]
+
+    def _proba_frame(self, proba: np.ndarray, n: int) -> pd.DataFrame:
+        if len(self.classes_) == 2:
+            return pd.DataFrame({"probability": proba[:, 1]}, index=range(n))
+        return pd.DataFrame({f"probability_{c}": proba[:, i] for i, c in enumerate(self.classes_)}, index=range(n))
+
+    def train_final(self, X: pd.DataFrame, y: pd.Series) -> None:
+        """Train on all labelled days (for production / the next day's prediction)."""
+        X, codes = self._prepare(X, y)
+        self.model, self.scaler = self._fit(X, codes)
+
+    def save(self, path: str | Path) -> None:
+        """Save model, scaler, classes and feature names in one joblib file."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(
+            {
+                "model": self.model,
+                "scaler": self.scaler,
+                "classes": list(self.classes_),
+                "feature_names": self.feature_names_,
+            },
+            path,
+        )
