@@ -187,7 +187,9 @@ def globex_sessions(trade_dates) -> pd.DataFrame:
     columns = ["open_utc", "close_utc", "pause_start_utc", "pause_end_utc"]
     if len(dates) == 0:
         empty = pd.DatetimeIndex([], dtype="datetime64[s, UTC]")
-        return pd.DataFrame({c: empty for c in columns}, index=pd.DatetimeIndex([], dtype="datetime64[s]", name="trade_date"))
+        return pd.DataFrame(
+            {c: empty for c in columns}, index=pd.DatetimeIndex([], dtype="datetime64[s]", name="trade_date")
+        )
     if dates.min() < pd.Timestamp(ERAS[1].first_date):
         raise ValueError("globex_sessions supports trade dates from 2012-11-19 on (the 17:00 CT open eras)")
     rth = rth_sessions(dates.min(), dates.max()).reindex(dates)

@@ -6,6 +6,8 @@ accuracy), and all curves are returned as small tables so the pipeline can store
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
@@ -49,7 +51,12 @@ class ModelEvaluator:
         estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
         name = type(estimator).__name__
         if name in ("LGBMClassifier", "XGBClassifier"):
-            values = shap.TreeExplainer(estimator).shap_values(X)
+            with warnings.catch_warnings():
+                # shap announces that LightGBM binary output layouts changed; both layouts are handled below.
+                warnings.filterwarnings(
+                    "ignore", message="LightGBM binary classifier with TreeExplainer", category=UserWarning
+                )
+                values = shap.TreeExplainer(estimator).shap_values(X)
         elif name == "LogisticRegression":
             prep = model[:-1] if isinstance(model, Pipeline) else None
             data = prep.transform(X) if prep is not None else X.to_numpy()

@@ -106,7 +106,10 @@ class ModelFactory:
         """Production learner: gradient-boosted trees; handles missing values natively."""
         defaults = {"num_leaves": 31, "learning_rate": 0.05, "n_estimators": 100, "random_state": 42}
         fixed = {"n_jobs": 1, "deterministic": True, "force_col_wise": True, "verbose": -1}
-        return lgb.LGBMClassifier(**{**defaults, **(params or {}), **fixed})
+        merged = {**defaults, **(params or {}), **fixed}
+        if merged.get("subsample", 1.0) < 1.0:
+            merged.setdefault("subsample_freq", 1)  # LightGBM ignores row subsampling unless bagging is enabled
+        return lgb.LGBMClassifier(**merged)
 
     @staticmethod
     def create_xgboost(params=None):

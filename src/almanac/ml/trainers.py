@@ -45,9 +45,9 @@ class ModelTrainer:
         self.feature_names_ = list(X.columns)
         return X.loc[known], codes
 
-    def _fit(self, X: pd.DataFrame, codes: np.ndarray):
-        model = clone(self.model)
-        scaler = clone(self.scaler) if self.scaler is not None else None
+    def _fit(self, X: pd.DataFrame, codes: np.ndarray, in_place: bool = False):
+        model = self.model if in_place else clone(self.model)
+        scaler = (self.scaler if in_place else clone(self.scaler)) if self.scaler is not None else None
         data = X if scaler is None else pd.DataFrame(scaler.fit_transform(X), index=X.index, columns=X.columns)
         model.fit(data, codes)
         return model, scaler
@@ -97,9 +97,10 @@ class ModelTrainer:
         return pd.DataFrame({f"probability_{c}": proba[:, i] for i, c in enumerate(self.classes_)}, index=range(n))
 
     def train_final(self, X: pd.DataFrame, y: pd.Series) -> None:
-        """Train on all labelled days (for production / the next day's prediction)."""
+        """Train ``self.model`` (and scaler) in place on all labelled days, as the original design does, so the
+        caller's model object is the fitted one.  Folds of ``train_walk_forward`` use clones and never touch it."""
         X, codes = self._prepare(X, y)
-        self.model, self.scaler = self._fit(X, codes)
+        self._fit(X, codes, in_place=True)
 
     def save(self, path: str | Path) -> None:
         """Save model, scaler, classes and feature names in one joblib file."""
