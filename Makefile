@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS = 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev repro test lint bench clean
+.PHONY: help venv dev repro test lint bench sweep clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -38,6 +38,19 @@ lint: dev ## ruff check and format check
 
 bench: venv ## time the stages on the default 9-year market; prints wall time and peak RSS
 	$(BIN)/python benchmarks/run.py
+
+SWEEP_MODELS  ?= logistic,lightgbm,xgboost
+SWEEP_CUTOFFS ?= '10:15','10:30'
+SHOW_COLUMNS  ?= ^(Experiment|rev|train\.model|features\.cutoff|auc|oracle_auc|oracle_efficiency|open_to_cutoff_sign_auc|sharpe|trades|psr)$$
+
+sweep: venv ## queue a grid (3 models x 2 cutoffs) as DVC experiments, run 2 at a time, print the results as CSV
+	$(BIN)/dvc queue remove --success --failed  # forget finished tasks of earlier sweeps (their experiments stay)
+	$(BIN)/dvc exp run --queue -S "train.model=$(SWEEP_MODELS)" -S "features.cutoff=$(SWEEP_CUTOFFS)"
+	$(BIN)/dvc queue start -j 2
+	while $(BIN)/dvc queue status | grep -qE 'Queued|Running'; do sleep 10; done
+	$(BIN)/dvc queue stop
+	@! $(BIN)/dvc queue status | grep -q Failed || { $(BIN)/dvc queue status; echo "some experiments failed: see dvc queue logs <name>"; exit 1; }
+	$(BIN)/dvc exp show --csv --drop '.*' --keep '$(SHOW_COLUMNS)'
 
 clean: ## remove the virtual environment and caches (not DVC outputs)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,7 +11,7 @@ import logging
 from almanac.data_sources.store import read_table, write_csv, write_json
 from almanac.ml.backtester import CostModel
 from almanac.ml.experiment import backtest_predictions
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 
 PARAMS = ("backtest.threshold", "backtest.commission_usd", "backtest.slippage_ticks", "backtest.n_trials")
 log = logging.getLogger("stages.backtest")
@@ -39,4 +39,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -10,7 +10,7 @@ import logging
 
 from almanac.data_sources.store import write_json, write_table
 from almanac.data_sources.synthetic import build_synthetic_dataset
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 from almanac.synth.market import MarketSpec
 
 PARAMS = (
@@ -65,4 +65,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

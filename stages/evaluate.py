@@ -16,7 +16,7 @@ from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_table, write_csv, write_json
 from almanac.ml.evaluators import ModelEvaluator
 from almanac.ml.experiment import evaluate_predictions
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
 from almanac.synth.oracle import oracle_probability
 
@@ -81,4 +81,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -10,7 +10,7 @@ import logging
 from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_table, write_json, write_table
 from almanac.features.ml_features import FAMILIES, FeatureWindows, build_features
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 
 PARAMS = (
     "features.cutoff", "features.early_session", "features.cross_asset", "features.regime",
@@ -45,4 +45,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -6,7 +6,7 @@ import logging
 
 from almanac.data_sources.store import read_table, write_table
 from almanac.ml.labelers import build_labels
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 
 PARAMS = ()
 log = logging.getLogger("stages.labels")
@@ -23,4 +23,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

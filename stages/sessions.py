@@ -11,7 +11,7 @@ import logging
 from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_json, read_table, write_table
 from almanac.sessions import build_sessions
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 
 PARAMS = ("features.cutoff",)
 log = logging.getLogger("stages.sessions")
@@ -34,4 +34,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

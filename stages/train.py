@@ -15,7 +15,7 @@ import pandas as pd
 
 from almanac.data_sources.store import read_json, read_table, write_csv, write_json, write_table
 from almanac.ml.experiment import model_params, registry_entry, train_model
-from almanac.stage_io import read_stage_params, stage_parser
+from almanac.stage_io import read_stage_params, run_stage, stage_parser
 
 PARAMS = (
     "labels.target",
@@ -71,4 +71,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
+from collections.abc import Callable
 
-from almanac.config import Params, get_dotted, load_params
+from almanac.config import Params, ParamsError, get_dotted, load_params
+from almanac.data_sources.validation import BarsError
+from almanac.ml.cv import NotEnoughDataError
+
+# Errors whose message already says what is wrong and what to do: shown without a traceback.
+USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, FileNotFoundError)
 
 
 def stage_parser(
@@ -31,3 +38,11 @@ def read_stage_params(path: str, declared: tuple[str, ...]) -> tuple[Params, dic
         values[key] = get_dotted(params, key)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     return params, values
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``; a user error (bad params, bad data, too few days) exits 1 with its message only."""
+    try:
+        main()
+    except USER_ERRORS as err:
+        sys.exit(f"error: {err}")

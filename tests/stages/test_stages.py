@@ -92,3 +92,117 @@ def test_bars_fails_at_start_on_bad_params(tmp_path):
     with pytest.raises(ParamsError, match="synthetic.kappa"):
         run_bars(tmp_path, params)
     assert not (tmp_path / "bars").exists()
+
+
+def run(name: str, params: Path, **paths: Path) -> None:
+    load_stage(name).main(["--params", str(params), *[f"--{k}={v}" for k, v in paths.items()]])
+
+
+def test_whole_chain_writes_every_declared_metric(tmp_path):
+    params = write_params(tmp_path / "params.yaml")
+    raw = yaml.safe_load(params.read_text())
+    raw["data"].update({"start": "2023-06-01", "end": "2024-06-28"})
+    raw["cv"].update({"min_train_days": 100, "test_days": 40, "embargo_days": 2})
+    raw["evaluate"].update({"rolling_days": 40, "bootstrap": 50})
+    params.write_text(yaml.safe_dump(raw))
+    out = run_bars(tmp_path, params)
+    t = tmp_path
+    run("sessions", params, bars=out["bars"], manifest=out["manifest"], out=t / "sessions.parquet")
+    run(
+        "features",
+        params,
+        bars=out["bars"],
+        sessions=t / "sessions.parquet",
+        daily=out["daily"],
+        out=t / "features.parquet",
+        lineage=t / "lineage.json",
+    )
+    run("labels", params, sessions=t / "sessions.parquet", out=t / "labels.parquet")
+    run(
+        "train", params, features=t / "features.parquet", lineage=t / "lineage.json", labels=t / "labels.parquet",
+        sessions=t / "sessions.parquet", oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
+        metrics=t / "train.json", folds=t / "folds.csv",
+    )  # fmt: skip
+    plots = {name: t / f"{name}.csv" for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance")}
+    run(
+        "evaluate", params, oof=t / "oof.parquet", model=t / "model.joblib", features=t / "features.parquet",
+        sessions=t / "sessions.parquet", truth=out["truth"], metrics=t / "evaluate.json", **plots,
+    )  # fmt: skip
+    run(
+        "backtest",
+        params,
+        oof=t / "oof.parquet",
+        sessions=t / "sessions.parquet",
+        metrics=t / "backtest.json",
+        equity=t / "equity.csv",
+    )
+    run(
+        "audit",
+        params,
+        bars=out["bars"],
+        daily=out["daily"],
+        manifest=out["manifest"],
+        features=t / "features.parquet",
+        metrics=t / "audit.json",
+    )
+
+    lineage = json.loads((t / "lineage.json").read_text())
+    features = read_table(t / "features.parquet")
+    assert set(lineage) == set(features.columns) - {"trade_date"}
+    assert all(set(v) == {"family", "source", "window", "as_of"} for v in lineage.values())
+    train = json.loads((t / "train.json").read_text())
+    assert train["n_folds"] >= 3 and train["n_oof_days"] > 100
+    evaluate = json.loads((t / "evaluate.json").read_text())
+    for key in (
+        "auc",
+        "accuracy",
+        "brier",
+        "log_loss",
+        "oracle_auc",
+        "oracle_efficiency",
+        "base_rate_auc",
+        "open_to_cutoff_sign_auc",
+        "previous_day_auc",
+    ):
+        assert key in evaluate and evaluate[key] == evaluate[key], key  # present and not NaN
+    backtest = json.loads((t / "backtest.json").read_text())
+    for key in ("sharpe", "max_drawdown", "win_rate", "trades", "coverage", "total_pnl_usd", "psr"):
+        assert key in backtest, key
+    assert json.loads((t / "audit.json").read_text())["violations"] == 0
+    registry = json.loads((t / "registry.json").read_text())
+    (entry,) = registry.values()
+    assert entry["model"] == "lightgbm" and len(entry["model_sha256"]) == 64
+    equity = pd.read_csv(t / "equity.csv")
+    assert len(equity) == train["n_oof_days"]
+    for path in plots.values():
+        assert len(pd.read_csv(path)) > 0, path
+
+
+def test_too_few_days_stops_with_a_clear_message(tmp_path):
+    params = write_params(tmp_path / "params.yaml")  # three months: far fewer than the default 636 days
+    out = run_bars(tmp_path, params)
+    t = tmp_path
+    run("sessions", params, bars=out["bars"], manifest=out["manifest"], out=t / "sessions.parquet")
+    run(
+        "features",
+        params,
+        bars=out["bars"],
+        sessions=t / "sessions.parquet",
+        daily=out["daily"],
+        out=t / "features.parquet",
+        lineage=t / "lineage.json",
+    )
+    run("labels", params, sessions=t / "sessions.parquet", out=t / "labels.parquet")
+    argv = [
+        "--params", str(params), f"--features={t / 'features.parquet'}", f"--lineage={t / 'lineage.json'}",
+        f"--labels={t / 'labels.parquet'}", f"--sessions={t / 'sessions.parquet'}", f"--oof={t / 'oof.parquet'}",
+        f"--model={t / 'model.joblib'}", f"--registry={t / 'r.json'}", f"--metrics={t / 'm.json'}", f"--folds={t / 'f.csv'}",
+    ]  # fmt: skip
+    stage = load_stage("train")
+    from almanac.stage_io import run_stage
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_stage(lambda: stage.main(argv))
+    message = str(exit_info.value.code)
+    assert message.startswith("error: walk-forward needs at least 636 trade days")
+    assert "the data has 62" in message

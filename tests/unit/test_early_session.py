@@ -24,12 +24,14 @@ WINDOWS = FeatureWindows(volume_avg_days=2, atr_days=2)
 GOLDEN = pd.Timestamp("2024-03-12")
 
 
-def make_bars(rows: list[tuple]) -> pd.DataFrame:
-    """Canonical bars from ``(trade_date, ET wall-clock bar start, open, high, low, close, volume)``."""
+def make_bars(rows: list[tuple], contracts: dict[str, str] | None = None) -> pd.DataFrame:
+    """Canonical bars from ``(trade_date, ET wall-clock bar start, open, high, low, close, volume)``; the contract
+    is ESH24 unless ``contracts`` maps the trade date to another."""
     records = []
     for trade_date, local, o, h, low, c, v in rows:
         ts = pd.Timestamp(local).tz_localize(ET).tz_convert("UTC")
-        records.append((ts, float(o), float(h), float(low), float(c), v, "ESH24", pd.Timestamp(trade_date)))
+        contract = (contracts or {}).get(trade_date, "ESH24")
+        records.append((ts, float(o), float(h), float(low), float(c), v, contract, pd.Timestamp(trade_date)))
     frame = pd.DataFrame.from_records(records, columns=BAR_COLUMNS)
     frame["ts"] = frame["ts"].dt.as_unit("ns")
     frame["volume"] = frame["volume"].astype(np.int64)
@@ -206,6 +208,18 @@ def test_a_later_cutoff_takes_the_1015_bar_in(bars):
     assert day["first_range_atr"] == pytest.approx((5030 - 5010) / 16.25)
 
 
+def test_roll_day_gap_is_measured_against_the_previous_close_in_the_new_contract():
+    bars = make_bars(ALL_ROWS, contracts={"2024-03-12": "ESM24"})
+    rolls = [{"trade_date": "2024-03-12", "from": "ESH24", "to": "ESM24", "gap_pts": 20.0}]
+    with_gap = compute_early_session_features(bars, CUTOFF, build_sessions(bars, CUTOFF, rolls), WINDOWS).loc[GOLDEN]
+    assert with_gap["gap_pct"] == pytest.approx((5020 / (5016 + 20) - 1) * 100, rel=1e-12)
+    assert with_gap["overnight_range_pct"] == pytest.approx(8 / 5036 * 100, rel=1e-12)
+    # Without the manifest's carry gap the roll day's gap is unknown, not a spliced jump.
+    unknown = compute_early_session_features(bars, CUTOFF, build_sessions(bars, CUTOFF), WINDOWS).loc[GOLDEN]
+    assert np.isnan(unknown["gap_pct"]) and np.isnan(unknown["overnight_range_pct"])
+    assert unknown["first_range_atr"] == pytest.approx(5.5 / 16.25)  # ATR through 03-11 is not affected
+
+
 def test_empty_first_window_gives_nan_window_features():
     rows = PLAIN_DAYS + GOLDEN_OVERNIGHT + GOLDEN_AFTER_CUTOFF  # golden day without a single bar before 10:15
     bars = make_bars(rows)
@@ -215,25 +229,23 @@ def test_empty_first_window_gives_nan_window_features():
     assert out["overnight_delta_ratio"] == pytest.approx(100 / 140)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: gap_pct reads the session table's RTH `open`, the open of the first RTH bar of the day whatever its "
-        "time; when no RTH bar ends by the cutoff (data gap, or a 09:31 cutoff with the 09:30 bar missing) that "
-        "bar starts after the cutoff, so gap_pct uses a price from after the cutoff"
-    ),
+@pytest.mark.parametrize(
+    ("rows", "cutoff"),
+    [
+        # Nothing trades 09:30-10:14: at 10:15 the gap is unknown, with the future it is 5022/5016 - 1.
+        (PLAIN_DAYS + GOLDEN_OVERNIGHT + GOLDEN_AFTER_CUTOFF, dt.time(10, 15)),
+        # A 09:31 cutoff (the earliest params.yaml accepts) on a day whose 09:30 minute did not trade.
+        (PLAIN_DAYS + GOLDEN_OVERNIGHT + GOLDEN_FIRST_WINDOW[1:] + GOLDEN_AFTER_CUTOFF, dt.time(9, 31)),
+    ],
+    ids=["empty-first-window", "0931-cutoff-missing-0930-bar"],
 )
-def test_gap_pct_does_not_read_an_rth_open_printed_after_the_cutoff():
-    rows = PLAIN_DAYS + GOLDEN_OVERNIGHT + GOLDEN_AFTER_CUTOFF
+def test_gap_pct_does_not_read_an_rth_open_printed_after_the_cutoff(rows, cutoff):
     full = make_bars(rows)
-    cut_instant = pd.Timestamp("2024-03-12 10:15").tz_localize(ET).tz_convert("UTC")
+    cut_instant = pd.Timestamp(dt.datetime.combine(GOLDEN.date(), cutoff)).tz_localize(ET).tz_convert("UTC")
     cut = full.loc[full["ts"] + pd.Timedelta(minutes=1) <= cut_instant]
-    with_future = compute_early_session_features(full, CUTOFF, build_sessions(full, CUTOFF), WINDOWS)
-    at_cutoff = compute_early_session_features(cut, CUTOFF, build_sessions(cut, CUTOFF), WINDOWS)
-    # At 10:15 nothing has traded since 09:29, so the value known then is NaN; with the future it is 5022/5016 - 1.
-    assert with_future.loc[GOLDEN, "gap_pct"] == at_cutoff.loc[GOLDEN, "gap_pct"] or (
-        np.isnan(with_future.loc[GOLDEN, "gap_pct"]) and np.isnan(at_cutoff.loc[GOLDEN, "gap_pct"])
-    )
+    with_future = compute_early_session_features(full, cutoff, build_sessions(full, cutoff), WINDOWS)
+    at_cutoff = compute_early_session_features(cut, cutoff, build_sessions(cut, cutoff), WINDOWS)
+    pd.testing.assert_series_equal(with_future.loc[GOLDEN], at_cutoff.loc[GOLDEN])
 
 
 def test_window_masks_split_overnight_and_first_window(bars, sessions):

@@ -23,6 +23,9 @@ LEVELS = {"VIX": "vix_level"}
 def series_changes(daily: pd.DataFrame) -> pd.DataFrame:
     """Add each series' change versus its previous observation (known at the same ``available_at``)."""
     out = daily.sort_values(["symbol", "available_at"], kind="stable").copy()
+    if out.empty:
+        out["change"] = pd.Series(dtype="float64")
+        return out
     previous = out.groupby("symbol", sort=False)["close"].shift(1)
     kind = out["symbol"].map({k: v[1] for k, v in CHANGES.items()})
     scale = out["symbol"].map({k: v[2] for k, v in CHANGES.items()})

@@ -107,7 +107,9 @@ def early_session_features(
     prev_day_ret = (s["close"] / s["prev_close"] - 1.0) * 100.0
     return pd.DataFrame(
         {
-            "gap_pct": (s["open"] / prev_close - 1.0) * 100.0,
+            # The first-window open, not the session's RTH open: if nothing traded from 09:30 to the cutoff, the
+            # session's first RTH bar starts after the cutoff and its open does not exist yet.
+            "gap_pct": (st["fw_open"] / prev_close - 1.0) * 100.0,
             "overnight_range_pct": (s["eth_high"] - s["eth_low"]) / prev_close * 100.0,
             "overnight_volume_rel": vs_average(st["on_volume"]),
             "overnight_delta_ratio": st["on_delta"] / st["on_volume"],

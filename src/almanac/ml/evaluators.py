@@ -19,9 +19,13 @@ from almanac.ml.metrics import classification_scores
 class ModelEvaluator:
     """Comprehensive model evaluation."""
 
-    def evaluate_classification(self, y_true, y_pred, y_proba=None) -> dict:
-        """Accuracy, confusion matrix and classification report; with ``y_proba`` (n x classes, columns in
-        sorted-label order) also ``roc_auc`` (binary) or macro one-vs-rest AUC, Brier score and log loss."""
+    def evaluate_classification(self, y_true, y_pred, y_proba=None, classes=None) -> dict:
+        """Accuracy, confusion matrix and classification report; with ``y_proba`` (n x classes) also ``roc_auc``
+        (binary; macro one-vs-rest when multiclass; NaN when ``y_true`` holds one class), Brier score and log loss.
+
+        ``classes`` names the columns of ``y_proba`` (default: the sorted labels seen in ``y_true`` and ``y_pred``,
+        which must then number as many as the columns; otherwise pass ``classes`` explicitly).
+        """
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         labels = np.unique(np.concatenate([y_true, y_pred]))
         metrics = {
@@ -30,12 +34,21 @@ class ModelEvaluator:
             "classification_report": classification_report(y_true, y_pred, labels=labels, zero_division=0),
         }
         if y_proba is not None:
-            classes = np.unique(y_true)
             y_proba = np.asarray(y_proba, dtype=float)
             if y_proba.ndim == 1:
                 y_proba = np.column_stack([1 - y_proba, y_proba])
+            classes = np.asarray(sorted(classes)) if classes is not None else labels
+            if len(classes) == 1 and y_proba.shape[1] == 2 and classes[0] in (0, 1):
+                classes = np.array([0, 1])  # a binary window holding one class
+            if len(classes) != y_proba.shape[1]:
+                raise ValueError(
+                    f"y_proba has {y_proba.shape[1]} columns but the labels are {list(classes)}: pass classes="
+                )
+            unknown = ~np.isin(y_true, classes)
+            if unknown.any():
+                raise ValueError(f"labels {sorted(set(y_true[unknown]))} are not among classes {list(classes)}")
             codes = np.searchsorted(classes, y_true)
-            scores = classification_scores(codes, y_proba[:, : len(classes)], len(classes))
+            scores = classification_scores(codes, y_proba, len(classes))
             metrics.update({"roc_auc": scores["auc"], "brier": scores["brier"], "log_loss": scores["log_loss"]})
         return metrics
 

@@ -101,8 +101,8 @@ def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> floa
     (non-excess) kurtosis g4 of the per-period returns."""
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
-    if len(r) < 3 or r.std(ddof=1) == 0:
-        return float("nan")
+    if len(r) < 3 or r.std(ddof=1) <= 1e-12 * max(abs(r.mean()), 1e-300):
+        return float("nan")  # a (numerically) constant series has no Sharpe ratio
     sr = r.mean() / r.std(ddof=1)
     g3 = stats.skew(r)
     g4 = stats.kurtosis(r, fisher=False)

@@ -46,17 +46,20 @@ class ModelTrainer:
         return X.loc[known], codes
 
     def _fit(self, X: pd.DataFrame, codes: np.ndarray, in_place: bool = False):
+        """Fit on ``codes``; a fold lacking a class is fitted on contiguous codes (XGBoost requires 0..k-1), and
+        the returned ``present`` maps the model's columns back to the full class list."""
         model = self.model if in_place else clone(self.model)
         scaler = (self.scaler if in_place else clone(self.scaler)) if self.scaler is not None else None
         data = X if scaler is None else pd.DataFrame(scaler.fit_transform(X), index=X.index, columns=X.columns)
-        model.fit(data, codes)
-        return model, scaler
+        present = np.unique(codes)
+        model.fit(data, np.searchsorted(present, codes))
+        return model, scaler, present
 
-    def _proba(self, model, scaler, X: pd.DataFrame) -> np.ndarray:
+    def _proba(self, model, scaler, present: np.ndarray, X: pd.DataFrame) -> np.ndarray:
         data = X if scaler is None else pd.DataFrame(scaler.transform(X), index=X.index, columns=X.columns)
         raw = model.predict_proba(data)
         out = np.zeros((len(X), len(self.classes_)))
-        out[:, np.asarray(model.classes_, dtype=int)] = raw  # a fold may lack a class
+        out[:, present[np.asarray(model.classes_, dtype=int)]] = raw  # a class absent from the fold gets 0
         return out
 
     def train_walk_forward(self, X: pd.DataFrame, y: pd.Series, n_splits: int = 5) -> list[float]:
@@ -70,8 +73,8 @@ class ModelTrainer:
         dates = X.index
         frames, folds = [], []
         for fold, (train, test) in enumerate(splitter.split(X, groups=dates)):  # one iteration per fold
-            model, scaler = self._fit(X.iloc[train], codes[train])
-            proba = self._proba(model, scaler, X.iloc[test])
+            model, scaler, present = self._fit(X.iloc[train], codes[train])
+            proba = self._proba(model, scaler, present, X.iloc[test])
             scores = classification_scores(codes[test], proba, len(self.classes_))
             folds.append(
                 {
