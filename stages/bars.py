@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from almanac.data_sources.files import FileSource, build_file_dataset
 from almanac.data_sources.store import write_json, write_table
 from almanac.data_sources.synthetic import build_synthetic_dataset
 from almanac.stage_io import read_stage_params, run_stage, stage_parser
@@ -41,17 +42,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params, _ = read_stage_params(args.params, PARAMS)
     data, synthetic = params.data, params.synthetic
-    spec = MarketSpec(
-        symbol=data.symbol,
-        start=str(data.start),
-        end=str(data.end),
-        seed=synthetic.seed,
-        kappa=synthetic.kappa,
-        rho=synthetic.rho,
-        daily_vol_pct=synthetic.daily_vol_pct,
-        start_price=synthetic.start_price,
-    )
-    dataset = build_synthetic_dataset(spec)
+    if data.source == "synthetic":
+        spec = MarketSpec(
+            symbol=data.symbol, start=str(data.start), end=str(data.end), seed=synthetic.seed, kappa=synthetic.kappa,
+            rho=synthetic.rho, daily_vol_pct=synthetic.daily_vol_pct, start_price=synthetic.start_price,
+        )  # fmt: skip
+        dataset = build_synthetic_dataset(spec)
+    else:
+        source = FileSource(
+            symbol=data.symbol, paths=data.paths, format=data.format, timezone=data.timezone, timestamp=data.timestamp,
+            columns=data.columns, ts_format=data.ts_format, roll=data.roll, start=str(data.start), end=str(data.end),
+            daily_paths=data.daily_paths, daily_available_at=data.daily_available_at,
+        )  # fmt: skip
+        dataset = build_file_dataset(source)
     write_table(dataset.bars, args.bars)
     write_table(dataset.daily, args.daily)
     write_table(dataset.truth, args.truth)

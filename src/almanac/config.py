@@ -12,13 +12,17 @@ import datetime as dt
 import difflib
 import math
 import re
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import yaml
 
-SOURCES = ("synthetic",)
+SOURCES = ("synthetic", "files")
+FORMATS = ("databento", "firstrate", "kibot", "ninjatrader", "tradestation", "sierra", "generic")
+STAMPS = ("", "start", "end")
+ROLLS = ("calendar", "volume")
 SYMBOLS = ("ES",)
 TARGETS = ("rest_of_day", "direction", "archetype")
 CV_SCHEMES = ("expanding", "sliding")
@@ -37,6 +41,15 @@ class DataParams:
     start: dt.date = dt.date(2016, 1, 1)
     end: dt.date = dt.date(2024, 12, 31)
     source: str = "synthetic"
+    paths: str = ""  # files: comma-separated files or globs under data/raw/
+    format: str = "firstrate"
+    timezone: str = ""  # '' = the format's default
+    timestamp: str = ""  # '' = the format's default; start | end
+    columns: str = ""  # generic: 'ts=Datetime,open=Open,...'
+    ts_format: str = ""  # strptime format overriding the format's default
+    roll: str = "calendar"
+    daily_paths: str = ""  # 'VIX=data/raw/vix.csv,...'
+    daily_available_at: str = ""  # 'VIX=16:15,...' overrides of the publication times (ET)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,6 +241,24 @@ def _check(params: Params) -> None:
             f"data.source: {d.source!r} is not a known source{_closest(d.source, list(SOURCES))}; "
             f"allowed values: {', '.join(SOURCES)}"
         )
+    _one_of("data.format", d.format, FORMATS)
+    _one_of("data.timestamp", d.timestamp, STAMPS)
+    _one_of("data.roll", d.roll, ROLLS)
+    if d.timezone:
+        try:
+            zoneinfo.ZoneInfo(d.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ParamsError(
+                f"data.timezone: {d.timezone!r} is not a tz database name (e.g. 'America/New_York', 'UTC')"
+            ) from None
+    if d.source == "files" and not d.paths.strip():
+        raise ParamsError(
+            "data.paths: data.source is 'files' but no files are listed; e.g. 'data/raw/ES_1min.csv' or 'data/raw/*.csv'"
+        )
+    for part in filter(None, (p.strip() for p in d.daily_available_at.split(","))):
+        name, _, when = part.partition("=")
+        if not name.strip() or not _CUTOFF_RE.match(when.strip()):
+            raise ParamsError(f"data.daily_available_at: {part!r} must look like VIX=16:15 (ET, HH:MM)")
     if d.end < d.start:
         raise ParamsError(f"data.end: {d.end} is before data.start {d.start}; data.end must be on or after it")
     if not 0 <= s.seed < 2**63:

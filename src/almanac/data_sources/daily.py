@@ -1,0 +1,106 @@
+"""Daily cross-asset files: Yahoo-style CSV (``null`` rows), FRED CSV (``.`` for missing) and generic CSV.
+
+``data.daily_paths`` names one file per series, ``SYMBOL=path`` separated by commas, e.g.
+``VIX=data/raw/vix.csv.gz,DX=data/raw/DX-Y.NYB.csv,TNX=data/raw/^TNX.csv,CL=data/raw/DCOILWTICO.csv``.  Each value
+becomes known at its series' publication time on its own date (``available_at``, ET), by default VIX 16:15, DX
+17:00, TNX 15:00, CL 14:30, overridable with ``data.daily_available_at`` (``VIX=16:15,CL=14:30``).  Missing values
+are dropped and counted, never filled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from almanac import calendar
+from almanac.data_sources.validation import BarsError
+
+DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "CL": "14:30"}
+MISSING = ["null", ".", "", "NaN", "nan", "NA"]
+COLUMNS = ["symbol", "date", "close", "available_at"]
+
+
+def _pairs(text: str, key: str) -> dict[str, str]:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise BarsError(f"{key}: {part!r} must look like SYMBOL=value (e.g. VIX=data/raw/vix.csv)")
+        out[name.strip().upper()] = value.strip()
+    return out
+
+
+def _value_column(frame: pd.DataFrame, path: Path) -> str:
+    lowered = {c.lower().strip(): c for c in frame.columns}
+    if "close" in lowered:
+        return lowered["close"]  # Yahoo: Date,Open,High,Low,Close,Adj Close,Volume
+    if len(frame.columns) == 2:
+        return frame.columns[1]  # FRED (DATE,SERIES) and generic (date,value)
+    raise BarsError(
+        f"{path}, line 1: cannot tell which column holds the value; expected a Close column or exactly two columns"
+    )
+
+
+def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
+    """One series: ``symbol, date, close`` and the number of missing rows dropped."""
+    frame = pd.read_csv(path, na_values=MISSING, keep_default_na=False, dtype=str)
+    if frame.empty:
+        raise BarsError(f"{path}: no rows")
+    date_col = frame.columns[0]
+    value_col = _value_column(frame, path)
+    raw_dates = frame[date_col].str.strip()
+    dates = pd.to_datetime(raw_dates, format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        dates = pd.to_datetime(raw_dates, format="%m/%d/%Y", errors="coerce")
+    if dates.isna().any():
+        i = int(dates.isna().to_numpy().argmax())
+        raise BarsError(
+            f"{path}, line {i + 2}, column {date_col}: {raw_dates.iloc[i]!r} is not a date (YYYY-MM-DD or M/D/YYYY)"
+        )
+    values = pd.to_numeric(frame[value_col], errors="coerce")
+    text = frame[value_col]
+    bad = values.isna() & text.notna()
+    if bad.any():
+        i = int(bad.to_numpy().argmax())
+        raise BarsError(
+            f"{path}, line {i + 2}, column {value_col}: {text.iloc[i]!r} is not a number (missing values must be 'null' or '.')"
+        )
+    keep = values.notna().to_numpy()
+    out = pd.DataFrame(
+        {"symbol": symbol, "date": dates.to_numpy()[keep].astype("datetime64[s]"), "close": values.to_numpy()[keep]}
+    )
+    if out["date"].duplicated().any():
+        i = int(out["date"].duplicated().to_numpy().argmax())
+        raise BarsError(f"{path}: date {out['date'].iloc[i].date()} appears twice")
+    return out.sort_values("date", kind="stable").reset_index(drop=True), int((~keep).sum())
+
+
+def read_daily_series(paths: str, available_at: str = "") -> tuple[pd.DataFrame, dict[str, int]]:
+    """All series named in ``data.daily_paths`` in long format with ``available_at`` (UTC), plus repairs."""
+    files = _pairs(paths, "data.daily_paths")
+    times = {**DEFAULT_AVAILABLE_AT, **_pairs(available_at, "data.daily_available_at")}
+    frames, repairs = [], {}
+    for symbol, path in files.items():  # one iteration per series
+        if not Path(path).is_file():
+            raise BarsError(f"data.daily_paths: {path!r} (series {symbol}) does not exist")
+        if symbol not in times:
+            raise BarsError(f"data.daily_available_at: no publication time for {symbol}; add {symbol}=HH:MM (ET)")
+        series, dropped = read_daily_file(Path(path), symbol)
+        hour, minute = (int(x) for x in times[symbol].split(":"))
+        series["available_at"] = calendar.local_instants(series["date"], dt.time(hour, minute)).as_unit("ns")
+        frames.append(series)
+        if dropped:
+            repairs[f"daily_{symbol}_missing_values_dropped"] = dropped
+    if not frames:
+        empty = pd.DataFrame(
+            {
+                "symbol": pd.Series(dtype="str"),
+                "date": pd.Series(dtype="datetime64[s]"),
+                "close": pd.Series(dtype="float64"),
+            }
+        )
+        empty["available_at"] = pd.Series(dtype="datetime64[ns, UTC]")
+        return empty[COLUMNS], repairs
+    return pd.concat(frames, ignore_index=True)[COLUMNS], repairs

@@ -1,0 +1,290 @@
+"""Read one vendor file into raw bars with UTC bar-start timestamps and the file line of every row.
+
+CSV goes through pyarrow's multithreaded reader with typed columns (the fast path); only when something fails
+is the file re-read as text to find the exact line and column to report.  Errors name the file, the line, the
+column and what to do.  A malformed *last* line (an interrupted download) is dropped and counted; a malformed
+line anywhere else is an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from almanac.data_sources.validation import BarsError
+from almanac.data_sources.vendors import FORMATS, VendorFormat
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+CANONICAL_KEYS = ("ts", "date", "time", "open", "high", "low", "close", "volume", "contract")
+
+
+@dataclasses.dataclass
+class RawBars:
+    """Bars of one file before validation: ``ts`` (UTC bar start), OHLC, ``volume`` (float), ``contract``
+    (str or missing), ``line`` (1-based line in the file); plus the repairs made while reading."""
+
+    frame: pd.DataFrame
+    repairs: dict[str, int]
+    timezone: str
+    stamp: str
+
+
+def parse_column_map(text: str) -> dict[str, str]:
+    """``'ts=Datetime,open=Open,...'`` -> ``{'ts': 'Datetime', 'open': 'Open', ...}`` (generic format)."""
+    mapping = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if key not in CANONICAL_KEYS or not value:
+            raise BarsError(
+                f"data.columns: {part!r} must be <canonical>=<file column> with canonical one of {', '.join(CANONICAL_KEYS)}"
+            )
+        mapping[key] = value
+    missing = [k for k in (*PRICE_COLUMNS, "volume") if k not in mapping]
+    if "ts" not in mapping and not {"date", "time"} <= set(mapping):
+        missing.insert(0, "ts (or date and time)")
+    if missing:
+        raise BarsError(
+            f"data.columns: missing {', '.join(missing)}; e.g. 'ts=Datetime,open=Open,high=High,low=Low,close=Close,volume=Volume'"
+        )
+    return mapping
+
+
+def _split_last_line(data: bytes) -> tuple[bytes, bytes]:
+    body = data.rstrip(b"\r\n")
+    cut = body.rfind(b"\n")
+    return (body[: cut + 1], body[cut + 1 :]) if cut >= 0 else (b"", body)
+
+
+def _sniff_delimiter(line: str, expected: str) -> str | None:
+    for candidate in (",", ";", "\t", "|"):
+        if candidate != expected and line.count(candidate) >= 3 and line.count(expected) == 0:
+            return candidate
+    return None
+
+
+def _read_csv(
+    path: Path, fmt: VendorFormat, data: bytes, column_map: dict[str, str] | None
+) -> tuple[pa.Table, int, dict[str, int]]:
+    """Parse CSV bytes; returns the table (all columns as text), the number of header lines and repairs."""
+    repairs: dict[str, int] = {}
+    text_head = data[:4096].decode("utf-8", errors="replace")
+    first_line = text_head.splitlines()[0] if text_head.strip() else ""
+    if not first_line.strip():
+        raise BarsError(f"{path}: the file is empty; export the bars again")
+    wrong = _sniff_delimiter(first_line, fmt.delimiter)
+    if wrong is not None and fmt.name != "generic":
+        raise BarsError(
+            f"{path}, line 1: fields are separated by {wrong!r}, but the {fmt.name} format uses {fmt.delimiter!r}; check data.format"
+        )
+    header = fmt.header
+    if header is None:  # detect: a header line has no digit in its first field
+        header = not any(ch.isdigit() for ch in first_line.split(fmt.delimiter)[0])
+    n_fields = len(first_line.split(fmt.delimiter))
+    if header:
+        names = [c.strip() for c in first_line.split(fmt.delimiter)]
+    else:
+        names = list(fmt.names)
+        if fmt.name != "generic" and n_fields < len(names):
+            raise BarsError(
+                f"{path}, line 1: {n_fields} fields, the {fmt.name} format needs {len(names)} ({', '.join(names)})"
+            )
+        names += [f"extra_{i}" for i in range(n_fields - len(names))]
+    body, last = _split_last_line(data)
+    if (
+        last
+        and len(last.decode("utf-8", errors="replace").split(fmt.delimiter)) < len(names)
+        and (body.count(b"\n") > int(header))
+    ):
+        data = body  # an interrupted download: the last line stops mid-record
+        repairs["truncated_last_line_dropped"] = 1
+    bad_rows: list[str] = []
+
+    def on_invalid(row) -> str:
+        bad_rows.append(row.text)
+        return "skip"
+
+    table = pcsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 24),
+        parse_options=pcsv.ParseOptions(delimiter=fmt.delimiter, invalid_row_handler=on_invalid),
+        convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
+    )
+    if bad_rows:
+        line = _find_line(data, bad_rows[0])
+        raise BarsError(
+            f"{path}, line {line}: expected {len(names)} fields, got {len(bad_rows[0].split(fmt.delimiter))}: {bad_rows[0]!r}; fix or remove the line"
+        )
+    if header:
+        table = table.rename_columns([_canonical_name(n, fmt, column_map) for n in table.column_names])
+    return table, int(bool(header)), repairs
+
+
+def _find_line(data: bytes, text: str) -> int:
+    target = text.encode()
+    for number, line in enumerate(data.splitlines(), start=1):
+        if line.rstrip(b"\r") == target:
+            return number
+    return -1
+
+
+def _canonical_name(name: str, fmt: VendorFormat, column_map: dict[str, str] | None) -> str:
+    if column_map is not None:
+        reverse = {v: k for k, v in column_map.items()}
+        return reverse.get(name, name)
+    key = name.strip().lower().replace(" ", "_")
+    aliases = {"last": "close" if fmt.name == "sierra" else "last", "vol": "volume", "totalvolume": "volume"}
+    return aliases.get(key, key)
+
+
+def _require(table_columns: list[str], needed: list[str], path: Path, fmt: VendorFormat) -> None:
+    missing = [c for c in needed if c not in table_columns]
+    if missing:
+        raise BarsError(
+            f"{path}, line 1: missing column(s) {', '.join(missing)} for the {fmt.name} format; columns found: "
+            f"{', '.join(table_columns)}"
+            + ("; map them with data.columns" if fmt.name == "generic" else "; check data.format")
+        )
+
+
+def _numbers(column: pa.ChunkedArray, name: str, path: Path, offset: int) -> np.ndarray:
+    values = pd.to_numeric(pd.Series(column.to_numpy(zero_copy_only=False)).str.strip(), errors="coerce").to_numpy(
+        dtype=np.float64
+    )
+    raw = column.to_numpy(zero_copy_only=False)
+    bad = np.isnan(values) & ~np.isin(raw, ["nan", "NaN", "", "null", "NA"])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise BarsError(f"{path}, line {i + offset}, column {name}: {raw[i]!r} is not a number; fix or remove the bar")
+    return values
+
+
+def _timestamps(table: pa.Table, fmt: VendorFormat, ts_format: str, path: Path, offset: int) -> pd.DatetimeIndex:
+    """Naive local (or UTC-aware, when the text carries offsets) timestamps of every row."""
+    cols = [c for c in fmt.ts_columns] if "ts" not in table.column_names else ["ts"]
+    if fmt.name == "generic" and "ts" not in table.column_names:
+        cols = ["date", "time"]
+    text = (
+        table.column(cols[0])
+        if len(cols) == 1
+        else pc.binary_join_element_wise(table.column(cols[0]), table.column(cols[1]), " ")
+    )
+    text = pc.utf8_trim_whitespace(text)
+    formats = (ts_format,) if ts_format else fmt.ts_formats
+    for candidate in formats:
+        parsed = pc.strptime(text, format=candidate, unit="s", error_is_null=True)
+        if parsed.null_count == 0:
+            return pd.DatetimeIndex(parsed.to_numpy(zero_copy_only=False)).as_unit("ns")
+    raw = pd.Series(text.to_numpy(zero_copy_only=False))
+    if not formats:  # ISO 8601 text or integer nanoseconds (Databento)
+        if raw.str.fullmatch(r"\d{15,}").all():
+            return pd.DatetimeIndex(raw.astype("int64").to_numpy(), tz="UTC").as_unit("ns")
+        parsed = pd.to_datetime(
+            raw, format="ISO8601", errors="coerce", utc=raw.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).any()
+        )
+        if parsed.notna().all():
+            return pd.DatetimeIndex(parsed).as_unit("ns")
+        bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
+    else:
+        best = pc.strptime(text, format=formats[0], unit="s", error_is_null=True)
+        bad = int(np.flatnonzero(pd.isna(best.to_numpy(zero_copy_only=False)))[0])
+    shown = ", ".join(formats) if formats else "ISO 8601"
+    raise BarsError(
+        f"{path}, line {bad + offset}, column {'/'.join(cols)}: {raw.iloc[bad]!r} is not a timestamp ({shown}); fix the line or set data.ts_format"
+    )
+
+
+def localize(naive: pd.DatetimeIndex, tz: str, path: Path, lines: np.ndarray) -> pd.DatetimeIndex:
+    """Local wall-clock times -> UTC; ambiguous or nonexistent local times (DST changes) raise naming the line."""
+    if naive.tz is not None:
+        return naive.tz_convert("UTC")
+    try:
+        return naive.tz_localize(tz, ambiguous="raise", nonexistent="raise").tz_convert("UTC")
+    except Exception as err:  # pytz/zoneinfo raise several types; report them all the same way
+        trial = naive.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        i = int(np.flatnonzero(trial.isna())[0]) if trial.isna().any() else 0
+        kind = (
+            "does not exist (clocks jump forward)"
+            if "nonexistent" in type(err).__name__.lower() or "exist" in str(err)
+            else "is ambiguous (clocks fall back)"
+        )
+        raise BarsError(
+            f"{path}, line {lines[i]}, column ts: local time {naive[i]} {kind} in {tz}; ES does not trade then, so the "
+            "timezone (data.timezone) or the timestamps are wrong"
+        ) from None
+
+
+def read_bars_file(
+    path: Path, fmt_name: str, timezone: str, stamp: str, column_map: dict[str, str] | None, ts_format: str
+) -> RawBars:
+    """Read one file of ``fmt_name`` into :class:`RawBars` (see the module docstring)."""
+    fmt = FORMATS[fmt_name]
+    tz = timezone or fmt.timezone
+    stamp = stamp or fmt.stamp
+    if tz is None:
+        raise BarsError(
+            f"data.timezone: the {fmt_name} format does not say which timezone its times are in; set it (e.g. 'America/New_York')"
+        )
+    if stamp is None:
+        raise BarsError(f"data.timestamp: say whether the {fmt_name} file stamps bars at their 'start' or 'end'")
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+        table = table.rename_columns([_canonical_name(n, fmt, column_map) for n in table.column_names])
+        header_lines, repairs = 1, {}
+        if table.num_rows == 0:
+            raise BarsError(f"{path}: no bars in the file")
+        table = pa.table(
+            {
+                n: (
+                    table.column(n)
+                    if pa.types.is_timestamp(table.column(n).type)
+                    else pc.cast(table.column(n), pa.string())
+                )
+                for n in table.column_names
+            }
+        )
+    else:
+        data = path.read_bytes()
+        table, header_lines, repairs = _read_csv(path, fmt, data, column_map)
+        if table.num_rows == 0:
+            raise BarsError(f"{path}: only a header, no bars; export the bars again")
+    offset = header_lines + 1  # row i is on line i + offset
+    volume_cols = ["up", "down"] if fmt_name == "tradestation" else ["volume"]
+    ts_needed = (
+        ["ts"]
+        if (fmt_name == "generic" and "ts" in table.column_names)
+        else list(fmt.ts_columns if fmt_name != "generic" else ("date", "time"))
+    )
+    if fmt_name == "databento":
+        ts_needed = ["ts_event"]
+    _require(table.column_names, [*ts_needed, *PRICE_COLUMNS, *volume_cols], path, fmt)
+    if fmt_name == "databento":
+        table = table.rename_columns(["ts" if n == "ts_event" else n for n in table.column_names])
+    if "ts" in table.column_names and pa.types.is_timestamp(table.column("ts").type):
+        ts = pd.DatetimeIndex(table.column("ts").to_pandas()).as_unit("ns")
+    else:
+        ts = _timestamps(table, fmt, ts_format, path, offset)
+    lines = np.arange(table.num_rows) + offset
+    prices = {c: _numbers(table.column(c), c, path, offset) for c in PRICE_COLUMNS}
+    volume = sum(_numbers(table.column(c), c, path, offset) for c in volume_cols)
+    if fmt_name == "databento" and "." not in str(table.column("close")[0]) and np.nanmax(prices["close"]) > 1e7:
+        prices = {c: v * 1e-9 for c, v in prices.items()}  # Databento fixed-point prices: integer units of 1e-9
+    frame = pd.DataFrame({"ts": localize(ts, tz, path, lines), **prices, "volume": volume, "line": lines})
+    if stamp == "end":
+        frame["ts"] = frame["ts"] - pd.Timedelta(minutes=1)  # normalise to bar start
+    contract_col = "symbol" if fmt_name == "databento" else "contract"
+    if contract_col in table.column_names:
+        frame["contract"] = pd.Series(
+            table.column(contract_col).to_numpy(zero_copy_only=False), dtype="str"
+        ).str.strip()
+    else:
+        frame["contract"] = pd.Series(pd.NA, index=frame.index, dtype="str")
+    frame["file"] = str(path)
+    return RawBars(frame=frame, repairs=repairs, timezone=tz, stamp=stamp)
