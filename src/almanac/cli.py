@@ -33,7 +33,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"source      {manifest['source']} ({manifest['symbol']}, timestamps: {manifest['timestamp_convention']})")
     print(f"trade dates {dates['count']} from {dates['first']} to {dates['last']}")
     print(f"bars        {manifest['rows']['continuous_bars']:,} in the continuous series")
-    print(f"rolls       {len(manifest['rolls'])} ({manifest['roll_rule']} rule)")
+    print(f"rolls       {len(manifest['rolls'])}; roll rule: {manifest['roll_rule']}")
     print(
         f"half days   {int(sessions['half_day'].sum())}; days without RTH bars: {int((sessions['rth_bars'] == 0).sum())}"
     )
