@@ -28,7 +28,9 @@ def readme_block(title: str) -> str:
 
 
 def fresh_copy(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
     for name in files:
         source = REPO / name
         if source.is_file():
@@ -51,11 +53,22 @@ def test_bring_your_own_data_section_word_for_word(tmp_path):
         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
     }  # fmt: skip
     subprocess.run("git init -q && git add -A && git commit -qm init", shell=True, cwd=repo, env=env, check=True)
-    done = subprocess.run(["bash", "-e", "-c", readme_block("Bring your own data")], cwd=repo, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["bash", "-e", "-c", readme_block("Bring your own data")],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "trade dates 12 from 2023-03-08 to 2023-03-23" in done.stdout  # almanac info
     manifest = read_json(repo / "data" / "bars" / "manifest.json")
-    assert manifest["source"] == "files" and manifest["format"] == "firstrate" and manifest["stamp_check"]["verdict"] == "ok"
+    assert (
+        manifest["source"] == "files"
+        and manifest["format"] == "firstrate"
+        and manifest["stamp_check"]["verdict"] == "ok"
+    )
     features = read_table(repo / "data" / "features.parquet")
     labels = read_table(repo / "data" / "labels.parquet")
     assert len(features) == len(labels) == 12

@@ -70,7 +70,7 @@ def test_a_same_day_print_is_used_only_once_published_by_the_cutoff():
     assert at_1015["tnx_change_bp"] == pytest.approx((4.25 - 4.10) * 100)
     assert math.isnan(at_1015["cl_ret_pct"])  # the only CL value published by 10:15 has no predecessor
     at_1045 = compute_cross_asset_features(primary(dates), daily(rows), "10:45").iloc[0]
-    assert at_1045["cl_ret_pct"] == pytest.approx(math.log(80.0 / 78.0) * 100)
+    assert at_1045["cl_ret_pct"] == pytest.approx(((80.0 / 78.0) - 1) * 100)
     assert at_1045["tnx_change_bp"] == pytest.approx(15.0)
 
 
@@ -92,7 +92,7 @@ def test_a_value_published_exactly_at_the_cutoff_is_usable():
     ]
     dates = pd.DatetimeIndex(["2024-03-12"], name="trade_date")
     out = compute_cross_asset_features(primary(dates), daily(rows), CUTOFF)
-    assert out["dx_ret_pct"].iloc[0] == pytest.approx(math.log(104.0 / 103.0) * 100)
+    assert out["dx_ret_pct"].iloc[0] == pytest.approx(((104.0 / 103.0) - 1) * 100)
     one_minute_early = compute_cross_asset_features(primary(dates), daily(rows), "10:14")
     assert math.isnan(one_minute_early["dx_ret_pct"].iloc[0])
 
@@ -124,9 +124,9 @@ def test_change_columns_are_expressed_in_their_units():
     out = compute_cross_asset_features(primary(dates), daily(rows), CUTOFF).iloc[0]
     assert out["vix_change"] == pytest.approx(3.0)  # points
     assert out["vix_level"] == 18.0
-    assert out["dx_ret_pct"] == pytest.approx(math.log(1.01) * 100)  # log return, %
+    assert out["dx_ret_pct"] == pytest.approx(1.0)  # simple return, %
     assert out["tnx_change_bp"] == pytest.approx(-13.0)  # yield % -> basis points
-    assert out["cl_ret_pct"] == pytest.approx(math.log(76 / 80) * 100)
+    assert out["cl_ret_pct"] == pytest.approx(((76 / 80) - 1) * 100)
     assert set(out.index) == {"vix_change", "vix_level", "dx_ret_pct", "tnx_change_bp", "cl_ret_pct"}
 
 
@@ -156,7 +156,7 @@ def test_changes_are_versus_the_previous_publication_of_the_same_series():
     vix = out.loc[out["symbol"] == "VIX", "change"].to_numpy()
     dx = out.loc[out["symbol"] == "DX", "change"].to_numpy()
     assert math.isnan(vix[0]) and vix[1] == pytest.approx(3.0)
-    assert math.isnan(dx[0]) and dx[1] == pytest.approx(math.log(1.02) * 100)
+    assert math.isnan(dx[0]) and dx[1] == pytest.approx(((1.02) - 1) * 100)
 
 
 def test_inputs_are_not_modified():

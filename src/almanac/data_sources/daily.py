@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from almanac import calendar
@@ -45,19 +46,23 @@ def _value_column(frame: pd.DataFrame, path: Path) -> str:
 
 def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
     """One series: ``symbol, date, close`` and the number of missing rows dropped."""
-    frame = pd.read_csv(path, na_values=MISSING, keep_default_na=False, dtype=str)
+    frame = pd.read_csv(path, na_values=MISSING, keep_default_na=False, dtype=str, skip_blank_lines=False)
+    blank = frame.isna().all(axis=1).to_numpy()  # empty lines: kept while reading so that line numbers stay true
+    lines = (np.arange(len(frame)) + 2)[~blank]  # the header is line 1
+    frame = frame.loc[~blank].reset_index(drop=True)
     if frame.empty:
         raise BarsError(f"{path}: no rows")
     date_col = frame.columns[0]
     value_col = _value_column(frame, path)
     raw_dates = frame[date_col].str.strip()
-    dates = pd.to_datetime(raw_dates, format="%Y-%m-%d", errors="coerce")
-    if dates.isna().any():
-        dates = pd.to_datetime(raw_dates, format="%m/%d/%Y", errors="coerce")
+    # The file's date format is the one that parses more rows; the first row it fails on is the error.
+    iso = pd.to_datetime(raw_dates, format="%Y-%m-%d", errors="coerce")
+    us = pd.to_datetime(raw_dates, format="%m/%d/%Y", errors="coerce")
+    dates = iso if iso.notna().sum() >= us.notna().sum() else us
     if dates.isna().any():
         i = int(dates.isna().to_numpy().argmax())
         raise BarsError(
-            f"{path}, line {i + 2}, column {date_col}: {raw_dates.iloc[i]!r} is not a date (YYYY-MM-DD or M/D/YYYY)"
+            f"{path}, line {lines[i]}, column {date_col}: {raw_dates.iloc[i]!r} is not a date (YYYY-MM-DD or M/D/YYYY)"
         )
     values = pd.to_numeric(frame[value_col], errors="coerce")
     text = frame[value_col]
@@ -65,7 +70,7 @@ def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
     if bad.any():
         i = int(bad.to_numpy().argmax())
         raise BarsError(
-            f"{path}, line {i + 2}, column {value_col}: {text.iloc[i]!r} is not a number (missing values must be 'null' or '.')"
+            f"{path}, line {lines[i]}, column {value_col}: {text.iloc[i]!r} is not a number (missing values must be 'null' or '.')"
         )
     keep = values.notna().to_numpy()
     out = pd.DataFrame(
@@ -73,7 +78,12 @@ def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
     )
     if out["date"].duplicated().any():
         i = int(out["date"].duplicated().to_numpy().argmax())
-        raise BarsError(f"{path}: date {out['date'].iloc[i].date()} appears twice")
+        first = int((out["date"] == out["date"].iloc[i]).to_numpy().argmax())
+        kept_lines = lines[keep]
+        raise BarsError(
+            f"{path}, line {kept_lines[i]}, column {date_col}: date {out['date'].iloc[i].date()} appears twice (also "
+            f"line {kept_lines[first]}); remove one of the rows"
+        )
     return out.sort_values("date", kind="stable").reset_index(drop=True), int((~keep).sum())
 
 

@@ -1,7 +1,8 @@
 """Bring your own data: vendor files -> validated canonical bars, cross-asset daily series and a manifest.
 
 Checks on every file (errors name the file, the line, the column and what to do): required columns, parseable
-timestamps, timezone (ambiguous or nonexistent local times raise), OHLC consistency, prices on the tick grid,
+timestamps, timezone (ambiguous or nonexistent local times raise; UTC offsets written in ISO timestamps must be on
+every line and equal data.timezone's offset at that instant), OHLC consistency, prices on the tick grid,
 no missing or negative prices or volumes.  Repairs are made only where the intent is unambiguous and each is
 counted in the manifest: identical duplicate bars removed, rows put back in time order, zero-volume bars removed
 (a minute without trades is absent, never filled), a truncated last line dropped, calendar spreads dropped.
@@ -137,7 +138,9 @@ def _dedupe(frame: pd.DataFrame, repairs: dict[str, int]) -> pd.DataFrame:
     """Put rows in time order (counted), drop identical duplicates (counted), refuse conflicting ones."""
     key = frame["contract"].fillna("")
     order = np.lexsort((frame["ts"].to_numpy(), key.to_numpy()))
-    out_of_order = int((order != np.arange(len(order))).sum())
+    # Moved rows, compared with the file order within each contract: a time-sorted file that interleaves several
+    # contracts (Databento) is in order.
+    out_of_order = int((order != np.argsort(key.to_numpy(), kind="stable")).sum())
     if out_of_order:
         repairs["rows_reordered"] = repairs.get("rows_reordered", 0) + out_of_order
     frame = frame.iloc[order].reset_index(drop=True)
@@ -235,13 +238,16 @@ def build_file_dataset(source: FileSource) -> Dataset:
         file_rows[str(path)] = len(frame)
         timezone, stamp = raw.timezone, raw.stamp
     bars = pd.concat(frames, ignore_index=True)
-    _check_values(bars, tick)
-
+    # Calendar spreads ('ESH4-ESM4') go before the value checks: their prices are differences (negative, off
+    # the outright tick grid).  NinjaTrader's outright codes ('ES 03-24') also contain a dash.
     contracts = bars["contract"]
-    spread = contracts.str.contains("-", regex=False, na=False) | contracts.str.contains(":", regex=False, na=False)
+    spread = (
+        contracts.str.contains("-", regex=False, na=False) | contracts.str.contains(":", regex=False, na=False)
+    ) & ~contracts.str.strip().str.upper().str.fullmatch(_NINJA_CODE.pattern, na=False)
     if spread.any():
         repairs["spread_rows_dropped"] = int(spread.sum())
         bars = bars.loc[~spread.to_numpy()].reset_index(drop=True)
+    _check_values(bars, tick)
     if bars["contract"].notna().any():
         # Normalise each distinct (code, year) once, then broadcast: no Python loop over bars.
         codes, uniques = pd.factorize(bars["contract"], use_na_sentinel=True)
@@ -279,7 +285,13 @@ def build_file_dataset(source: FileSource) -> Dataset:
     rolls: list[dict] = []
     if bars["contract"].nunique() > 1:
         rth = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max())
-        canonical, rolls = build_continuous(canonical, source.symbol, source.roll, rth["rth_close_utc"])
+        try:
+            canonical, rolls = build_continuous(canonical, source.symbol, source.roll, rth["rth_close_utc"])
+        except ValueError as err:  # a user-data problem: report it as one (the stage exits with the message)
+            raise BarsError(
+                f"data.roll {source.roll!r}: {err} in {', '.join(map(str, files))}; add that contract's bars for "
+                "those dates or use the other data.roll rule"
+            ) from None
     else:
         canonical = canonical.sort_values("ts", kind="stable").reset_index(drop=True)
     canonical = canonical.assign(contract=canonical["contract"].astype("str"))

@@ -70,11 +70,26 @@ def _sniff_delimiter(line: str, expected: str) -> str | None:
     return None
 
 
+def _record_lines(data: bytes, header: bool, n_rows: int) -> np.ndarray:
+    """1-based line of every record in ``data``: the CSV reader skips empty lines, so only non-empty lines count."""
+    if b"\n\n" not in data and b"\n\r\n" not in data:
+        return np.arange(n_rows) + 1 + int(header)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == ord("\n"))
+    starts = np.concatenate([[0], newlines + 1])
+    ends = np.concatenate([newlines, [len(buf)]])
+    ends = ends - ((ends > starts) & (buf[np.maximum(ends - 1, 0)] == ord("\r")))
+    return (np.flatnonzero(ends > starts) + 1)[int(header) : int(header) + n_rows]
+
+
 def _read_csv(
     path: Path, fmt: VendorFormat, data: bytes, column_map: dict[str, str] | None
-) -> tuple[pa.Table, int, dict[str, int]]:
-    """Parse CSV bytes; returns the table (all columns as text), the number of header lines and repairs."""
+) -> tuple[pa.Table, np.ndarray, dict[str, int]]:
+    """Parse CSV bytes; returns the table (all columns as text), the file line of every row and repairs."""
     repairs: dict[str, int] = {}
+    stripped = data.lstrip(b"\r\n")
+    lead = data[: len(data) - len(stripped)].count(b"\n")  # blank lines before the first line of text
+    data = stripped
     text_head = data[:4096].decode("utf-8", errors="replace")
     first_line = text_head.splitlines()[0] if text_head.strip() else ""
     if not first_line.strip():
@@ -89,7 +104,7 @@ def _read_csv(
         header = not any(ch.isdigit() for ch in first_line.split(fmt.delimiter)[0])
     n_fields = len(first_line.split(fmt.delimiter))
     if header:
-        names = [c.strip() for c in first_line.split(fmt.delimiter)]
+        names = [c.strip().strip('"').strip() for c in first_line.split(fmt.delimiter)]  # TradeStation quotes
     else:
         names = list(fmt.names)
         if fmt.name != "generic" and n_fields < len(names):
@@ -118,13 +133,13 @@ def _read_csv(
         convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
     )
     if bad_rows:
-        line = _find_line(data, bad_rows[0])
+        line = _find_line(data, bad_rows[0]) + lead
         raise BarsError(
             f"{path}, line {line}: expected {len(names)} fields, got {len(bad_rows[0].split(fmt.delimiter))}: {bad_rows[0]!r}; fix or remove the line"
         )
     if header:
         table = table.rename_columns([_canonical_name(n, fmt, column_map) for n in table.column_names])
-    return table, int(bool(header)), repairs
+    return table, _record_lines(data, bool(header), table.num_rows) + lead, repairs
 
 
 def _find_line(data: bytes, text: str) -> int:
@@ -154,7 +169,7 @@ def _require(table_columns: list[str], needed: list[str], path: Path, fmt: Vendo
         )
 
 
-def _numbers(column: pa.ChunkedArray, name: str, path: Path, offset: int) -> np.ndarray:
+def _numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
     values = pd.to_numeric(pd.Series(column.to_numpy(zero_copy_only=False)).str.strip(), errors="coerce").to_numpy(
         dtype=np.float64
     )
@@ -162,12 +177,18 @@ def _numbers(column: pa.ChunkedArray, name: str, path: Path, offset: int) -> np.
     bad = np.isnan(values) & ~np.isin(raw, ["nan", "NaN", "", "null", "NA"])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise BarsError(f"{path}, line {i + offset}, column {name}: {raw[i]!r} is not a number; fix or remove the bar")
+        raise BarsError(f"{path}, line {lines[i]}, column {name}: {raw[i]!r} is not a number; fix or remove the bar")
     return values
 
 
-def _timestamps(table: pa.Table, fmt: VendorFormat, ts_format: str, path: Path, offset: int) -> pd.DatetimeIndex:
-    """Naive local (or UTC-aware, when the text carries offsets) timestamps of every row."""
+def _timestamps(
+    table: pa.Table, fmt: VendorFormat, ts_format: str, path: Path, lines: np.ndarray, tz: str
+) -> pd.DatetimeIndex:
+    """Naive local (or UTC-aware, when the text carries offsets) timestamps of every row.
+
+    ISO 8601 text with UTC offsets must carry one on every line, each equal to the offset of ``tz`` (the
+    declared data.timezone) at that instant: mixed or inconsistent offsets are an error naming the line.
+    """
     cols = [c for c in fmt.ts_columns] if "ts" not in table.column_names else ["ts"]
     if fmt.name == "generic" and "ts" not in table.column_names:
         cols = ["date", "time"]
@@ -186,19 +207,48 @@ def _timestamps(table: pa.Table, fmt: VendorFormat, ts_format: str, path: Path, 
     if not formats:  # ISO 8601 text or integer nanoseconds (Databento)
         if raw.str.fullmatch(r"\d{15,}").all():
             return pd.DatetimeIndex(raw.astype("int64").to_numpy(), tz="UTC").as_unit("ns")
-        parsed = pd.to_datetime(
-            raw, format="ISO8601", errors="coerce", utc=raw.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).any()
-        )
+        has_offset = pc.match_substring_regex(text, r"(?:Z|[+-]\d\d:?\d\d)$").to_numpy(zero_copy_only=False)
+        if has_offset.any() and not has_offset.all():
+            i, j = int(np.flatnonzero(~has_offset)[0]), int(np.flatnonzero(has_offset)[0])
+            raise BarsError(
+                f"{path}, line {lines[i]}, column {'/'.join(cols)}: {raw.iloc[i]!r} has no UTC offset, but line "
+                f"{lines[j]} has one ({raw.iloc[j]!r}); write every timestamp with its offset or none"
+            )
+        parsed = pd.to_datetime(raw, format="ISO8601", errors="coerce", utc=bool(has_offset.any()))
         if parsed.notna().all():
-            return pd.DatetimeIndex(parsed).as_unit("ns")
+            index = pd.DatetimeIndex(parsed).as_unit("ns")
+            if has_offset.any():
+                _check_offsets(index, text, tz, path, lines, "/".join(cols), raw)
+            return index
         bad = int(np.flatnonzero(parsed.isna().to_numpy())[0])
     else:
         best = pc.strptime(text, format=formats[0], unit="s", error_is_null=True)
         bad = int(np.flatnonzero(pd.isna(best.to_numpy(zero_copy_only=False)))[0])
     shown = ", ".join(formats) if formats else "ISO 8601"
     raise BarsError(
-        f"{path}, line {bad + offset}, column {'/'.join(cols)}: {raw.iloc[bad]!r} is not a timestamp ({shown}); fix the line or set data.ts_format"
+        f"{path}, line {lines[bad]}, column {'/'.join(cols)}: {raw.iloc[bad]!r} is not a timestamp ({shown}); fix the line or set data.ts_format"
     )
+
+
+def _check_offsets(
+    index: pd.DatetimeIndex, text: pa.ChunkedArray, tz: str, path: Path, lines: np.ndarray, column: str, raw: pd.Series
+) -> None:
+    """Each written UTC offset (``Z``, ``-05:00``) must be ``tz``'s offset at that instant."""
+    parts = pc.extract_regex(text, r"(?P<sign>[+-])(?P<hh>\d\d):?(?P<mm>\d\d)$")  # null for 'Z'
+    hours, minutes = (pc.cast(pc.struct_field(parts, [k]), pa.int64()) for k in (1, 2))
+    size = pc.fill_null(pc.add(pc.multiply(hours, 60), minutes), 0).to_numpy()
+    negative = pc.fill_null(pc.equal(pc.struct_field(parts, [0]), "-"), False).to_numpy(zero_copy_only=False)
+    written = np.where(negative, -size, size)
+    naive_utc = index.tz_localize(None)
+    expected = ((index.tz_convert(tz).tz_localize(None) - naive_utc) // pd.Timedelta(minutes=1)).to_numpy()
+    wrong = written != expected
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise BarsError(
+            f"{path}, line {lines[i]}, column {column}: {raw.iloc[i]!r} has UTC offset {int(written[i]):+d} min, but "
+            f"data.timezone {tz} is at {int(expected[i]):+d} min at that instant (mixed or wrong offsets); set "
+            "data.timezone to the zone the file was written in, or fix the line"
+        )
 
 
 def localize(naive: pd.DatetimeIndex, tz: str, path: Path, lines: np.ndarray) -> pd.DatetimeIndex:
@@ -237,7 +287,7 @@ def read_bars_file(
     if path.suffix == ".parquet":
         table = pq.read_table(path)
         table = table.rename_columns([_canonical_name(n, fmt, column_map) for n in table.column_names])
-        header_lines, repairs = 1, {}
+        repairs = {}
         if table.num_rows == 0:
             raise BarsError(f"{path}: no bars in the file")
         table = pa.table(
@@ -250,12 +300,12 @@ def read_bars_file(
                 for n in table.column_names
             }
         )
+        lines = np.arange(table.num_rows) + 2  # Parquet: row i reported as line i + 2, as if under a header
     else:
         data = path.read_bytes()
-        table, header_lines, repairs = _read_csv(path, fmt, data, column_map)
+        table, lines, repairs = _read_csv(path, fmt, data, column_map)
         if table.num_rows == 0:
             raise BarsError(f"{path}: only a header, no bars; export the bars again")
-    offset = header_lines + 1  # row i is on line i + offset
     volume_cols = ["up", "down"] if fmt_name == "tradestation" else ["volume"]
     ts_needed = (
         ["ts"]
@@ -270,12 +320,13 @@ def read_bars_file(
     if "ts" in table.column_names and pa.types.is_timestamp(table.column("ts").type):
         ts = pd.DatetimeIndex(table.column("ts").to_pandas()).as_unit("ns")
     else:
-        ts = _timestamps(table, fmt, ts_format, path, offset)
-    lines = np.arange(table.num_rows) + offset
-    prices = {c: _numbers(table.column(c), c, path, offset) for c in PRICE_COLUMNS}
-    volume = sum(_numbers(table.column(c), c, path, offset) for c in volume_cols)
+        ts = _timestamps(table, fmt, ts_format, path, lines, tz)
+    prices = {c: _numbers(table.column(c), c, path, lines) for c in PRICE_COLUMNS}
+    volume = sum(_numbers(table.column(c), c, path, lines) for c in volume_cols)
     if fmt_name == "databento" and "." not in str(table.column("close")[0]) and np.nanmax(prices["close"]) > 1e7:
-        prices = {c: v * 1e-9 for c, v in prices.items()}  # Databento fixed-point prices: integer units of 1e-9
+        # Databento fixed-point prices: integer units of 1e-9.  Divide (exact for tick prices), never multiply by
+        # 1e-9 (off by one ulp for e.g. 4000.25, so prices would not equal the same bars read from decimals).
+        prices = {c: v / 1e9 for c, v in prices.items()}
     frame = pd.DataFrame({"ts": localize(ts, tz, path, lines), **prices, "volume": volume, "line": lines})
     if stamp == "end":
         frame["ts"] = frame["ts"] - pd.Timedelta(minutes=1)  # normalise to bar start

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# How each series' change is expressed: log return in percent, or a difference in the given unit.
+# How each series' change is expressed: simple return in percent (not a log return: WTI crude printed a negative
+# price on 2020-04-20), or a difference in the given unit.
 CHANGES = {
     "VIX": ("vix_change", "diff", 1.0),
-    "DX": ("dx_ret_pct", "logret", 100.0),
+    "DX": ("dx_ret_pct", "return", 100.0),
     "TNX": ("tnx_change_bp", "diff", 100.0),  # yield in percent -> basis points
-    "CL": ("cl_ret_pct", "logret", 100.0),
+    "CL": ("cl_ret_pct", "return", 100.0),
 }
 LEVELS = {"VIX": "vix_level"}
 
@@ -29,7 +30,8 @@ def series_changes(daily: pd.DataFrame) -> pd.DataFrame:
     previous = out.groupby("symbol", sort=False)["close"].shift(1)
     kind = out["symbol"].map({k: v[1] for k, v in CHANGES.items()})
     scale = out["symbol"].map({k: v[2] for k, v in CHANGES.items()})
-    change = np.where(kind == "logret", np.log(out["close"] / previous), out["close"] - previous)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero previous price gives inf/NaN, not a warning
+        change = np.where(kind == "return", out["close"] / previous - 1.0, out["close"] - previous)
     out["change"] = change * scale
     return out
 
@@ -66,7 +68,7 @@ LINEAGE = {
         "available_at <= cutoff (VIX closes 16:15 ET)",
     ),
     "vix_level": ("daily VIX", "latest published close", "available_at <= cutoff (VIX closes 16:15 ET)"),
-    "dx_ret_pct": ("daily dollar index", "log return vs the previous close, %", "available_at <= cutoff (17:00 ET)"),
+    "dx_ret_pct": ("daily dollar index", "return vs the previous close, %", "available_at <= cutoff (17:00 ET)"),
     "tnx_change_bp": ("daily 10Y yield", "change vs the previous close, bp", "available_at <= cutoff (15:00 ET)"),
-    "cl_ret_pct": ("daily crude", "log return vs the previous close, %", "available_at <= cutoff (14:30 ET)"),
+    "cl_ret_pct": ("daily crude", "return vs the previous close, %", "available_at <= cutoff (14:30 ET)"),
 }

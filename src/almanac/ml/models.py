@@ -95,7 +95,9 @@ class ModelFactory:
         params = {"max_iter": 1000, "random_state": 42, **(params or {})}
         return Pipeline(
             [
-                ("impute", SimpleImputer(strategy="median")),
+                # A feature with no value yet in a short training window (e.g. the 252-day ATR rank) is kept,
+                # filled with 0, so the columns never change between folds and the final model.
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
                 ("scale", StandardScaler()),
                 ("model", LogisticRegression(**params)),
             ]
