@@ -30,6 +30,7 @@ TARGETS = {
     "sessions": (3.0, None),
     "features": (5.0, None),
     "dvc repro --force": (90.0, 3072.0),
+    "bars from files": (15.0, 2048.0),
 }
 
 
@@ -128,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="almanac-bench-") as tmp:
         work = Path(tmp)
-        for item in ("src", "stages", "params.yaml", "dvc.yaml", ".dvcignore"):
+        for item in ("src", "stages", "params.yaml", "dvc.yaml", ".dvcignore", "data/raw"):
             src = REPO / item
+            (work / item).parent.mkdir(parents=True, exist_ok=True)
             (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
         subprocess.run("git init -q && dvc init -q", shell=True, cwd=work, check=True, env=_env(work))
         commands["dvc repro --force"] = "dvc repro --force --quiet"

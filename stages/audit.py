@@ -11,8 +11,7 @@ import logging
 from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_json, read_table, write_json
 from almanac.features.audit import audit_lookahead
-from almanac.features.ml_features import FAMILIES, FeatureWindows
-from almanac.stage_io import read_stage_params, run_stage, stage_parser
+from almanac.stage_io import feature_settings, read_stage_params, run_stage, stage_parser
 
 PARAMS = (
     "features.cutoff", "features.early_session", "features.cross_asset", "features.regime",
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     result = audit_lookahead(
         read_table(args.bars), read_table(args.daily), read_json(args.manifest).get("rolls", []),
         read_table(args.features).set_index("trade_date"), parse_cutoff(f.cutoff),
-        {name: getattr(f, name) for name in FAMILIES}, FeatureWindows(f.volume_avg_days, f.atr_days, f.rank_days, f.gk_days, f.adx_days),
+        *feature_settings(params),
     )  # fmt: skip
     write_json({k: v for k, v in result.items() if k != "failures"}, args.metrics)
     if result["violations"]:

@@ -9,8 +9,8 @@ import logging
 
 from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_table, write_json, write_table
-from almanac.features.ml_features import FAMILIES, FeatureWindows, build_features
-from almanac.stage_io import read_stage_params, run_stage, stage_parser
+from almanac.features.ml_features import build_features
+from almanac.stage_io import feature_settings, read_stage_params, run_stage, stage_parser
 
 PARAMS = (
     "features.cutoff", "features.early_session", "features.cross_asset", "features.regime",
@@ -28,14 +28,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     params, _ = read_stage_params(args.params, PARAMS)
-    f = params.features
-    windows = FeatureWindows(f.volume_avg_days, f.atr_days, f.rank_days, f.gk_days, f.adx_days)
-    families = {name: getattr(f, name) for name in FAMILIES}
+    families, windows = feature_settings(params)
     features, lineage = build_features(
         read_table(args.bars),
         read_table(args.sessions),
         read_table(args.daily),
-        parse_cutoff(f.cutoff),
+        parse_cutoff(params.features.cutoff),
         families,
         windows,
     )

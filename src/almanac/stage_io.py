@@ -7,13 +7,15 @@ those (a test checks), so ``dvc.lock`` and ``dvc params diff`` stay truthful.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable
 
 from almanac.config import Params, ParamsError, get_dotted, load_params
 from almanac.data_sources.validation import BarsError
-from almanac.ml.cv import NotEnoughDataError
+from almanac.errors import NotEnoughDataError
+from almanac.features.ml_features import FAMILIES, FeatureWindows
 
 # Errors whose message already says what is wrong and what to do: shown without a traceback.
 USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, FileNotFoundError)
@@ -46,3 +48,11 @@ def run_stage(main: Callable[[], None]) -> None:
         main()
     except USER_ERRORS as err:
         sys.exit(f"error: {err}")
+
+
+def feature_settings(params: Params) -> tuple[dict[str, bool], FeatureWindows]:
+    """The feature family switches and window lengths of ``features.*`` (shared by ``features`` and ``audit``)."""
+    f = params.features
+    families = {name: getattr(f, name) for name in FAMILIES}
+    windows = FeatureWindows(**{field.name: getattr(f, field.name) for field in dataclasses.fields(FeatureWindows)})
+    return families, windows

@@ -98,9 +98,11 @@ def run(name: str, params: Path, **paths: Path) -> None:
     load_stage(name).main(["--params", str(params), *[f"--{k}={v}" for k, v in paths.items()]])
 
 
-def test_whole_chain_writes_every_declared_metric(tmp_path):
+@pytest.mark.parametrize("target", ["rest_of_day", "archetype"])
+def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     params = write_params(tmp_path / "params.yaml")
     raw = yaml.safe_load(params.read_text())
+    raw["labels"]["target"] = target
     raw["data"].update({"start": "2023-06-01", "end": "2024-06-28"})
     raw["cv"].update({"min_train_days": 100, "test_days": 40, "embargo_days": 2})
     raw["evaluate"].update({"rolling_days": 40, "bootstrap": 50})
@@ -153,17 +155,10 @@ def test_whole_chain_writes_every_declared_metric(tmp_path):
     train = json.loads((t / "train.json").read_text())
     assert train["n_folds"] >= 3 and train["n_oof_days"] > 100
     evaluate = json.loads((t / "evaluate.json").read_text())
-    for key in (
-        "auc",
-        "accuracy",
-        "brier",
-        "log_loss",
-        "oracle_auc",
-        "oracle_efficiency",
-        "base_rate_auc",
-        "open_to_cutoff_sign_auc",
-        "previous_day_auc",
-    ):
+    keys = ["auc", "accuracy", "brier", "log_loss", "base_rate_auc", "open_to_cutoff_sign_auc", "previous_day_auc"]
+    if target == "rest_of_day":
+        keys += ["oracle_auc", "oracle_efficiency", "auc_ci_low", "auc_ci_high", "delong_p_vs_base_rate"]
+    for key in keys:
         assert key in evaluate and evaluate[key] == evaluate[key], key  # present and not NaN
     backtest = json.loads((t / "backtest.json").read_text())
     for key in ("sharpe", "max_drawdown", "win_rate", "trades", "coverage", "total_pnl_usd", "psr"):
@@ -174,8 +169,14 @@ def test_whole_chain_writes_every_declared_metric(tmp_path):
     assert entry["model"] == "lightgbm" and len(entry["model_sha256"]) == 64
     equity = pd.read_csv(t / "equity.csv")
     assert len(equity) == train["n_oof_days"]
-    for path in plots.values():
-        assert len(pd.read_csv(path)) > 0, path
+    oof = read_table(t / "oof.parquet")
+    if target == "archetype":  # multiclass: one probability column per class, summing to one
+        columns = ["probability_Range", "probability_TrendDown", "probability_TrendUp"]
+        assert (oof[columns].sum(axis=1) - 1).abs().max() < 1e-9
+        assert set(oof["y_true"]) == {"Range", "TrendDown", "TrendUp"}
+    binary_only = {"roc", "calibration", "rolling_auc"} if target == "archetype" else set()
+    for name, path in plots.items():
+        assert (len(pd.read_csv(path)) > 0) != (name in binary_only), path
 
 
 def test_too_few_days_stops_with_a_clear_message(tmp_path):

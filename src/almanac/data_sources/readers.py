@@ -170,6 +170,12 @@ def _require(table_columns: list[str], needed: list[str], path: Path, fmt: Vendo
 
 
 def _numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
+    """Text column -> float64.  Arrow's cast is the fast path; only when it fails is the column re-parsed to find
+    the first line that is not a number."""
+    try:
+        return pc.cast(pc.utf8_trim_whitespace(column), pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
     values = pd.to_numeric(pd.Series(column.to_numpy(zero_copy_only=False)).str.strip(), errors="coerce").to_numpy(
         dtype=np.float64
     )

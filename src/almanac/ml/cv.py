@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
+from almanac.errors import NotEnoughDataError
+
+__all__ = ["NotEnoughDataError", "WalkForwardSplit"]
+
 SCHEMES = ("expanding", "sliding")
-
-
-class NotEnoughDataError(ValueError):
-    """Too few trade dates for the walk-forward configuration."""
 
 
 class WalkForwardSplit(BaseCrossValidator):
