@@ -98,17 +98,9 @@ def run(name: str, params: Path, **paths: Path) -> None:
     load_stage(name).main(["--params", str(params), *[f"--{k}={v}" for k, v in paths.items()]])
 
 
-@pytest.mark.parametrize("target", ["rest_of_day", "archetype"])
-def test_whole_chain_writes_every_declared_metric(tmp_path, target):
-    params = write_params(tmp_path / "params.yaml")
-    raw = yaml.safe_load(params.read_text())
-    raw["labels"]["target"] = target
-    raw["data"].update({"start": "2023-06-01", "end": "2024-06-28"})
-    raw["cv"].update({"min_train_days": 100, "test_days": 40, "embargo_days": 2})
-    raw["evaluate"].update({"rolling_days": 40, "bootstrap": 50})
-    params.write_text(yaml.safe_dump(raw))
-    out = run_bars(tmp_path, params)
-    t = tmp_path
+def run_until_labels(t: Path, params: Path) -> dict[str, Path]:
+    """bars, sessions, features and labels into ``t``; returns the bars stage's outputs."""
+    out = run_bars(t, params)
     run("sessions", params, bars=out["bars"], manifest=out["manifest"], out=t / "sessions.parquet")
     run(
         "features",
@@ -120,6 +112,20 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         lineage=t / "lineage.json",
     )
     run("labels", params, sessions=t / "sessions.parquet", out=t / "labels.parquet")
+    return out
+
+
+@pytest.mark.parametrize("target", ["rest_of_day", "archetype"])
+def test_whole_chain_writes_every_declared_metric(tmp_path, target):
+    params = write_params(tmp_path / "params.yaml")
+    raw = yaml.safe_load(params.read_text())
+    raw["labels"]["target"] = target
+    raw["data"].update({"start": "2023-06-01", "end": "2024-06-28"})
+    raw["cv"].update({"min_train_days": 100, "test_days": 40, "embargo_days": 2})
+    raw["evaluate"].update({"rolling_days": 40, "bootstrap": 50})
+    params.write_text(yaml.safe_dump(raw))
+    out = run_until_labels(tmp_path, params)
+    t = tmp_path
     run(
         "train", params, features=t / "features.parquet", lineage=t / "lineage.json", labels=t / "labels.parquet",
         sessions=t / "sessions.parquet", oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
@@ -181,19 +187,8 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
 
 def test_too_few_days_stops_with_a_clear_message(tmp_path):
     params = write_params(tmp_path / "params.yaml")  # three months: far fewer than the default 636 days
-    out = run_bars(tmp_path, params)
+    out = run_until_labels(tmp_path, params)
     t = tmp_path
-    run("sessions", params, bars=out["bars"], manifest=out["manifest"], out=t / "sessions.parquet")
-    run(
-        "features",
-        params,
-        bars=out["bars"],
-        sessions=t / "sessions.parquet",
-        daily=out["daily"],
-        out=t / "features.parquet",
-        lineage=t / "lineage.json",
-    )
-    run("labels", params, sessions=t / "sessions.parquet", out=t / "labels.parquet")
     argv = [
         "--params", str(params), f"--features={t / 'features.parquet'}", f"--lineage={t / 'lineage.json'}",
         f"--labels={t / 'labels.parquet'}", f"--sessions={t / 'sessions.parquet'}", f"--oof={t / 'oof.parquet'}",
