@@ -187,7 +187,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
 
 def test_too_few_days_stops_with_a_clear_message(tmp_path):
     params = write_params(tmp_path / "params.yaml")  # three months: far fewer than the default 636 days
-    out = run_until_labels(tmp_path, params)
+    run_until_labels(tmp_path, params)
     t = tmp_path
     argv = [
         "--params", str(params), f"--features={t / 'features.parquet'}", f"--lineage={t / 'lineage.json'}",
