@@ -58,6 +58,17 @@ ERAS: tuple[SessionEra, ...] = (
 )
 
 
+BAR_NS = 60 * 10**9  # one-minute bars, stamped at their start
+
+
+def usable_at(ts_ns: np.ndarray, instant_ns: np.ndarray | int) -> np.ndarray:
+    """The no-look-ahead rule: a bar starting at ``ts`` may be used at ``instant`` only if ``ts + 1 min <= instant``.
+
+    Both in int64 nanoseconds since the epoch (see :func:`epoch_ns`).
+    """
+    return ts_ns + BAR_NS <= instant_ns
+
+
 def epoch_ns(values) -> np.ndarray:
     """Tz-aware timestamps (Series, Index or array) as int64 nanoseconds since the epoch (NaT -> INT64 min)."""
     index = pd.DatetimeIndex(values)

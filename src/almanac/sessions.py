@@ -23,8 +23,6 @@ import pandas as pd
 
 from almanac import calendar
 
-ONE_MINUTE = pd.Timedelta(minutes=1)
-
 
 def _by_day(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     grouped = frame.groupby("trade_date", sort=True)
@@ -52,6 +50,22 @@ def session_windows(trade_dates, cutoff: dt.time) -> pd.DataFrame:
     return rth
 
 
+def indexed_by_trade_date(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed by ``trade_date`` (whether that is a column or already the index)."""
+    return frame.set_index("trade_date") if "trade_date" in frame.columns else frame
+
+
+def bar_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean masks over ``bars`` for their own trade date's windows: (RTH, overnight before the RTH open,
+    usable at the cutoff).  ``windows`` as returned by :func:`session_windows`."""
+    day = pd.DatetimeIndex(bars["trade_date"])
+    rth_open = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
+    rth_close = calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
+    cut = calendar.epoch_ns(windows["cutoff_utc"].reindex(day))
+    ts = calendar.epoch_ns(bars["ts"])
+    return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
+
+
 def build_sessions(bars: pd.DataFrame, cutoff: dt.time, rolls: list[dict] | None = None) -> pd.DataFrame:
     """Aggregate canonical minute bars into the session table described in the module docstring.
 
@@ -62,14 +76,7 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time, rolls: list[dict] | None
     if bars.empty:
         raise ValueError("no bars to build sessions from")
     windows = session_windows(bars["trade_date"].unique(), cutoff)
-    day = pd.DatetimeIndex(bars["trade_date"])
-    rth_open = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
-    rth_close = calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
-    cut = calendar.epoch_ns(windows["cutoff_utc"].reindex(day))
-    ts = calendar.epoch_ns(bars["ts"])
-    in_rth = (ts >= rth_open) & (ts < rth_close)
-    overnight = ts < rth_open
-    usable = ts + ONE_MINUTE.value <= cut
+    in_rth, overnight, usable = bar_masks(bars, windows)
 
     rth = _by_day(bars.loc[in_rth], "")
     eth = _by_day(bars.loc[overnight], "eth_")

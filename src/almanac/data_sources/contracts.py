@@ -24,6 +24,7 @@ MONTH_CODES = {3: "H", 6: "M", 9: "U", 12: "Z"}
 CODE_MONTHS = {v: k for k, v in MONTH_CODES.items()}
 ROLL_DAYS_BEFORE_EXPIRY = 8
 ROLL_RULES = ("calendar", "volume")
+TICKS = {"ES": 0.25}  # minimum price increment, index points
 
 
 def third_friday(year: int, month: int) -> dt.date:

@@ -24,15 +24,13 @@ import pandas as pd
 
 import almanac
 from almanac import calendar
-from almanac.data_sources.contracts import MONTH_CODES, build_continuous, contract_code
+from almanac.data_sources.contracts import MONTH_CODES, TICKS, build_continuous, contract_code
 from almanac.data_sources.daily import read_daily_series
 from almanac.data_sources.readers import parse_column_map, read_bars_file
 from almanac.data_sources.synthetic import Dataset
 from almanac.data_sources.validation import BarsError, check_canonical
 
 log = logging.getLogger(__name__)
-TICKS = {"ES": 0.25}
-ONE_MINUTE_NS = 60 * 10**9
 TRUTH_COLUMNS = {"trade_date": "datetime64[s]", "sigma": "float64", "z": "float64", "s": "float64"}
 
 

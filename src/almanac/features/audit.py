@@ -20,7 +20,6 @@ from almanac.sessions import build_sessions
 
 HISTORY_DAYS = 420
 RTOL = 1e-8
-ONE_MINUTE_NS = 60 * 10**9
 
 
 def audit_dates(trade_dates: pd.DatetimeIndex, n_dates: int, warmup: int = HISTORY_DAYS) -> pd.DatetimeIndex:
@@ -39,7 +38,7 @@ def cut_at(
     dates = np.unique(bars["trade_date"].to_numpy())
     start = dates[max(np.searchsorted(dates, np.datetime64(date, "s")) - history_days, 0)]
     ts = calendar.epoch_ns(bars["ts"])
-    keep = (bars["trade_date"].to_numpy() >= start) & (ts + ONE_MINUTE_NS <= cut_ns)
+    keep = (bars["trade_date"].to_numpy() >= start) & calendar.usable_at(ts, cut_ns)
     published = calendar.epoch_ns(daily["available_at"]) <= cut_ns
     return bars.loc[keep], daily.loc[published]
 

@@ -9,28 +9,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from almanac import calendar
+from almanac.data_sources.contracts import TICKS
 from almanac.features.orderflow import tick_rule_sign
+from almanac.sessions import bar_masks
 
 # A bar "tests" the running high (low) when it comes within this many ticks of the high (low) set by the earlier
 # bars of the window; consecutive touching bars are one test.
 TEST_TOLERANCE_TICKS = 2
-TICK = 0.25
-ONE_MINUTE_NS = 60 * 10**9
+TICK = TICKS["ES"]
 
 
 def window_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks over ``bars``: (first window 09:30 -> cutoff, overnight bars before the RTH open).
 
-    ``windows`` is indexed by trade date with ``rth_open_utc`` and ``cutoff_utc``.
+    ``windows`` as returned by :func:`almanac.sessions.session_windows`.  The cutoff never lies after the RTH
+    close, so the first window is the RTH bars usable at the cutoff.
     """
-    day = pd.DatetimeIndex(bars["trade_date"])
-    rth_open = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
-    cutoff = calendar.epoch_ns(windows["cutoff_utc"].reindex(day))
-    ts = calendar.epoch_ns(bars["ts"])
-    first = (ts >= rth_open) & (ts + ONE_MINUTE_NS <= cutoff)
-    overnight = ts < rth_open
-    return first, overnight
+    in_rth, overnight, usable = bar_masks(bars, windows)
+    return in_rth & usable, overnight
 
 
 def _episodes(touch: pd.Series, day: pd.Series) -> pd.Series:

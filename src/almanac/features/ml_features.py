@@ -17,6 +17,7 @@ import pandas as pd
 from almanac.config import parse_cutoff
 from almanac.features import cross_asset, early_session, regime
 from almanac.sessions import build_sessions, session_windows
+from almanac.sessions import indexed_by_trade_date as _indexed
 
 FAMILIES = ("early_session", "cross_asset", "regime")
 
@@ -34,10 +35,6 @@ class FeatureWindows:
 
 def _cutoff(cutoff_time: str | dt.time) -> dt.time:
     return parse_cutoff(cutoff_time) if isinstance(cutoff_time, str) else cutoff_time
-
-
-def _indexed(sessions: pd.DataFrame) -> pd.DataFrame:
-    return sessions.set_index("trade_date") if "trade_date" in sessions.columns else sessions
 
 
 def compute_early_session_features(

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
+from almanac.sessions import indexed_by_trade_date
 
 TRADING_DAYS = 252
 
@@ -118,7 +119,7 @@ class MLBacktester:
         ``p_short`` defaults to ``1 - p_long`` (binary up/down).  Returns the summary metrics plus ``pnl`` (the
         daily frame) and ``equity_curve`` (cumulative USD).
         """
-        daily = df_daily.set_index("trade_date") if "trade_date" in df_daily.columns else df_daily
+        daily = indexed_by_trade_date(df_daily)
         p_short = 1.0 - p_long if p_short is None else p_short
         side = pd.Series(
             positions(p_long.to_numpy(), p_short.reindex(p_long.index).to_numpy(), threshold), index=p_long.index

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from almanac.sessions import indexed_by_trade_date
+
 ARCHETYPES = ("TrendDown", "Range", "TrendUp")
 
 
@@ -57,7 +59,7 @@ class DayArchetypeLabeler:
 def build_labels(sessions: pd.DataFrame) -> pd.DataFrame:
     """All labels for the session table (indexed by ``trade_date``): ``rest_of_day``, ``direction`` (float 0/1,
     NaN when unknown) and ``archetype`` (str or missing)."""
-    daily = sessions.set_index("trade_date") if "trade_date" in sessions.columns else sessions
+    daily = indexed_by_trade_date(sessions)
     binary = BinaryLabeler()
     out = pd.DataFrame(
         {

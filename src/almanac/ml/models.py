@@ -26,6 +26,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from almanac.sessions import indexed_by_trade_date
+
 BASELINES = ("base_rate", "open_to_cutoff_sign", "previous_day")
 LEARNERS = ("logistic", "lightgbm", "xgboost")
 
@@ -159,7 +161,7 @@ def is_baseline(name: str) -> bool:
 def baseline_inputs(sessions: pd.DataFrame) -> pd.DataFrame:
     """Inputs of the baselines from the session table, indexed by ``trade_date``: ``open_to_cutoff_ret_pct``
     (cutoff price vs RTH open) and ``prev_day_ret_pct`` (previous day's close-to-close return)."""
-    s = sessions.set_index("trade_date") if "trade_date" in sessions.columns else sessions
+    s = indexed_by_trade_date(sessions)
     return pd.DataFrame(
         {
             "open_to_cutoff_ret_pct": (s["cutoff_price"] / s["open"] - 1.0) * 100.0,

@@ -31,13 +31,13 @@ import pyarrow as pa
 from scipy.signal import lfilter
 
 from almanac import calendar
-from almanac.data_sources.contracts import contract_schedule
+from almanac.data_sources.contracts import TICKS, contract_schedule
 from almanac.features.orderflow import tick_rule_sign
 from almanac.synth import profile
 from almanac.synth.cross_asset import generate_daily_series
 
 MINUTES_PER_DAY_FULL = 1380
-TICK = 0.25
+TICK = TICKS["ES"]
 _STREAMS = ("latent", "news", "minute", "range", "volume", "cross_asset")
 
 
