@@ -7,20 +7,35 @@ Run it from the repository root (it reads ``params.yaml`` and ``data/`` there un
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
-from almanac.config import ParamsError, load_params, parse_cutoff
+from almanac.config import ParamsError, describe, dotted_keys, get_dotted, load_params, parse_cutoff
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(params_table())
+        return 0
     params = load_params(args.params)
-    for section in dataclasses.fields(params):
-        values = getattr(params, section.name)
-        for field in dataclasses.fields(values):
-            print(f"{section.name}.{field.name} = {getattr(values, field.name)}")
+    for key in dotted_keys():
+        print(f"{key} = {get_dotted(params, key)}")
     return 0
+
+
+def _markdown_value(value) -> str:
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`" if value != "" else "`''`"
+
+
+def params_table() -> str:
+    """The README's table of every params key: key, default and meaning, from the schema."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for key in dotted_keys():
+        default, meaning = describe(key)
+        rows.append(f"| `{key}` | {_markdown_value(default)} | {meaning} |")
+    return "\n".join(rows)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -71,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     parser.add_argument("--data-dir", default="data", help="pipeline data directory (default: data)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("params", help="validate params.yaml and print every key").set_defaults(func=_cmd_params)
+    params = sub.add_parser("params", help="validate params.yaml and print every key")
+    params.add_argument("--markdown", action="store_true", help="print the README's table of keys instead")
+    params.set_defaults(func=_cmd_params)
     sub.add_parser("info", help="summarise the bars and sessions the pipeline produced").set_defaults(func=_cmd_info)
     oracle = sub.add_parser("oracle", help="AUC of the Bayes-optimal probabilities on the synthetic data")
     oracle.add_argument("--cutoff", default="10:15", help="ET cutoff HH:MM (default 10:15)")

@@ -1,352 +1,56 @@
-"""Typed, validated pipeline parameters.
+"""The params schema: every knob of ``params.yaml`` declared once, with its default, bounds and meaning.
 
-``params.yaml`` is parsed once into frozen dataclasses.  Every section is a flat set of scalars so that
-``dvc exp run -S section.key=value`` reaches every knob.  Validation fails at stage start with a
-:class:`ParamsError` naming the dotted key, the value and what is allowed.  Nothing here reads a file at import.
+``params.yaml`` is parsed once into frozen pydantic models.  Each section is a flat set of scalars so that
+``dvc exp run -S section.key=value`` reaches every knob.  The library takes its defaults from these models
+(:data:`DEFAULTS`), so changing a default is one edit here.  A bad value fails at stage start with a
+:class:`ParamsError` naming the dotted key, the value and what is allowed (with the closest key for a typo).
+Nothing here reads a file at import.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
-import math
 import re
+import typing
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SOURCES = ("synthetic", "files")
-FORMATS = ("databento", "firstrate", "kibot", "ninjatrader", "tradestation", "sierra", "generic")
-STAMPS = ("", "start", "end")
-ROLLS = ("calendar", "volume")
-SYMBOLS = ("ES",)
-TARGETS = ("rest_of_day", "direction", "archetype")
-CV_SCHEMES = ("expanding", "sliding")
-MODELS = ("logistic", "lightgbm", "xgboost", "base_rate", "open_to_cutoff_sign", "previous_day")
+BASELINES = ("base_rate", "open_to_cutoff_sign", "previous_day")
 
 
 class ParamsError(ValueError):
     """A parameter is missing, unknown, of the wrong type or out of range."""
 
 
-@dataclasses.dataclass(frozen=True)
-class DataParams:
-    """``data.*``: which market, which dates, where the bars come from."""
+class _KeyError(ValueError):
+    """A check across keys of one section, naming the key at fault."""
 
-    symbol: str = "ES"
-    start: dt.date = dt.date(2016, 1, 1)
-    end: dt.date = dt.date(2024, 12, 31)
-    source: str = "synthetic"
-    paths: str = ""  # files: comma-separated files or globs under data/raw/
-    format: str = "firstrate"
-    timezone: str = ""  # '' = the format's default
-    timestamp: str = ""  # '' = the format's default; start | end
-    columns: str = ""  # generic: 'ts=Datetime,open=Open,...'
-    ts_format: str = ""  # strptime format overriding the format's default
-    roll: str = "calendar"
-    daily_paths: str = ""  # 'VIX=data/raw/vix.csv,...'
-    daily_available_at: str = ""  # 'VIX=16:15,...' overrides of the publication times (ET)
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
 
 
-@dataclasses.dataclass(frozen=True)
-class SyntheticParams:
-    """``synthetic.*``: the seeded synthetic market (used when ``data.source`` is ``synthetic``)."""
-
-    seed: int = 20161
-    kappa: float = 0.3
-    rho: float = 0.8
-    daily_vol_pct: float = 1.1
-    start_price: float = 2000.0
-
-
-@dataclasses.dataclass(frozen=True)
-class FeaturesParams:
-    """``features.*``: the decision cutoff (ET wall-clock ``HH:MM``), family switches and window lengths."""
-
-    cutoff: str = "10:15"
-    early_session: bool = True
-    cross_asset: bool = True
-    regime: bool = True
-    volume_avg_days: int = 10
-    atr_days: int = 14
-    rank_days: int = 252
-    gk_days: int = 20
-    adx_days: int = 14
-
-
-@dataclasses.dataclass(frozen=True)
-class LabelsParams:
-    """``labels.*``: which label the model is trained on."""
-
-    target: str = "rest_of_day"
-
-
-@dataclasses.dataclass(frozen=True)
-class CVParams:
-    """``cv.*``: walk-forward splitting by trade date."""
-
-    scheme: str = "expanding"
-    test_days: int = 126
-    min_train_days: int = 504
-    train_days: int = 756
-    purge_days: int = 1
-    embargo_days: int = 5
-
-
-@dataclasses.dataclass(frozen=True)
-class LogisticParams:
-    """``train.logistic.*``."""
-
-    C: float = 1.0
-    max_iter: int = 1000
-
-
-@dataclasses.dataclass(frozen=True)
-class LightGBMParams:
-    """``train.lightgbm.*`` (defaults of the original design)."""
-
-    num_leaves: int = 31
-    learning_rate: float = 0.05
-    n_estimators: int = 100
-    min_child_samples: int = 20
-    subsample: float = 1.0
-    colsample_bytree: float = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class XGBoostParams:
-    """``train.xgboost.*`` (defaults of the original design)."""
-
-    max_depth: int = 6
-    learning_rate: float = 0.05
-    n_estimators: int = 100
-    min_child_weight: float = 1.0
-    subsample: float = 1.0
-    colsample_bytree: float = 1.0
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainParams:
-    """``train.*``: the model and its hyperparameters (one flat block per model)."""
-
-    model: str = "lightgbm"
-    seed: int = 42
-    logistic: LogisticParams = dataclasses.field(default_factory=LogisticParams)
-    lightgbm: LightGBMParams = dataclasses.field(default_factory=LightGBMParams)
-    xgboost: XGBoostParams = dataclasses.field(default_factory=XGBoostParams)
-
-
-@dataclasses.dataclass(frozen=True)
-class EvaluateParams:
-    """``evaluate.*``: drift window, calibration bins, bootstrap size."""
-
-    rolling_days: int = 126
-    calibration_bins: int = 10
-    bootstrap: int = 1000
-    seed: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class BacktestParams:
-    """``backtest.*``: abstention threshold and costs (ES: $50 a point, 0.25 tick)."""
-
-    threshold: float = 0.6
-    commission_usd: float = 2.5
-    slippage_ticks: float = 1.0
-    n_trials: int = 1
-
-
-@dataclasses.dataclass(frozen=True)
-class Params:
-    """All sections of ``params.yaml``."""
-
-    data: DataParams = dataclasses.field(default_factory=DataParams)
-    synthetic: SyntheticParams = dataclasses.field(default_factory=SyntheticParams)
-    features: FeaturesParams = dataclasses.field(default_factory=FeaturesParams)
-    labels: LabelsParams = dataclasses.field(default_factory=LabelsParams)
-    cv: CVParams = dataclasses.field(default_factory=CVParams)
-    train: TrainParams = dataclasses.field(default_factory=TrainParams)
-    evaluate: EvaluateParams = dataclasses.field(default_factory=EvaluateParams)
-    backtest: BacktestParams = dataclasses.field(default_factory=BacktestParams)
-
-
-_CUTOFF_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-def _closest(name: str, allowed: list[str]) -> str:
-    match = difflib.get_close_matches(name, allowed, n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _coerce(key: str, value: Any, kind: type) -> Any:
-    """Convert a YAML scalar to ``kind`` or raise a ParamsError naming ``key``."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ParamsError(f"{key}: {value!r} must be a finite number")
-            return float(value)
-    elif kind is str:
-        if isinstance(value, str):
-            return value
-    elif kind is dt.date:
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, str):
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise ParamsError(f"{key}: {value!r} is not a date; write it as YYYY-MM-DD")
-    raise ParamsError(f"{key}: {value!r} has type {type(value).__name__}, expected {kind.__name__}")
-
-
-def _build_section(name: str, cls: type, raw: Any) -> Any:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        raise ParamsError(f"{name}: expected a mapping of keys, got {type(raw).__name__}")
-    hints = get_type_hints(cls)
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    values = {}
-    for key, value in raw.items():
-        if key not in allowed:
-            raise ParamsError(
-                f"{name}.{key}: unknown key{_closest(str(key), allowed)}; allowed keys: {', '.join(allowed)}"
-            )
-        if dataclasses.is_dataclass(hints[key]):
-            values[key] = _build_section(f"{name}.{key}", hints[key], value)
-        else:
-            values[key] = _coerce(f"{name}.{key}", value, hints[key])
-    return cls(**values)
-
-
-def _check(params: Params) -> None:
-    d, s, f = params.data, params.synthetic, params.features
-    if d.symbol not in SYMBOLS:
-        raise ParamsError(f"data.symbol: {d.symbol!r} is not supported; allowed values: {', '.join(SYMBOLS)}")
-    if d.source not in SOURCES:
-        raise ParamsError(
-            f"data.source: {d.source!r} is not a known source{_closest(d.source, list(SOURCES))}; "
-            f"allowed values: {', '.join(SOURCES)}"
-        )
-    _one_of("data.format", d.format, FORMATS)
-    _one_of("data.timestamp", d.timestamp, STAMPS)
-    _one_of("data.roll", d.roll, ROLLS)
-    if d.timezone:
+def _as_date(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
         try:
-            zoneinfo.ZoneInfo(d.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ParamsError(
-                f"data.timezone: {d.timezone!r} is not a tz database name (e.g. 'America/New_York', 'UTC')"
-            ) from None
-    if d.source == "files" and not d.paths.strip():
-        raise ParamsError(
-            "data.paths: data.source is 'files' but no files are listed; e.g. 'data/raw/ES_1min.csv' or 'data/raw/*.csv'"
-        )
-    for part in filter(None, (p.strip() for p in d.daily_available_at.split(","))):
-        name, _, when = part.partition("=")
-        if not name.strip() or not _CUTOFF_RE.match(when.strip()):
-            raise ParamsError(f"data.daily_available_at: {part!r} must look like VIX=16:15 (ET, HH:MM)")
-    if d.end < d.start:
-        raise ParamsError(f"data.end: {d.end} is before data.start {d.start}; data.end must be on or after it")
-    if not 0 <= s.seed < 2**63:
-        raise ParamsError(f"synthetic.seed: {s.seed} must be a non-negative integer below 2**63")
-    if not s.kappa >= 0:
-        raise ParamsError(f"synthetic.kappa: {s.kappa} must be >= 0 (0 is a martingale, no planted signal)")
-    if not 0 <= s.rho <= 1:
-        raise ParamsError(f"synthetic.rho: {s.rho} must be between 0 and 1")
-    if not 0.05 <= s.daily_vol_pct <= 10:
-        raise ParamsError(f"synthetic.daily_vol_pct: {s.daily_vol_pct} must be between 0.05 and 10 (percent)")
-    if not s.start_price > 10:
-        raise ParamsError(f"synthetic.start_price: {s.start_price} must be above 10 index points")
-    if not _CUTOFF_RE.match(f.cutoff):
-        raise ParamsError(f"features.cutoff: {f.cutoff!r} must be a time HH:MM (ET), e.g. '10:15'")
-    if not dt.time(9, 31) <= parse_cutoff(f.cutoff) <= dt.time(15, 59):
-        raise ParamsError(f"features.cutoff: {f.cutoff!r} must fall inside RTH, between 09:31 and 15:59 ET")
-    _check_learning(params)
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    if isinstance(value, dt.date):
+        return value
+    raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD")
 
 
-def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ParamsError(
-            f"{key}: {value!r} is not allowed{_closest(value, list(allowed))}; allowed values: {', '.join(allowed)}"
-        )
-
-
-def _at_least(key: str, value: float, low: float) -> None:
-    if not value >= low:
-        raise ParamsError(f"{key}: {value} must be >= {low}")
-
-
-def _check_learning(params: Params) -> None:
-    f, cv, train, ev, bt = params.features, params.cv, params.train, params.evaluate, params.backtest
-    for key in ("volume_avg_days", "atr_days", "gk_days", "adx_days"):
-        _at_least(f"features.{key}", getattr(f, key), 2)
-    _at_least("features.rank_days", f.rank_days, 20)
-    _one_of("labels.target", params.labels.target, TARGETS)
-    _one_of("cv.scheme", cv.scheme, CV_SCHEMES)
-    _at_least("cv.test_days", cv.test_days, 5)
-    _at_least("cv.min_train_days", cv.min_train_days, 20)
-    _at_least("cv.train_days", cv.train_days, 20)
-    _at_least("cv.purge_days", cv.purge_days, 0)
-    _at_least("cv.embargo_days", cv.embargo_days, 0)
-    _one_of("train.model", train.model, MODELS)
-    _at_least("train.seed", train.seed, 0)
-    _at_least("train.logistic.max_iter", train.logistic.max_iter, 10)
-    if not train.logistic.C > 0:
-        raise ParamsError(f"train.logistic.C: {train.logistic.C} must be > 0")
-    for model in ("lightgbm", "xgboost"):
-        block = getattr(train, model)
-        _at_least(f"train.{model}.n_estimators", block.n_estimators, 1)
-        if not 0 < block.learning_rate <= 1:
-            raise ParamsError(f"train.{model}.learning_rate: {block.learning_rate} must be in (0, 1]")
-        for key in ("subsample", "colsample_bytree"):
-            if not 0 < getattr(block, key) <= 1:
-                raise ParamsError(f"train.{model}.{key}: {getattr(block, key)} must be in (0, 1]")
-    _at_least("train.lightgbm.num_leaves", train.lightgbm.num_leaves, 2)
-    _at_least("train.lightgbm.min_child_samples", train.lightgbm.min_child_samples, 1)
-    _at_least("train.xgboost.max_depth", train.xgboost.max_depth, 1)
-    _at_least("train.xgboost.min_child_weight", train.xgboost.min_child_weight, 0)
-    _at_least("evaluate.rolling_days", ev.rolling_days, 20)
-    _at_least("evaluate.calibration_bins", ev.calibration_bins, 2)
-    _at_least("evaluate.bootstrap", ev.bootstrap, 0)
-    _at_least("evaluate.seed", ev.seed, 0)
-    if not 0.5 <= bt.threshold <= 1:
-        raise ParamsError(f"backtest.threshold: {bt.threshold} must be between 0.5 (always trade) and 1")
-    _at_least("backtest.commission_usd", bt.commission_usd, 0)
-    _at_least("backtest.slippage_ticks", bt.slippage_ticks, 0)
-    _at_least("backtest.n_trials", bt.n_trials, 1)
-
-
-def get_dotted(params: Params, key: str) -> Any:
-    """Value of a dotted key such as ``train.lightgbm.num_leaves``."""
-    value: Any = params
-    for part in key.split("."):
-        value = getattr(value, part)
-    return value
-
-
-def dotted_keys(obj: Any = None, prefix: str = "") -> list[str]:
-    """Every leaf key of the params schema, dotted (``data.symbol``, ..., ``train.xgboost.subsample``)."""
-    obj = Params() if obj is None else obj
-    keys = []
-    for field in dataclasses.fields(obj):
-        value = getattr(obj, field.name)
-        name = f"{prefix}{field.name}"
-        keys.extend(dotted_keys(value, f"{name}.") if dataclasses.is_dataclass(value) else [name])
-    return keys
+Date = Annotated[dt.date, BeforeValidator(_as_date)]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def parse_cutoff(text: str) -> dt.time:
@@ -355,21 +59,365 @@ def parse_cutoff(text: str) -> dt.time:
     return dt.time(int(hour), int(minute))
 
 
-def params_from_dict(raw: Mapping[str, Any] | None) -> Params:
-    """Validate a parsed ``params.yaml`` mapping and return typed :class:`Params`."""
-    raw = dict(raw or {})
-    sections = {f.name: f.type for f in dataclasses.fields(Params)}
-    hints = get_type_hints(Params)
-    built = {}
-    for name, value in raw.items():
-        if name not in sections:
-            raise ParamsError(
-                f"{name}: unknown section{_closest(str(name), list(sections))}; allowed: {', '.join(sections)}"
+class Section(BaseModel):
+    """Base of every params section: unknown keys are errors, values are immutable and strictly typed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class DataParams(Section):
+    """``data.*``: which market, which dates, where the bars come from."""
+
+    symbol: Literal["ES"] = Field("ES", description="market (ES only for now)")
+    start: Date = Field(dt.date(2016, 1, 1), description="first trade date (YYYY-MM-DD)")
+    end: Date = Field(dt.date(2024, 12, 31), description="last trade date; must not be before `data.start`")
+    source: Literal["synthetic", "files"] = Field(
+        "synthetic", description="where the bars come from: `synthetic` or `files`"
+    )
+    paths: str = Field("", description="`files`: comma-separated files or globs under `data/raw/`")
+    format: Literal["databento", "firstrate", "kibot", "ninjatrader", "tradestation", "sierra", "generic"] = Field(
+        "firstrate", description="`files`: the vendor layout (see the table above)"
+    )
+    timezone: str = Field("", description="`files`: tz database name of the timestamps; `''` = the format's default")
+    timestamp: Literal["", "start", "end"] = Field(
+        "", description="`files`: `start` or `end` (what a stamp marks); `''` = the format's default"
+    )
+    columns: str = Field(
+        "", description="`generic`: column map `ts=…,open=…,high=…,low=…,close=…,volume=…[,contract=…]`"
+    )
+    ts_format: str = Field("", description="`files`: `strptime` format overriding the format's default")
+    roll: Literal["calendar", "volume"] = Field("calendar", description="several contracts: `calendar` or `volume`")
+    daily_paths: str = Field("", description="`files`: `SYMBOL=path` list of daily cross-asset files")
+    daily_available_at: str = Field("", description="`files`: publication-time overrides, `SYMBOL=HH:MM` ET")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            try:
+                zoneinfo.ZoneInfo(value)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{value!r} is not a tz database name (e.g. 'America/New_York', 'UTC')") from None
+        return value
+
+    @field_validator("daily_available_at")
+    @classmethod
+    def _publication_times(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, _, when = part.partition("=")
+            if not name.strip() or not _HHMM.match(when.strip()):
+                raise ValueError(f"{part!r} must look like VIX=16:15 (ET, HH:MM)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataParams:
+        if self.end < self.start:
+            raise _KeyError("end", f"{self.end} is before data.start {self.start}; data.end must be on or after it")
+        if self.source == "files" and not self.paths.strip():
+            raise _KeyError(
+                "paths",
+                "data.source is 'files' but no files are listed; e.g. 'data/raw/ES_1min.csv' or 'data/raw/*.csv'",
             )
-        built[name] = _build_section(name, hints[name], value)
-    params = Params(**built)
-    _check(params)
-    return params
+        return self
+
+
+class SyntheticParams(Section):
+    """``synthetic.*``: the seeded synthetic market (used when ``data.source`` is ``synthetic``)."""
+
+    seed: int = Field(
+        20161,
+        ge=0,
+        lt=2**63,
+        description="seed; each component (latent, news, minute shocks, ranges, volume, cross-asset) gets its own spawned stream",
+    )
+    kappa: float = Field(0.3, ge=0, description="planted signal strength, ≥ 0 (0 = martingale)")
+    rho: float = Field(0.8, ge=0, le=1, description="share of the latent score the early session reveals, 0–1")
+    daily_vol_pct: float = Field(1.1, ge=0.05, le=10, description="average daily volatility in percent (0.05–10)")
+    start_price: float = Field(2000.0, gt=10, description="index level on the first day")
+
+
+class FeaturesParams(Section):
+    """``features.*``: the decision cutoff (ET wall-clock ``HH:MM``), family switches and window lengths."""
+
+    cutoff: str = Field(
+        "10:15", description="decision time, ET `HH:MM`, 09:31–15:59 (clipped to the close on half days)"
+    )
+    early_session: bool = Field(True, description="early-session family on/off")
+    cross_asset: bool = Field(True, description="cross-asset family on/off")
+    regime: bool = Field(True, description="regime family on/off")
+    volume_avg_days: int = Field(10, ge=2, description="volume ratios are against the mean of this many previous days")
+    atr_days: int = Field(14, ge=2, description="Wilder ATR length")
+    rank_days: int = Field(252, ge=20, description="ATR percentile-rank window")
+    gk_days: int = Field(20, ge=2, description="Garman–Klass volatility window")
+    adx_days: int = Field(14, ge=2, description="Wilder ADX length")
+
+    @field_validator("cutoff")
+    @classmethod
+    def _inside_rth(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} must be a time HH:MM (ET), e.g. '10:15'")
+        if not dt.time(9, 31) <= parse_cutoff(value) <= dt.time(15, 59):
+            raise ValueError(f"{value!r} must fall inside RTH, between 09:31 and 15:59 ET")
+        return value
+
+    @property
+    def cutoff_time(self) -> dt.time:
+        """``cutoff`` as a :class:`datetime.time`."""
+        return parse_cutoff(self.cutoff)
+
+
+class LabelsParams(Section):
+    """``labels.*``: which label the model is trained on."""
+
+    target: Literal["rest_of_day", "direction", "archetype"] = Field(
+        "rest_of_day",
+        description="`rest_of_day`, `direction` or `archetype` (multiclass: TrendUp / Range / TrendDown)",
+    )
+
+
+class CVParams(Section):
+    """``cv.*``: walk-forward splitting by trade date (the keyword arguments of ``WalkForwardSplit``)."""
+
+    scheme: Literal["expanding", "sliding"] = Field("expanding", description="`expanding` or `sliding` walk-forward")
+    test_days: int = Field(126, ge=5, description="trade days per test block")
+    min_train_days: int = Field(504, ge=20, description="trade days before the first test block")
+    train_days: int = Field(756, ge=20, description="training window (sliding only)")
+    purge_days: int = Field(1, ge=0, description="trade days dropped before each test block (label overlap)")
+    embargo_days: int = Field(5, ge=0, description="further gap (serially correlated features)")
+
+
+class LogisticParams(Section):
+    """``train.logistic.*``: scikit-learn ``LogisticRegression`` (imputer and scaler inside its pipeline)."""
+
+    C: float = Field(1.0, gt=0, description="inverse regularisation strength")
+    max_iter: int = Field(1000, ge=10, description="solver iterations")
+
+
+class LightGBMParams(Section):
+    """``train.lightgbm.*``: ``lightgbm.LGBMClassifier`` keyword arguments."""
+
+    num_leaves: int = Field(31, ge=2, description="leaves per tree")
+    learning_rate: float = Field(0.05, gt=0, le=1, description="shrinkage")
+    n_estimators: int = Field(100, ge=1, description="boosting rounds")
+    min_child_samples: int = Field(20, ge=1, description="minimum rows per leaf")
+    subsample: float = Field(1.0, gt=0, le=1, description="row subsampling per tree")
+    colsample_bytree: float = Field(1.0, gt=0, le=1, description="column subsampling per tree")
+
+
+class XGBoostParams(Section):
+    """``train.xgboost.*``: ``xgboost.XGBClassifier`` keyword arguments."""
+
+    max_depth: int = Field(6, ge=1, description="tree depth")
+    learning_rate: float = Field(0.05, gt=0, le=1, description="shrinkage")
+    n_estimators: int = Field(100, ge=1, description="boosting rounds")
+    min_child_weight: float = Field(1.0, ge=0, description="minimum hessian per leaf")
+    subsample: float = Field(1.0, gt=0, le=1, description="row subsampling per tree")
+    colsample_bytree: float = Field(1.0, gt=0, le=1, description="column subsampling per tree")
+
+
+class TrainParams(Section):
+    """``train.*``: the model and its hyperparameters (one flat block per learner)."""
+
+    model: str = Field(
+        "lightgbm",
+        description="`logistic`, `lightgbm`, `xgboost`, `base_rate`, `open_to_cutoff_sign`, `previous_day`",
+    )
+    seed: int = Field(42, ge=0, description="seed of every model")
+    logistic: LogisticParams = Field(default_factory=LogisticParams)
+    lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+    xgboost: XGBoostParams = Field(default_factory=XGBoostParams)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        allowed = model_names()
+        if value not in allowed:
+            raise ValueError(
+                f"{value!r} is not allowed{_closest(value, allowed)}; allowed values: {', '.join(allowed)}"
+            )
+        return value
+
+    def hyperparameters(self, name: str | None = None) -> dict[str, Any]:
+        """Keyword arguments of learner ``name`` (default: ``model``) from its block, plus ``random_state``."""
+        name = name or self.model
+        if name not in learner_names():
+            return {}
+        return {**getattr(self, name).model_dump(), "random_state": self.seed}
+
+
+def learner_names() -> list[str]:
+    """Models with a hyperparameter block under ``train`` (``logistic``, ``lightgbm``, ``xgboost``)."""
+    return [name for name, field in TrainParams.model_fields.items() if _is_section(field.annotation)]
+
+
+def model_names() -> list[str]:
+    """Every valid ``train.model``: the learners and the baselines."""
+    return [*learner_names(), *BASELINES]
+
+
+class EvaluateParams(Section):
+    """``evaluate.*``: drift window, calibration bins, bootstrap size."""
+
+    rolling_days: int = Field(126, ge=20, description="window of the rolling AUC (drift) plot")
+    calibration_bins: int = Field(10, ge=2, description="reliability-curve bins")
+    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples of the AUC interval (0 = off)")
+    seed: int = Field(0, ge=0, description="bootstrap seed")
+
+
+class BacktestParams(Section):
+    """``backtest.*``: abstention threshold and costs."""
+
+    threshold: float = Field(
+        0.6, ge=0.5, le=1, description="trade only when max(p, 1 − p) ≥ threshold (0.5 = always trade)"
+    )
+    commission_usd: float = Field(2.5, ge=0, description="per side, per contract")
+    slippage_ticks: float = Field(1.0, ge=0, description="per fill")
+    n_trials: int = Field(1, ge=1, description="number of experiments tried, for the deflated Sharpe ratio")
+
+
+def _section_or_empty(value: Any) -> Any:
+    return {} if value is None else value  # an empty section in YAML (``data:``) keeps the defaults
+
+
+class Params(BaseModel):
+    """All sections of ``params.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: Annotated[DataParams, BeforeValidator(_section_or_empty)] = Field(default_factory=DataParams)
+    synthetic: Annotated[SyntheticParams, BeforeValidator(_section_or_empty)] = Field(default_factory=SyntheticParams)
+    features: Annotated[FeaturesParams, BeforeValidator(_section_or_empty)] = Field(default_factory=FeaturesParams)
+    labels: Annotated[LabelsParams, BeforeValidator(_section_or_empty)] = Field(default_factory=LabelsParams)
+    cv: Annotated[CVParams, BeforeValidator(_section_or_empty)] = Field(default_factory=CVParams)
+    train: Annotated[TrainParams, BeforeValidator(_section_or_empty)] = Field(default_factory=TrainParams)
+    evaluate: Annotated[EvaluateParams, BeforeValidator(_section_or_empty)] = Field(default_factory=EvaluateParams)
+    backtest: Annotated[BacktestParams, BeforeValidator(_section_or_empty)] = Field(default_factory=BacktestParams)
+
+
+DEFAULTS = Params()
+"""The schema's defaults: the library's default settings come from here, never from a second copy."""
+
+
+# --- error messages ---------------------------------------------------------------------------------------------
+
+
+def _is_section(annotation: Any) -> bool:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return True
+    return False
+
+
+def _section_type(annotation: Any) -> type[BaseModel]:
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    raise TypeError(annotation)
+
+
+def _closest(name: str, allowed: list[str]) -> str:
+    match = difflib.get_close_matches(name, allowed, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _model_at(loc: tuple) -> tuple[type[BaseModel], Any]:
+    """The model class that owns the last element of ``loc`` and that element's field info (or None)."""
+    model: type[BaseModel] = Params
+    for part in loc[:-1]:
+        model = _section_type(model.model_fields[part].annotation)
+    return model, model.model_fields.get(loc[-1]) if loc else None
+
+
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_TYPES = {"int_type": "int", "float_type": "float", "bool_type": "bool", "string_type": "str", "date_type": "date"}
+
+
+def _rule(field) -> str:
+    bounds = {}
+    for item in field.metadata:
+        for name in _BOUNDS:
+            if getattr(item, name, None) is not None:
+                bounds[name] = getattr(item, name)
+    if "ge" in bounds and "le" in bounds:
+        return f"must be between {bounds['ge']} and {bounds['le']}"
+    return "must be " + " and ".join(f"{_BOUNDS[k]} {v}" for k, v in bounds.items())
+
+
+def _message(error: dict) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc)
+    kind, value = error["type"], error.get("input")
+    model, field = _model_at(loc) if loc else (Params, None)
+    if kind == "extra_forbidden":
+        allowed = list(model.model_fields)
+        what = "unknown section" if model is Params else "unknown key"
+        label = "allowed" if model is Params else "allowed keys"
+        return f"{key}: {what}{_closest(str(loc[-1]), allowed)}; {label}: {', '.join(allowed)}"
+    if kind == "value_error":
+        cause = error["ctx"]["error"]
+        if isinstance(cause, _KeyError):
+            return f"{key}.{cause.key}: {cause}"
+        return f"{key}: {cause}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{key}: expected a mapping of keys, got {type(value).__name__}"
+    if kind == "literal_error":
+        allowed = [str(a) for a in typing.get_args(field.annotation)]
+        return f"{key}: {value!r} is not allowed{_closest(str(value), allowed)}; allowed values: {', '.join(allowed)}"
+    if kind in _TYPES:
+        return f"{key}: {value!r} has type {type(value).__name__}, expected {_TYPES[kind]}"
+    if kind == "finite_number":
+        return f"{key}: {value!r} must be a finite number"
+    if kind.startswith(("greater_than", "less_than")):
+        return f"{key}: {value!r} {_rule(field)}"
+    return f"{key}: {value!r}: {error['msg']}"
+
+
+def params_from_dict(raw: Mapping[str, Any] | None) -> Params:
+    """Validate a parsed ``params.yaml`` mapping and return typed :class:`Params`.
+
+    Raises :class:`ParamsError` naming the first bad dotted key (and how many more problems there are).
+    """
+    try:
+        return Params.model_validate(dict(raw or {}))
+    except ValidationError as err:
+        errors = err.errors(include_url=False)
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        raise ParamsError(_message(errors[0]) + more) from None
+
+
+# --- dotted keys ------------------------------------------------------------------------------------------------
+
+
+def get_dotted(params: BaseModel, key: str) -> Any:
+    """Value of a dotted key such as ``train.lightgbm.num_leaves``."""
+    value: Any = params
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def dotted_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+    """Every leaf key of the schema, dotted (``data.symbol``, ..., ``train.xgboost.subsample``)."""
+    keys = []
+    for name, field in model.model_fields.items():
+        if _is_section(field.annotation):
+            keys.extend(dotted_keys(_section_type(field.annotation), f"{prefix}{name}."))
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+def describe(key: str) -> tuple[Any, str]:
+    """``(default, description)`` of a dotted leaf key, from the schema."""
+    *sections, name = key.split(".")
+    model: type[BaseModel] = Params
+    for part in sections:
+        model = _section_type(model.model_fields[part].annotation)
+    field = model.model_fields[name]
+    return field.get_default(call_default_factory=True), field.description or ""
+
+
+# --- reading params.yaml ----------------------------------------------------------------------------------------
 
 
 class _Loader(yaml.SafeLoader):
@@ -390,7 +438,7 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"
 
 
 def load_params(path: str | Path) -> Params:
-    """Read and validate ``params.yaml`` (or any file of the same shape)."""
+    """Read and validate the whole ``params.yaml`` (or any file of the same shape)."""
     path = Path(path)
     try:
         raw = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader subclass: safe

@@ -8,3 +8,11 @@ from __future__ import annotations
 
 class NotEnoughDataError(ValueError):
     """Too few trade dates for the walk-forward configuration."""
+
+
+class BarsError(ValueError):
+    """Bars violate the canonical contract or a vendor file cannot be read safely."""
+
+
+class ModelIntegrityError(ValueError):
+    """A model file does not match the sha256 recorded for it, or nothing records one: it is not unpickled."""

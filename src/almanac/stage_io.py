@@ -1,24 +1,22 @@
-"""Glue shared by the stage scripts: argument parsing and the declared-params contract.
+"""Glue shared by the stage scripts: argument parsing, the params file and user-facing errors.
 
-Each stage module declares ``PARAMS``, the dotted ``params.yaml`` keys it reads; ``dvc.yaml`` must list exactly
-those (a test checks), so ``dvc.lock`` and ``dvc params diff`` stay truthful.
+Deliberately light: it imports the params schema and the error classes only, so it adds no library code to a
+stage's dependencies.  Which params a stage reads is declared once, in ``dvc.yaml``; a test checks that each
+stage script reads exactly those.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 from collections.abc import Callable
 
-from almanac.config import Params, ParamsError, get_dotted, load_params
-from almanac.data_sources.validation import BarsError
-from almanac.errors import NotEnoughDataError
-from almanac.features.ml_features import FAMILIES, FeatureWindows
+from almanac.config import Params, ParamsError, load_params
+from almanac.errors import BarsError, ModelIntegrityError, NotEnoughDataError
 
 # Errors whose message already says what is wrong and what to do: shown without a traceback.
-USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, FileNotFoundError)
+USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, ModelIntegrityError, FileNotFoundError)
 
 
 def stage_parser(
@@ -32,14 +30,11 @@ def stage_parser(
     return parser
 
 
-def read_stage_params(path: str, declared: tuple[str, ...]) -> tuple[Params, dict]:
-    """Load and validate the params file; return it with the values of the ``declared`` dotted keys."""
+def read_params(path: str) -> Params:
+    """Load and validate the *whole* params file (a typo anywhere fails every stage) and set up logging."""
     params = load_params(path)
-    values = {}
-    for key in declared:
-        values[key] = get_dotted(params, key)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return params, values
+    return params
 
 
 def run_stage(main: Callable[[], None]) -> None:
@@ -48,11 +43,3 @@ def run_stage(main: Callable[[], None]) -> None:
         main()
     except USER_ERRORS as err:
         sys.exit(f"error: {err}")
-
-
-def feature_settings(params: Params) -> tuple[dict[str, bool], FeatureWindows]:
-    """The feature family switches and window lengths of ``features.*`` (shared by ``features`` and ``audit``)."""
-    f = params.features
-    families = {name: getattr(f, name) for name in FAMILIES}
-    windows = FeatureWindows(**{field.name: getattr(f, field.name) for field in dataclasses.fields(FeatureWindows)})
-    return families, windows
