@@ -36,8 +36,7 @@ TARGETS = {
 
 def _stage_commands() -> dict[str, str]:
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    return {name: stage["cmd"].replace("${data.symbol}", params["data"]["symbol"]) for name, stage in stages.items()}
+    return {name: stage["cmd"] for name, stage in stages.items()}
 
 
 def _env(cwd: Path) -> dict:

@@ -1,6 +1,6 @@
 """The daily session table: one row per trade date, built from canonical minute bars.
 
-Columns (DESIGN.md section 2):
+Columns (docs/data_contracts.md):
 
 * ``open, high, low, close, volume``: RTH (09:30-16:00 ET, or the early close) of the trade date;
 * ``eth_open, eth_high, eth_low, eth_close, eth_volume``: the overnight session, i.e. the trade date's bars
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from almanac import calendar
+from almanac.config import DEFAULTS
 
 
 def _by_day(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -66,13 +67,36 @@ def bar_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np
     return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
 
 
-def build_sessions(bars: pd.DataFrame, cutoff: dt.time, rolls: list[dict] | None = None) -> pd.DataFrame:
+def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: list[dict] | None = None) -> pd.DataFrame:
     """Aggregate canonical minute bars into the session table described in the module docstring.
 
-    ``bars``: canonical columns ``ts`` (UTC bar start), ``open, high, low, close, volume, contract,
-    trade_date``.  ``rolls``: the manifest's roll list (``trade_date``, ``gap_pts``) used to express
-    ``prev_close`` in the new contract on roll days.
+    Parameters
+    ----------
+    bars : DataFrame
+        Canonical minute bars: ``ts`` (UTC bar start), ``open, high, low, close, volume, contract, trade_date``.
+        Not modified.
+    cutoff : datetime.time, optional
+        ET decision time of ``cutoff_price``; default ``features.cutoff`` of the schema.
+    rolls : list of dict, optional
+        The manifest's roll list (``trade_date``, ``gap_pts``) used to express ``prev_close`` in the new
+        contract on roll days.
+
+    Returns
+    -------
+    DataFrame
+        One row per trade date, columns as in the module docstring.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> data = almanac.load_bars(almanac.DataParams(start="2024-03-04", end="2024-03-08"))
+    >>> sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
+    >>> print(sessions[["trade_date", "roll_day", "contract"]].tail(2).to_string(index=False))
+    trade_date  roll_day contract
+    2024-03-07      True    ESM24
+    2024-03-08     False    ESM24
     """
+    cutoff = cutoff or DEFAULTS.features.cutoff_time
     if bars.empty:
         raise ValueError("no bars to build sessions from")
     windows = session_windows(bars["trade_date"].unique(), cutoff)

@@ -107,7 +107,7 @@ def _rth_close_prices(bars: pd.DataFrame, rth_close_utc: pd.Series) -> pd.DataFr
 
 
 def build_continuous(
-    bars: pd.DataFrame, symbol: str, roll: str, rth_close_utc: pd.Series
+    bars: pd.DataFrame, *, symbol: str, roll: str, rth_close_utc: pd.Series
 ) -> tuple[pd.DataFrame, list[dict]]:
     """Assemble the continuous front series from per-contract minute bars.
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from almanac import calendar
-from almanac.data_sources.validation import BarsError
+from almanac.errors import BarsError
 
 DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "CL": "14:30"}
 MISSING = ["null", ".", "", "NaN", "nan", "NA"]

@@ -13,7 +13,6 @@ wrong.
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import logging
 import re
@@ -24,32 +23,16 @@ import pandas as pd
 
 import almanac
 from almanac import calendar
+from almanac.config import DataParams
 from almanac.data_sources.contracts import MONTH_CODES, TICKS, build_continuous, contract_code
 from almanac.data_sources.daily import read_daily_series
+from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.readers import parse_column_map, read_bars_file
-from almanac.data_sources.synthetic import Dataset
-from almanac.data_sources.validation import BarsError, check_canonical
+from almanac.data_sources.validation import check_canonical
+from almanac.errors import BarsError
 
 log = logging.getLogger(__name__)
 TRUTH_COLUMNS = {"trade_date": "datetime64[s]", "sigma": "float64", "z": "float64", "s": "float64"}
-
-
-@dataclasses.dataclass(frozen=True)
-class FileSource:
-    """What ``data.*`` says about the user's files."""
-
-    symbol: str
-    paths: str  # comma-separated files or globs
-    format: str
-    timezone: str = ""
-    timestamp: str = ""
-    columns: str = ""
-    ts_format: str = ""
-    roll: str = "calendar"
-    start: str = "1997-01-01"
-    end: str = "2100-01-01"
-    daily_paths: str = ""
-    daily_available_at: str = ""
 
 
 def expand_paths(spec: str, key: str = "data.paths") -> list[Path]:
@@ -215,7 +198,7 @@ def gap_report(bars: pd.DataFrame) -> dict:
     }
 
 
-def build_file_dataset(source: FileSource) -> Dataset:
+def build_file_dataset(source: DataParams) -> Dataset:
     """Read, validate and assemble the user's files (see the module docstring)."""
     if source.symbol not in TICKS:
         raise BarsError(f"data.symbol: no tick size known for {source.symbol!r}")
@@ -225,7 +208,14 @@ def build_file_dataset(source: FileSource) -> Dataset:
     repairs: dict[str, int] = {}
     frames, file_rows = [], {}
     for path in files:  # one iteration per file
-        raw = read_bars_file(path, source.format, source.timezone, source.timestamp, column_map, source.ts_format)
+        raw = read_bars_file(
+            path,
+            fmt_name=source.format,
+            timezone=source.timezone,
+            stamp=source.timestamp,
+            column_map=column_map,
+            ts_format=source.ts_format,
+        )
         for key, value in raw.repairs.items():
             repairs[key] = repairs.get(key, 0) + value
         frame = raw.frame
@@ -283,7 +273,9 @@ def build_file_dataset(source: FileSource) -> Dataset:
     if bars["contract"].nunique() > 1:
         rth = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max())
         try:
-            canonical, rolls = build_continuous(canonical, source.symbol, source.roll, rth["rth_close_utc"])
+            canonical, rolls = build_continuous(
+                canonical, symbol=source.symbol, roll=source.roll, rth_close_utc=rth["rth_close_utc"]
+            )
         except ValueError as err:  # a user-data problem: report it as one (the stage exits with the message)
             raise BarsError(
                 f"data.roll {source.roll!r}: {err} in {', '.join(map(str, files))}; add that contract's bars for "

@@ -18,8 +18,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from almanac.data_sources.validation import BarsError
 from almanac.data_sources.vendors import FORMATS, VendorFormat
+from almanac.errors import BarsError
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 CANONICAL_KEYS = ("ts", "date", "time", "open", "high", "low", "close", "volume", "contract")
@@ -257,7 +257,7 @@ def _check_offsets(
         )
 
 
-def localize(naive: pd.DatetimeIndex, tz: str, path: Path, lines: np.ndarray) -> pd.DatetimeIndex:
+def localize(naive: pd.DatetimeIndex, tz: str, *, path: Path, lines: np.ndarray) -> pd.DatetimeIndex:
     """Local wall-clock times -> UTC; ambiguous or nonexistent local times (DST changes) raise naming the line."""
     if naive.tz is not None:
         return naive.tz_convert("UTC")
@@ -278,7 +278,13 @@ def localize(naive: pd.DatetimeIndex, tz: str, path: Path, lines: np.ndarray) ->
 
 
 def read_bars_file(
-    path: Path, fmt_name: str, timezone: str, stamp: str, column_map: dict[str, str] | None, ts_format: str
+    path: Path,
+    *,
+    fmt_name: str,
+    timezone: str = "",
+    stamp: str = "",
+    column_map: dict[str, str] | None = None,
+    ts_format: str = "",
 ) -> RawBars:
     """Read one file of ``fmt_name`` into :class:`RawBars` (see the module docstring)."""
     fmt = FORMATS[fmt_name]
@@ -333,7 +339,7 @@ def read_bars_file(
         # Databento fixed-point prices: integer units of 1e-9.  Divide (exact for tick prices), never multiply by
         # 1e-9 (off by one ulp for e.g. 4000.25, so prices would not equal the same bars read from decimals).
         prices = {c: v / 1e9 for c, v in prices.items()}
-    frame = pd.DataFrame({"ts": localize(ts, tz, path, lines), **prices, "volume": volume, "line": lines})
+    frame = pd.DataFrame({"ts": localize(ts, tz, path=path, lines=lines), **prices, "volume": volume, "line": lines})
     if stamp == "end":
         frame["ts"] = frame["ts"] - pd.Timedelta(minutes=1)  # normalise to bar start
     contract_col = "symbol" if fmt_name == "databento" else "contract"

@@ -3,6 +3,8 @@
 Dates are stored as Arrow ``date32`` and come back as ``datetime64[s]`` (midnight, tz-naive); timestamps are
 stored as UTC and come back tz-aware.  JSON is written with sorted keys and a trailing newline so that the same
 content always gives the same bytes (DVC hashes files, so byte-identical output is what reproducibility means).
+JSON floats keep 12 significant digits: the last bits of some statistics (DeLong p-values) follow the BLAS
+summation order, which is not fixed across machines and thread counts, and must not change a file's hash.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 DATE_COLUMNS = ("trade_date", "date")
+JSON_DIGITS = 12
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
@@ -60,7 +63,7 @@ def _clean(value: Any) -> Any:
         return int(value)
     if isinstance(value, (np.floating, float)):
         value = float(value)
-        return None if math.isnan(value) else value
+        return None if math.isnan(value) else float(f"{value:.{JSON_DIGITS}g}")
     if isinstance(value, (np.bool_,)):
         return bool(value)
     return value

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import pandas as pd
-
 import almanac
 from almanac import calendar
 from almanac.data_sources.contracts import build_continuous
+from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.validation import check_canonical
 from almanac.synth.market import TICK, MarketSpec, generate_market
-
-
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    """What the ``bars`` stage writes: canonical bars, cross-asset daily series, provenance, and (synthetic
-    only) the truth table."""
-
-    bars: pd.DataFrame
-    daily: pd.DataFrame
-    manifest: dict
-    truth: pd.DataFrame | None = None
 
 
 def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
@@ -29,13 +15,15 @@ def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
     market = generate_market(spec)
     dates = market.truth["trade_date"]
     rth = calendar.rth_sessions(dates.min(), dates.max())
-    bars, rolls = build_continuous(market.contract_bars, spec.symbol, "calendar", rth["rth_close_utc"])
+    bars, rolls = build_continuous(
+        market.contract_bars, symbol=spec.symbol, roll="calendar", rth_close_utc=rth["rth_close_utc"]
+    )
     check_canonical(bars, TICK, source="synthetic bars")
     per_contract = market.contract_bars.groupby("contract").size()
     manifest = {
         "source": "synthetic",
         "symbol": spec.symbol,
-        "generator": {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("symbol", "start", "end")},
+        "generator": spec.model_dump(exclude={"symbol", "start", "end"}),
         "almanac_version": almanac.__version__,
         "timestamp_convention": "bar start, UTC",
         "tick": TICK,

@@ -1,4 +1,4 @@
-"""Checks of the canonical minute-bar contract (DESIGN.md section 2).
+"""Checks of the canonical minute-bar contract (docs/data_contracts.md).
 
 ``check_canonical`` is the last gate before bars are written: whatever the source, the stored table must obey
 the contract that every later stage relies on.  Errors name the first offending row and column.
@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 
 from almanac.calendar import epoch_ns
+from almanac.errors import BarsError
+
+__all__ = ["CANONICAL_COLUMNS", "PRICE_COLUMNS", "BarsError", "check_canonical"]
 
 CANONICAL_COLUMNS = ("ts", "open", "high", "low", "close", "volume", "contract", "trade_date")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-
-
-class BarsError(ValueError):
-    """Bars violate the canonical contract or a vendor file cannot be read safely."""
 
 
 def _first(mask: np.ndarray) -> int:

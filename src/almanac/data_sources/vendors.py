@@ -1,4 +1,4 @@
-"""Vendor minute-bar formats: layouts, default timezones and timestamp conventions (DESIGN.md section 4).
+"""Vendor minute-bar formats: layouts, default timezones and timestamp conventions (docs/data_contracts.md).
 
 | format | layout | timezone | stamp |
 |---|---|---|---|

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from almanac import calendar
-from almanac.features.ml_features import FeatureWindows, build_features
+from almanac.config import DEFAULTS, FeaturesParams
+from almanac.features.ml_features import build_features
 from almanac.sessions import build_sessions
 
 HISTORY_DAYS = 420
@@ -31,7 +32,7 @@ def audit_dates(trade_dates: pd.DatetimeIndex, n_dates: int, warmup: int = HISTO
 
 
 def cut_at(
-    bars: pd.DataFrame, daily: pd.DataFrame, date: pd.Timestamp, cutoff: dt.time, history_days: int
+    bars: pd.DataFrame, daily: pd.DataFrame, date: pd.Timestamp, *, cutoff: dt.time, history_days: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bars and daily series as they existed at ``date``'s cutoff, with ``history_days`` trade dates of history."""
     cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff))[0]
@@ -46,11 +47,10 @@ def cut_at(
 def audit_lookahead(
     bars: pd.DataFrame,
     daily: pd.DataFrame,
-    rolls: list[dict],
     full_features: pd.DataFrame,
-    cutoff: dt.time,
-    families: dict[str, bool],
-    windows: FeatureWindows,
+    *,
+    rolls: list[dict] | None = None,
+    settings: FeaturesParams | None = None,
     n_dates: int = 12,
 ) -> dict:
     """Compare ``full_features`` with features recomputed from data cut at each audit date's cutoff.
@@ -58,12 +58,14 @@ def audit_lookahead(
     Returns ``{dates_checked, features_checked, violations, max_abs_diff, failures}`` where ``failures`` lists
     ``{trade_date, feature, full, at_cutoff}`` for every mismatch (empty when the features are clean).
     """
+    settings = settings or DEFAULTS.features
+    cutoff = settings.cutoff_time
     failures, max_diff = [], 0.0
     dates = audit_dates(full_features.index, n_dates)
     for date in dates:  # one recomputation per audited date
-        cut_bars, cut_daily = cut_at(bars, daily, date, cutoff, HISTORY_DAYS)
+        cut_bars, cut_daily = cut_at(bars, daily, date, cutoff=cutoff, history_days=HISTORY_DAYS)
         sessions = build_sessions(cut_bars, cutoff, rolls)
-        at_cutoff, _ = build_features(cut_bars, sessions, cut_daily, cutoff, families, windows)
+        at_cutoff, _ = build_features(cut_bars, sessions, cut_daily, settings=settings)
         full_row = full_features.loc[date]
         cut_row = at_cutoff.reindex(columns=full_features.columns).loc[date]
         both_nan = full_row.isna() & cut_row.isna()

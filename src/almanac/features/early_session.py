@@ -9,9 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from almanac.config import FeaturesParams
 from almanac.data_sources.contracts import TICKS
+from almanac.features import regime
 from almanac.features.orderflow import tick_rule_sign
-from almanac.sessions import bar_masks
+from almanac.sessions import bar_masks, session_windows
 
 # A bar "tests" the running high (low) when it comes within this many ticks of the high (low) set by the earlier
 # bars of the window; consecutive touching bars are one test.
@@ -83,7 +85,7 @@ def first_window_stats(bars: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFram
 
 
 def early_session_features(
-    stats: pd.DataFrame, sessions: pd.DataFrame, atr_prev: pd.Series, volume_avg_days: int
+    stats: pd.DataFrame, sessions: pd.DataFrame, *, atr_prev: pd.Series, volume_avg_days: int
 ) -> pd.DataFrame:
     """The early-session feature family from window stats and the session table.
 
@@ -120,6 +122,18 @@ def early_session_features(
         },
         index=s.index,
     )
+
+
+def compute(
+    bars: pd.DataFrame, sessions: pd.DataFrame, daily: pd.DataFrame | None, *, settings: FeaturesParams
+) -> pd.DataFrame:
+    """The family for the feature registry: window stats of ``bars`` at ``settings.cutoff``, then the features.
+
+    ``sessions`` is indexed by trade date; ``daily`` is not used.
+    """
+    stats = first_window_stats(bars, session_windows(sessions.index, settings.cutoff_time))
+    atr_prev = regime.atr(sessions, settings.atr_days).shift(1)
+    return early_session_features(stats, sessions, atr_prev=atr_prev, volume_avg_days=settings.volume_avg_days)
 
 
 LINEAGE = {

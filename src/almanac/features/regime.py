@@ -1,6 +1,6 @@
 """Regime features from the daily RTH session table, all through the *previous* trade date.
 
-Formulas (DESIGN.md section 6): Wilder ATR (TR = max(H-L, |H-Cprev|, |L-Cprev|), smoothing alpha = 1/n);
+Formulas (docs/honesty.md): Wilder ATR (TR = max(H-L, |H-Cprev|, |L-Cprev|), smoothing alpha = 1/n);
 Wilder ADX; Garman-Klass variance 0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2.  These are a few lines on top of
 pandas' exponentially weighted means; the indicator packages on PyPI either need the TA-Lib C library or do not
 support pandas 3, so they are written here, against the published formulas.
@@ -72,7 +72,9 @@ def _days_since_extreme(values: np.ndarray, window: int, highest: bool) -> np.nd
     return out
 
 
-def regime_features(sessions: pd.DataFrame, atr_days: int, rank_days: int, gk_days: int, adx_days: int) -> pd.DataFrame:
+def regime_features(
+    sessions: pd.DataFrame, *, atr_days: int, rank_days: int, gk_days: int, adx_days: int
+) -> pd.DataFrame:
     """Regime family, indexed like ``sessions`` (by trade date); every value is known at the previous close."""
     s = sessions
     atr_now = atr(s, atr_days)
@@ -90,6 +92,18 @@ def regime_features(sessions: pd.DataFrame, atr_days: int, rank_days: int, gk_da
             "days_since_low": pd.Series(_days_since_extreme(adjusted, window, False), index=s.index).shift(1),
         },
         index=s.index,
+    )
+
+
+def compute(bars, sessions: pd.DataFrame, daily, *, settings) -> pd.DataFrame:
+    """The family for the feature registry: :func:`regime_features` with the windows of ``settings``
+    (``FeaturesParams``); ``sessions`` indexed by trade date, ``bars`` and ``daily`` are not used."""
+    return regime_features(
+        sessions,
+        atr_days=settings.atr_days,
+        rank_days=settings.rank_days,
+        gk_days=settings.gk_days,
+        adx_days=settings.adx_days,
     )
 
 

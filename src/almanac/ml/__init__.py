@@ -1,0 +1,1 @@
+"""Labels, models, walk-forward training, evaluation, backtest, registry and inference."""

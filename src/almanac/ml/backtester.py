@@ -1,6 +1,6 @@
 """Trading the predictions: one ES contract a day, entered at the cutoff, exited at the RTH close.
 
-Departures from the original design, for honesty (DESIGN.md section 1): a prediction made at the cutoff can
+Departures from the original design, for honesty (docs/honesty.md): a prediction made at the cutoff can
 only be traded from the cutoff, so the entry is the cutoff price plus slippage, never the open; a "down"
 prediction is a short (not a flat), and an abstention is flat (not a short).  Futures accounting: P&L in USD =
 side x (exit - entry) x $50 per point, commission per side, slippage in ticks on both fills.  Days without a
@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from almanac.config import DEFAULTS, BacktestParams
 from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
 from almanac.sessions import indexed_by_trade_date
 
@@ -23,12 +24,17 @@ TRADING_DAYS = 252
 
 @dataclasses.dataclass(frozen=True)
 class CostModel:
-    """ES contract specification and trading costs."""
+    """Contract specification (ES: $50 a point, 0.25 tick) and trading costs (``backtest.*``)."""
 
     point_value_usd: float = 50.0
     tick: float = 0.25
-    commission_usd: float = 2.5  # per side
-    slippage_ticks: float = 1.0  # per fill
+    commission_usd: float = DEFAULTS.backtest.commission_usd  # per side
+    slippage_ticks: float = DEFAULTS.backtest.slippage_ticks  # per fill
+
+    @classmethod
+    def from_params(cls, backtest: BacktestParams) -> CostModel:
+        """Costs of ``backtest.*`` on the ES contract."""
+        return cls(commission_usd=backtest.commission_usd, slippage_ticks=backtest.slippage_ticks)
 
 
 def positions(p_long: np.ndarray, p_short: np.ndarray, threshold: float) -> np.ndarray:
@@ -111,8 +117,9 @@ class MLBacktester:
         df_daily: pd.DataFrame,
         p_long: pd.Series,
         p_short: pd.Series | None = None,
-        threshold: float = 0.6,
-        n_trials: int = 1,
+        *,
+        threshold: float = DEFAULTS.backtest.threshold,
+        n_trials: int = DEFAULTS.backtest.n_trials,
     ) -> dict:
         """Backtest given probabilities per trade date (use out-of-fold ones for an honest figure).
 
@@ -127,7 +134,9 @@ class MLBacktester:
         pnl = daily_pnl(daily, side, self.costs)
         return {**summarize(pnl, n_trials), "pnl": pnl, "equity_curve": pnl["equity_usd"]}
 
-    def backtest_signals(self, df_daily: pd.DataFrame, features_df: pd.DataFrame, threshold: float = 0.6) -> dict:
+    def backtest_signals(
+        self, df_daily: pd.DataFrame, features_df: pd.DataFrame, threshold: float = DEFAULTS.backtest.threshold
+    ) -> dict:
         """The original design's call: predict ``features_df`` with the predictor and trade the signals.
 
         With a model trained on these same days (``train_final``) this is an in-sample backtest and flatters the
@@ -144,6 +153,63 @@ class MLBacktester:
         else:
             p_long = pd.Series(proba[:, classes.index("TrendUp")], index=features_df.index)
             p_short = pd.Series(proba[:, classes.index("TrendDown")], index=features_df.index)
-        result = self.backtest_probabilities(df_daily, p_long, p_short, threshold)
+        result = self.backtest_probabilities(df_daily, p_long, p_short, threshold=threshold)
         result.update({"sharpe_ratio": result["sharpe"], "total_trades": result["trades"]})
         return result
+
+
+def backtest(
+    oof: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    settings: BacktestParams | None = None,
+    costs: CostModel | None = None,
+) -> tuple[dict, pd.DataFrame]:
+    """Trade out-of-fold probabilities from the cutoff to the RTH close, one contract a day.
+
+    Parameters
+    ----------
+    oof : DataFrame
+        Out-of-fold predictions (``trade_date`` and ``probability``, or ``probability_TrendUp`` and
+        ``probability_TrendDown`` for the archetype target).
+    sessions : DataFrame
+        The session table (``cutoff_price``, ``close``).
+    settings : BacktestParams, optional
+        ``backtest.*`` (threshold, costs, number of trials); default the schema's.
+    costs : CostModel, optional
+        Contract and costs; default ES with the costs of ``settings``.
+
+    Returns
+    -------
+    metrics : dict
+        Flat metrics (see ``metrics/backtest.json`` in the README).
+    equity : DataFrame
+        ``trade_date, position, pnl_usd, equity_usd, drawdown_usd`` per out-of-fold day.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> days = pd.bdate_range("2024-01-02", periods=3)
+    >>> sessions = pd.DataFrame({"trade_date": days, "cutoff_price": [100.0, 100.0, 100.0],
+    ...                          "close": [101.0, 99.0, 100.5]})
+    >>> oof = pd.DataFrame({"trade_date": days, "probability": [0.7, 0.2, 0.55]})
+    >>> metrics, equity = backtest(oof, sessions, settings=BacktestParams(commission_usd=0, slippage_ticks=0))
+    >>> equity["pnl_usd"].tolist(), metrics["trades"]
+    ([50.0, 50.0, 0.0], 2)
+    """
+    settings = settings or DEFAULTS.backtest
+    costs = costs or CostModel.from_params(settings)
+    index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
+    if "probability" in oof.columns:
+        p_long = pd.Series(oof["probability"].to_numpy(), index=index)
+        p_short = 1.0 - p_long
+    else:
+        p_long = pd.Series(oof["probability_TrendUp"].to_numpy(), index=index)
+        p_short = pd.Series(oof["probability_TrendDown"].to_numpy(), index=index)
+    result = MLBacktester(costs=costs).backtest_probabilities(
+        sessions, p_long, p_short, threshold=settings.threshold, n_trials=settings.n_trials
+    )
+    pnl = result.pop("pnl")
+    result.pop("equity_curve")
+    equity = pnl.reset_index()[["trade_date", "position", "pnl_usd", "equity_usd", "drawdown_usd"]]
+    return result, equity

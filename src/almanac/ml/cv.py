@@ -18,22 +18,52 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
+from almanac.config import DEFAULTS, CVParams
 from almanac.errors import NotEnoughDataError
 
 __all__ = ["NotEnoughDataError", "WalkForwardSplit"]
 
 SCHEMES = ("expanding", "sliding")
+_CV = DEFAULTS.cv
 
 
 class WalkForwardSplit(BaseCrossValidator):
     """Walk-forward splitter over trade dates (see the module docstring).
 
     ``split(X, y, groups)`` takes the trade date of each row from ``groups`` or, if omitted, from ``X``'s
-    index; rows sharing a date always land on the same side.
+    index; rows sharing a date always land on the same side.  Defaults are those of ``cv.*``.
+
+    Parameters
+    ----------
+    test_days : int
+        Trade dates per test block.
+    min_train_days : int
+        Trade dates before the first test block's gap.
+    scheme : {"expanding", "sliding"}
+        Train on everything before the gap, or on the last ``train_days`` dates before it.
+    train_days : int
+        Training window of the sliding scheme.
+    purge_days, embargo_days : int
+        Trade dates left out between training and test (their sum is the gap).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> dates = pd.bdate_range("2024-01-01", periods=12)
+    >>> cv = WalkForwardSplit(test_days=3, min_train_days=4, purge_days=1, embargo_days=1)
+    >>> [(train.tolist(), test.tolist()) for train, test in cv.split(np.zeros(12), groups=dates)]
+    [([0, 1, 2, 3], [6, 7, 8]), ([0, 1, 2, 3, 4, 5, 6], [9, 10, 11])]
     """
 
     def __init__(
-        self, test_days=126, min_train_days=504, scheme="expanding", train_days=756, purge_days=1, embargo_days=5
+        self,
+        *,
+        test_days: int = _CV.test_days,
+        min_train_days: int = _CV.min_train_days,
+        scheme: str = _CV.scheme,
+        train_days: int = _CV.train_days,
+        purge_days: int = _CV.purge_days,
+        embargo_days: int = _CV.embargo_days,
     ):
         self.test_days = test_days
         self.min_train_days = min_train_days
@@ -43,7 +73,14 @@ class WalkForwardSplit(BaseCrossValidator):
         self.embargo_days = embargo_days
 
     @classmethod
-    def from_n_splits(cls, n_dates: int, n_splits: int, purge_days: int = 1, embargo_days: int = 0) -> WalkForwardSplit:
+    def from_params(cls, cv: CVParams) -> WalkForwardSplit:
+        """The splitter ``cv.*`` describes."""
+        return cls(**cv.model_dump())
+
+    @classmethod
+    def from_n_splits(
+        cls, n_dates: int, n_splits: int, *, purge_days: int = 1, embargo_days: int = 0
+    ) -> WalkForwardSplit:
         """Roughly ``TimeSeriesSplit(n_splits)``'s shape, by date: ``n_splits`` equal test blocks after a first
         training block of the same size."""
         test_days = max(n_dates // (n_splits + 1), 1)

@@ -13,13 +13,14 @@ import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
 from sklearn.pipeline import Pipeline
 
-from almanac.ml.metrics import classification_scores
+from almanac.config import BASELINES, DEFAULTS, EvaluateParams
+from almanac.ml.metrics import bootstrap_auc_ci, classification_scores, delong_test, null_auc_sd
 
 
 class ModelEvaluator:
     """Comprehensive model evaluation."""
 
-    def evaluate_classification(self, y_true, y_pred, y_proba=None, classes=None) -> dict:
+    def evaluate_classification(self, y_true, y_pred, y_proba=None, *, classes=None) -> dict:
         """Accuracy, confusion matrix and classification report; with ``y_proba`` (n x classes) also ``roc_auc``
         (binary; macro one-vs-rest when multiclass; NaN when ``y_true`` holds one class), Brier score and log loss.
 
@@ -108,7 +109,7 @@ def shap_importance(values: np.ndarray | None, feature_names: list[str]) -> pd.D
 
 
 def rolling_auc(
-    dates: pd.Series, y: np.ndarray, score: np.ndarray, window_days: int, step_days: int = 5
+    dates: pd.Series, y: np.ndarray, score: np.ndarray, *, window_days: int, step_days: int = 5
 ) -> pd.DataFrame:
     """AUC over the trailing ``window_days`` out-of-fold days, every ``step_days`` days (drift monitor)."""
     dates = pd.DatetimeIndex(dates)
@@ -150,3 +151,109 @@ def confusion_table(y_true: np.ndarray, y_pred: np.ndarray, labels: list) -> pd.
         [(str(a), str(p), int(matrix[i, j])) for i, a in enumerate(labels) for j, p in enumerate(labels)],
         columns=["actual", "predicted", "count"],
     )
+
+
+def _scores(y_codes: np.ndarray, proba: np.ndarray, n_classes: int, prefix: str) -> dict:
+    return {f"{prefix}{k}": v for k, v in classification_scores(y_codes, proba, n_classes).items()}
+
+
+def _matrix(oof: pd.DataFrame, prefix: str, classes: list) -> np.ndarray:
+    if len(classes) == 2:
+        p = oof[prefix].to_numpy()
+        return np.column_stack([1 - p, p])
+    return oof[[f"{prefix}_{c}" for c in classes]].to_numpy()
+
+
+def evaluate(
+    oof: pd.DataFrame,
+    *,
+    classes: list,
+    shap_values: np.ndarray | None = None,
+    feature_names: list[str] = (),
+    oracle: pd.Series | None = None,
+    settings: EvaluateParams | None = None,
+) -> tuple[dict, dict[str, pd.DataFrame]]:
+    """Flat metrics and plot tables for out-of-fold predictions, against the baselines and the oracle.
+
+    Parameters
+    ----------
+    oof : DataFrame
+        Out-of-fold predictions as :func:`almanac.ml.trainers.train` returns them.
+    classes : list
+        Sorted label classes (``[0.0, 1.0]`` for binary targets).
+    shap_values : ndarray, optional
+        SHAP values (rows x features[, classes]) for the importance plot; ``feature_names`` names the columns.
+    feature_names : list of str
+        Columns of ``shap_values``.
+    oracle : Series, optional
+        Bayes-optimal probabilities by trade date (synthetic data only): adds ``oracle_auc`` and
+        ``oracle_efficiency``.
+    settings : EvaluateParams, optional
+        ``evaluate.*``; default the schema's.
+
+    Returns
+    -------
+    metrics : dict
+        Flat, stable keys (see ``metrics/evaluate.json`` in the README).
+    plots : dict of DataFrame
+        ``roc``, ``calibration``, ``confusion``, ``rolling_auc``, ``shap_importance`` tables.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 300).astype(float)
+    >>> p = np.clip(0.5 + 0.2 * (y - 0.5) + rng.normal(0, 0.2, 300), 0.01, 0.99)
+    >>> oof = pd.DataFrame({"trade_date": pd.bdate_range("2020-01-01", periods=300), "fold": 0, "y_true": y,
+    ...                     "probability": p, **{f"baseline_{b}": 0.5 for b in BASELINES}})
+    >>> metrics, plots = evaluate(oof, classes=[0.0, 1.0], settings=EvaluateParams(bootstrap=0))
+    >>> round(metrics["auc"], 3), metrics["n_days"], sorted(plots)
+    (0.814, 300, ['calibration', 'confusion', 'roc', 'rolling_auc', 'shap_importance'])
+    """
+    settings = settings or DEFAULTS.evaluate
+    classes_arr = np.array(classes)
+    codes = np.searchsorted(classes_arr, oof["y_true"].to_numpy())
+    n_classes = len(classes)
+    proba = _matrix(oof, "probability", classes)
+    metrics = _scores(codes, proba, n_classes, "")
+    metrics["n_days"] = len(oof)
+    binary = n_classes == 2
+    for name in BASELINES:
+        base = _matrix(oof, f"baseline_{name}", classes)
+        metrics.update(_scores(codes, base, n_classes, f"{name}_"))
+        if binary:
+            diff, p_value = delong_test(codes, proba[:, 1], base[:, 1])
+            metrics[f"auc_minus_{name}"] = diff
+            metrics[f"delong_p_vs_{name}"] = p_value
+    plots: dict[str, pd.DataFrame] = {}
+    predicted = proba.argmax(axis=1)
+    plots["confusion"] = confusion_table(
+        classes_arr[codes].astype(str), classes_arr[predicted].astype(str), [str(c) for c in classes]
+    )
+    if binary:
+        n_pos, n_neg = int(codes.sum()), int((codes == 0).sum())
+        metrics["null_auc_sd"] = null_auc_sd(n_pos, n_neg)
+        metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(
+            codes, proba[:, 1], n_boot=settings.bootstrap, seed=settings.seed
+        )
+        tn, fp, fn, tp = (int(x) for x in plots["confusion"]["count"])
+        metrics.update({"tn": tn, "fp": fp, "fn": fn, "tp": tp})
+        plots["roc"] = roc_table(codes, proba[:, 1])
+        plots["calibration"] = calibration_table(codes, proba[:, 1], settings.calibration_bins)
+        plots["rolling_auc"] = rolling_auc(oof["trade_date"], codes, proba[:, 1], window_days=settings.rolling_days)
+        if oracle is not None:
+            p_oracle = oracle.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy()
+            known = np.isfinite(p_oracle)
+            metrics["oracle_auc"] = float(roc_auc_score(codes[known], p_oracle[known]))
+            metrics["oracle_efficiency"] = (
+                (metrics["auc"] - 0.5) / (metrics["oracle_auc"] - 0.5) if metrics["oracle_auc"] != 0.5 else float("nan")
+            )
+            oracle_roll = rolling_auc(
+                oof["trade_date"][known], codes[known], p_oracle[known], window_days=settings.rolling_days
+            )
+            plots["rolling_auc"] = plots["rolling_auc"].merge(
+                oracle_roll.rename(columns={"auc": "oracle_auc"}), on="trade_date", how="left"
+            )
+    plots["shap_importance"] = shap_importance(shap_values, list(feature_names))
+    metrics["shap_available"] = bool(plots["shap_importance"]["mean_abs_shap"].notna().any())
+    return metrics, plots

@@ -57,8 +57,31 @@ class DayArchetypeLabeler:
 
 
 def build_labels(sessions: pd.DataFrame) -> pd.DataFrame:
-    """All labels for the session table (indexed by ``trade_date``): ``rest_of_day``, ``direction`` (float 0/1,
-    NaN when unknown) and ``archetype`` (str or missing)."""
+    """All labels of the session table, as the ``labels`` stage writes them.
+
+    Parameters
+    ----------
+    sessions : DataFrame
+        The session table (``trade_date`` column or index; RTH ``open, high, low, close`` and ``cutoff_price``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``trade_date``: ``rest_of_day`` and ``direction`` (float 0/1, NaN when unknown) and
+        ``archetype`` (str, or missing when unknown).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sessions = pd.DataFrame({"trade_date": pd.to_datetime(["2024-03-04", "2024-03-05"]),
+    ...     "open": [100.0, 100.0], "high": [104.0, 101.0], "low": [99.0, 96.0], "close": [103.5, 97.0],
+    ...     "cutoff_price": [101.0, 99.5]})
+    >>> build_labels(sessions)  # doctest: +NORMALIZE_WHITESPACE
+                rest_of_day  direction  archetype
+    trade_date
+    2024-03-04          1.0        1.0    TrendUp
+    2024-03-05          0.0        0.0  TrendDown
+    """
     daily = indexed_by_trade_date(sessions)
     binary = BinaryLabeler()
     out = pd.DataFrame(

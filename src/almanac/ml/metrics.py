@@ -51,7 +51,7 @@ def null_auc_sd(n_pos: int, n_neg: int) -> float:
 
 
 def bootstrap_auc_ci(
-    y: np.ndarray, score: np.ndarray, n_boot: int, seed: int, level: float = 0.95
+    y: np.ndarray, score: np.ndarray, *, n_boot: int, seed: int, level: float = 0.95
 ) -> tuple[float, float]:
     """Stratified bootstrap (resampling days within each class) percentile interval of the AUC."""
     y = np.asarray(y, dtype=int)

@@ -8,6 +8,9 @@ Baselines (what a model has to beat): ``base_rate`` (training class frequencies)
 (class frequencies given the sign of the open -> cutoff move) and ``previous_day`` (given the sign of the previous
 day's return).  They read :func:`baseline_inputs`, derived from the session table, so they exist whatever
 feature families are switched on.
+
+Adding a learner: its hyperparameter block in ``almanac.config`` (a ``Section`` field of ``TrainParams``) and a
+``create_<name>`` method here; ``train.model`` accepts it from then on (see docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -26,10 +29,16 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from almanac.config import BASELINES, DEFAULTS, TrainParams, model_names
 from almanac.sessions import indexed_by_trade_date
 
-BASELINES = ("base_rate", "open_to_cutoff_sign", "previous_day")
-LEARNERS = ("logistic", "lightgbm", "xgboost")
+__all__ = ["BASELINES", "ModelFactory", "baseline_inputs", "is_baseline"]
+
+
+def _with_defaults(name: str, params: dict | None) -> dict:
+    """Keyword arguments of learner ``name``: the schema's defaults (``train.<name>.*``, ``train.seed``), then
+    ``params``."""
+    return {**DEFAULTS.train.hyperparameters(name), **(params or {})}
 
 
 class BaseRateClassifier(ClassifierMixin, BaseEstimator):
@@ -94,7 +103,7 @@ class ModelFactory:
     @staticmethod
     def create_logistic(params=None):
         """Baseline learner: fast, interpretable.  Median imputation and scaling inside the pipeline."""
-        params = {"max_iter": 1000, "random_state": 42, **(params or {})}
+        params = _with_defaults("logistic", params)
         return Pipeline(
             [
                 # A feature with no value yet in a short training window (e.g. the 252-day ATR rank) is kept,
@@ -108,9 +117,8 @@ class ModelFactory:
     @staticmethod
     def create_lightgbm(params=None):
         """Production learner: gradient-boosted trees; handles missing values natively."""
-        defaults = {"num_leaves": 31, "learning_rate": 0.05, "n_estimators": 100, "random_state": 42}
         fixed = {"n_jobs": 1, "deterministic": True, "force_col_wise": True, "verbose": -1}
-        merged = {**defaults, **(params or {}), **fixed}
+        merged = {**_with_defaults("lightgbm", params), **fixed}
         if merged.get("subsample", 1.0) < 1.0:
             merged.setdefault("subsample_freq", 1)  # LightGBM ignores row subsampling unless bagging is enabled
         return lgb.LGBMClassifier(**merged)
@@ -118,9 +126,8 @@ class ModelFactory:
     @staticmethod
     def create_xgboost(params=None):
         """Gradient-boosted trees, XGBoost's histogram method."""
-        defaults = {"max_depth": 6, "learning_rate": 0.05, "n_estimators": 100, "random_state": 42}
         fixed = {"n_jobs": 1, "tree_method": "hist", "verbosity": 0}
-        return xgb.XGBClassifier(**{**defaults, **(params or {}), **fixed})
+        return xgb.XGBClassifier(**{**_with_defaults("xgboost", params), **fixed})
 
     @staticmethod
     def create_base_rate(params=None):
@@ -140,7 +147,7 @@ class ModelFactory:
     @classmethod
     def registry(cls) -> dict[str, Callable]:
         """Short name -> constructor (the only way ``train.model`` becomes an estimator)."""
-        return {name: getattr(cls, f"create_{name}") for name in (*LEARNERS, *BASELINES)}
+        return {name: getattr(cls, f"create_{name}") for name in model_names()}
 
     @classmethod
     def create(cls, name: str, params: dict | None = None):
@@ -151,6 +158,12 @@ class ModelFactory:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"unknown model {name!r}{hint}; valid: {', '.join(registry)}")
         return registry[name](params)
+
+    @classmethod
+    def from_params(cls, train: TrainParams, name: str | None = None):
+        """Model ``name`` (default ``train.model``) configured by its ``train.<name>.*`` block and ``train.seed``."""
+        name = name or train.model
+        return cls.create(name, train.hyperparameters(name))
 
 
 def is_baseline(name: str) -> bool:

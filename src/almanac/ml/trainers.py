@@ -8,6 +8,7 @@ out and counted.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import joblib
@@ -15,8 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from almanac.config import DEFAULTS, CVParams, TrainParams
 from almanac.ml.cv import WalkForwardSplit
 from almanac.ml.metrics import classification_scores
+from almanac.ml.models import BASELINES, ModelFactory, baseline_inputs, is_baseline
+from almanac.ml.registry import file_sha256, sidecar_path
 
 
 class ModelTrainer:
@@ -105,8 +109,13 @@ class ModelTrainer:
         X, codes = self._prepare(X, y)
         self._fit(X, codes, in_place=True)
 
-    def save(self, path: str | Path) -> None:
-        """Save model, scaler, classes and feature names in one joblib file."""
+    def save(self, path: str | Path, *, checksum_file: bool = True) -> str:
+        """Save model, scaler, classes and feature names in one joblib file; return its sha256.
+
+        With ``checksum_file`` the sha256 is also written beside it (``<path>.sha256``), so that
+        :class:`~almanac.ml.predictors.ModelPredictor` can verify the file before unpickling it.  The pipeline
+        records the checksum in its registry instead.
+        """
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(
             {
@@ -117,3 +126,97 @@ class ModelTrainer:
             },
             path,
         )
+        digest = file_sha256(path)
+        if checksum_file:
+            sidecar_path(path).write_text(f"{digest}  {Path(path).name}\n")
+        return digest
+
+
+@dataclasses.dataclass
+class TrainOutput:
+    """Result of :func:`train`: out-of-fold predictions, per-fold scores, the fitted trainer and flat metrics."""
+
+    oof: pd.DataFrame
+    folds: list[dict]
+    trainer: ModelTrainer
+    metrics: dict
+    classes: list
+
+
+def _proba_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("probability")]
+
+
+def train(
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    target: str | None = None,
+    settings: TrainParams | None = None,
+    cv: CVParams | None = None,
+) -> TrainOutput:
+    """Walk-forward out-of-fold predictions for the model and every baseline, and the final fitted model.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The feature table, indexed by ``trade_date``.
+    labels : DataFrame
+        The label table, indexed by ``trade_date`` (a column per target; NaN where unknown).
+    sessions : DataFrame
+        The session table (the baselines read the open -> cutoff move and the previous day's return from it).
+    target : str, optional
+        Label column to learn; default ``labels.target``.
+    settings : TrainParams, optional
+        ``train.*``: the model and its hyperparameters; default the schema's.
+    cv : CVParams, optional
+        ``cv.*``: the walk-forward splitter; default the schema's.
+
+    Returns
+    -------
+    TrainOutput
+        ``oof`` (``trade_date, fold, y_true``, the model's ``probability`` — binary: P(class 1), multiclass:
+        ``probability_<class>`` — and ``baseline_<name>[_<class>]`` columns on the same folds), ``folds``,
+        the ``trainer`` holding the final model, flat ``metrics`` and the sorted ``classes``.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> from almanac.config import CVParams
+    >>> data = almanac.load_bars(almanac.DataParams(start="2023-01-03", end="2023-06-30"))
+    >>> sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
+    >>> features, _ = almanac.build_features(data.bars, sessions, data.daily)
+    >>> labels = almanac.build_labels(sessions)
+    >>> out = almanac.train(features, labels, sessions, cv=CVParams(min_train_days=60, test_days=20))
+    >>> out.metrics["n_folds"], list(out.oof.columns[:4])
+    (3, ['trade_date', 'fold', 'y_true', 'probability'])
+    """
+    target = target or DEFAULTS.labels.target
+    settings = settings or DEFAULTS.train
+    splitter = WalkForwardSplit.from_params(cv or DEFAULTS.cv)
+    y = labels[target]
+    base_X = baseline_inputs(sessions).reindex(labels.index)
+    X = base_X if is_baseline(settings.model) else features.reindex(labels.index)
+    trainer = ModelTrainer(ModelFactory.from_params(settings), splitter=splitter)
+    trainer.train_walk_forward(X, y)
+    oof = trainer.oof_
+    for name in BASELINES:  # three baselines, same folds
+        base = ModelTrainer(ModelFactory.create(name), splitter=splitter)
+        base.train_walk_forward(base_X, y)
+        for column in _proba_columns(base.oof_):
+            oof[column.replace("probability", f"baseline_{name}")] = base.oof_[column].to_numpy()
+    trainer.train_final(X, y)
+    auc = np.array([f["auc"] for f in trainer.folds_], dtype=float)
+    metrics = {
+        "cv_auc_mean": float(np.nanmean(auc)),
+        "cv_auc_std": float(np.nanstd(auc, ddof=1)) if len(auc) > 1 else 0.0,
+        "cv_auc_min": float(np.nanmin(auc)),
+        "cv_auc_max": float(np.nanmax(auc)),
+        "n_folds": len(auc),
+        "n_oof_days": len(oof),
+        "n_train_days_final": int(y.notna().sum()),
+        "n_unlabeled_days": trainer.n_unlabeled_,
+        "n_features": len(trainer.feature_names_),
+    }
+    return TrainOutput(oof=oof, folds=trainer.folds_, trainer=trainer, metrics=metrics, classes=list(trainer.classes_))

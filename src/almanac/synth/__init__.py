@@ -1,0 +1,1 @@
+"""The seeded synthetic market and its Bayes-optimal oracle."""

@@ -38,7 +38,7 @@ def _mean_reverting(increments: np.ndarray, phi: float) -> np.ndarray:
 
 
 def generate_daily_series(
-    dates: pd.DatetimeIndex, sigma: np.ndarray, log_close: np.ndarray, rng: np.random.Generator
+    dates: pd.DatetimeIndex, *, sigma: np.ndarray, log_close: np.ndarray, rng: np.random.Generator
 ) -> pd.DataFrame:
     """Long-format daily series (``symbol, date, close, available_at``) for the trade ``dates``.
 

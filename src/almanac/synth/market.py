@@ -31,6 +31,7 @@ import pyarrow as pa
 from scipy.signal import lfilter
 
 from almanac import calendar
+from almanac.config import DEFAULTS, DataParams, Date, SyntheticParams
 from almanac.data_sources.contracts import TICKS, contract_schedule
 from almanac.features.orderflow import tick_rule_sign
 from almanac.synth import profile
@@ -41,18 +42,13 @@ TICK = TICKS["ES"]
 _STREAMS = ("latent", "news", "minute", "range", "volume", "cross_asset")
 
 
-@dataclasses.dataclass(frozen=True)
-class MarketSpec:
-    """Knobs of the synthetic market.  The first seven come from ``params.yaml``; the rest are model constants."""
+class MarketSpec(SyntheticParams):
+    """Knobs of the synthetic market: the ``synthetic.*`` params, the market and dates of ``data.*``, and model
+    constants that are not params."""
 
-    symbol: str = "ES"
-    start: str = "2016-01-01"
-    end: str = "2024-12-31"
-    seed: int = 20161
-    kappa: float = 0.3
-    rho: float = 0.8
-    daily_vol_pct: float = 1.1
-    start_price: float = 2000.0
+    symbol: str = DEFAULTS.data.symbol
+    start: Date = DEFAULTS.data.start
+    end: Date = DEFAULTS.data.end
     nu: float = 4.0  # Student-t degrees of freedom of minute shocks
     egarch_beta: float = 0.985
     egarch_alpha: float = 0.14
@@ -66,6 +62,11 @@ class MarketSpec:
     news_1000_prob: float = 0.25
     roll_width_days: float = 0.8  # logistic width of the volume migration, in trade days
     roll_lead_days: int = 6  # the next contract starts trading this many trade days before the roll date
+
+    @classmethod
+    def from_params(cls, data: DataParams, synthetic: SyntheticParams) -> MarketSpec:
+        """The market ``params.yaml`` describes (``data.symbol/start/end`` and every ``synthetic.*`` key)."""
+        return cls(symbol=data.symbol, start=data.start, end=data.end, **synthetic.model_dump())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +133,7 @@ def egarch_sigma(e: np.ndarray, spec: MarketSpec) -> np.ndarray:
     return sigma * math.sqrt(target / np.mean(sigma**2))
 
 
-def daily_shock(t: np.ndarray, w: np.ndarray, day: np.ndarray, n_days: int) -> np.ndarray:
+def daily_shock(t: np.ndarray, w: np.ndarray, *, day: np.ndarray, n_days: int) -> np.ndarray:
     """Each day's standardised aggregate shock: sum(sqrt(w) t) / sqrt(sum w)."""
     num = np.bincount(day, weights=np.sqrt(w) * t, minlength=n_days)
     den = np.sqrt(np.bincount(day, weights=w, minlength=n_days))
@@ -141,6 +142,7 @@ def daily_shock(t: np.ndarray, w: np.ndarray, day: np.ndarray, n_days: int) -> n
 
 def minute_returns(
     t: np.ndarray,
+    *,
     w: np.ndarray,
     day: np.ndarray,
     minute_et: np.ndarray,
@@ -191,8 +193,8 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
 
     z, s = _latent(streams["latent"], n_days, spec.rho)
     t = draw_minute_shocks(streams["minute"], len(ts), spec.nu)
-    sigma = egarch_sigma(daily_shock(t, w, day, n_days), spec)
-    r = minute_returns(t, w, day, minute_et, sigma, z, s, spec)
+    sigma = egarch_sigma(daily_shock(t, w, day=day, n_days=n_days), spec)
+    r = minute_returns(t, w=w, day=day, minute_et=minute_et, sigma=sigma, z=z, s=s, spec=spec)
 
     log_close = math.log(spec.start_price) + np.cumsum(r)
     log_open = np.concatenate([[math.log(spec.start_price)], log_close[:-1]])
@@ -232,7 +234,7 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
         }
     )
     rth_close_idx = _last_index_before(ts, day, epoch_seconds(rth["rth_close_utc"]), n_days)
-    daily = generate_daily_series(dates, sigma, log_close[rth_close_idx], streams["cross_asset"])
+    daily = generate_daily_series(dates, sigma=sigma, log_close=log_close[rth_close_idx], rng=streams["cross_asset"])
     return SyntheticMarket(contract_bars=bars, daily=daily, truth=truth, schedule=schedule)
 
 

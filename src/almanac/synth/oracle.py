@@ -53,7 +53,7 @@ def _window_shares(truth: pd.DataFrame, cutoff_min: int) -> dict[str, np.ndarray
 
 
 def oracle_probability(
-    truth: pd.DataFrame, sessions: pd.DataFrame, cutoff: dt.time, target: str = "rest_of_day"
+    truth: pd.DataFrame, sessions: pd.DataFrame, *, cutoff: dt.time, target: str = "rest_of_day"
 ) -> pd.Series:
     """Oracle ``P(target = 1 | information at the cutoff)`` per trade date.
 

@@ -1,6 +1,6 @@
 """Intraday variance and volume profiles of the synthetic ES market, by ET minute of day.
 
-Shapes follow the stylised facts of ES (DESIGN.md section 5): an Asian-session trough, a European-open bump
+Shapes follow the stylised facts of ES (docs/synthetic_market.md): an Asian-session trough, a European-open bump
 around 02:00-04:00 ET, 08:30 and 10:00 ET news spikes on release days, a U-shaped RTH with open minutes ~4x
 the midday variance and ~7x the midday volume, and a quiet post-close hour.  The oracle reuses these exact
 functions, so generator and oracle can never disagree about where the variance of a day sits.
