@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_json, read_table, write_json
 from almanac.features.audit import audit_lookahead
-from almanac.stage_io import feature_settings, read_stage_params, run_stage, stage_parser
+from almanac.stage_io import read_params, run_stage, stage_parser
 
-PARAMS = (
-    "features.cutoff", "features.early_session", "features.cross_asset", "features.regime",
-    "features.volume_avg_days", "features.atr_days", "features.rank_days", "features.gk_days", "features.adx_days",
-)  # fmt: skip
 log = logging.getLogger("stages.audit")
 
 
@@ -37,13 +32,14 @@ def main(argv: list[str] | None = None) -> None:
         outputs={"metrics": "audit metrics JSON"},
     )
     args = parser.parse_args(argv)
-    params, _ = read_stage_params(args.params, PARAMS)
-    f = params.features
+    params = read_params(args.params)
     result = audit_lookahead(
-        read_table(args.bars), read_table(args.daily), read_json(args.manifest).get("rolls", []),
-        read_table(args.features).set_index("trade_date"), parse_cutoff(f.cutoff),
-        *feature_settings(params),
-    )  # fmt: skip
+        read_table(args.bars),
+        read_table(args.daily),
+        read_table(args.features).set_index("trade_date"),
+        rolls=read_json(args.manifest).get("rolls", []),
+        settings=params.features,
+    )
     write_json({k: v for k, v in result.items() if k != "failures"}, args.metrics)
     if result["violations"]:
         shown = "; ".join(

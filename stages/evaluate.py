@@ -1,33 +1,22 @@
 """Stage ``evaluate``: ``metrics/evaluate.json`` and the plots ROC, calibration, confusion, rolling AUC, SHAP.
 
 Scores the out-of-fold probabilities against the baselines on the same days and, on synthetic data (when the
-truth file exists), against the Bayes-optimal oracle.
+truth table is not empty), against the Bayes-optimal oracle.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import joblib
 import pandas as pd
 
-from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.evaluators import ModelEvaluator
-from almanac.ml.experiment import evaluate_predictions
-from almanac.stage_io import read_stage_params, run_stage, stage_parser
+from almanac.ml.evaluators import ModelEvaluator, evaluate
+from almanac.ml.registry import load_model
+from almanac.stage_io import read_params, run_stage, stage_parser
 from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
 from almanac.synth.oracle import oracle_probability
 
-PARAMS = (
-    "labels.target",
-    "features.cutoff",
-    "evaluate.rolling_days",
-    "evaluate.calibration_bins",
-    "evaluate.bootstrap",
-    "evaluate.seed",
-)
 PLOTS = {"roc": ["fpr", "tpr", "threshold"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count"],
          "confusion": ["actual", "predicted", "count"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"]}  # fmt: skip
 SHAP_MAX_ROWS = 2000
@@ -41,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         inputs={
             "oof": "out-of-fold predictions",
             "model": "final model",
+            "registry": "model registry (the model's sha256 is checked before it is loaded)",
             "features": "feature table",
             "sessions": "session table",
             "truth": "synthetic truth table (empty for vendor data)",
@@ -48,31 +38,28 @@ def main(argv: list[str] | None = None) -> None:
         outputs={"metrics": "evaluate metrics JSON", **{name: f"{name} plot CSV" for name in PLOTS}},
     )
     args = parser.parse_args(argv)
-    params, _ = read_stage_params(args.params, PARAMS)
-    ev, target = params.evaluate, params.labels.target
-    oof = read_table(args.oof)
-    checkpoint = joblib.load(args.model)
+    params = read_params(args.params)
+    target = params.labels.target
+    checkpoint = load_model(args.model, registry_path=args.registry)
     features = read_table(args.features).set_index("trade_date")
     names = checkpoint["feature_names"]
-    rows = features.reindex(columns=names) if set(names) <= set(features.columns) else None
     shap_values = None
-    if rows is not None:
+    if set(names) <= set(features.columns):
+        rows = features.reindex(columns=names)
         sample = rows.iloc[:: max(len(rows) // SHAP_MAX_ROWS, 1)]
         shap_values = ModelEvaluator().compute_shap_values(checkpoint["model"], sample)
     oracle = None
-    truth = read_table(args.truth) if Path(args.truth).exists() else pd.DataFrame()
+    truth = read_table(args.truth)
     if not truth.empty and target in ORACLE_TARGETS:  # only the synthetic source has a truth table
-        oracle = oracle_probability(truth, read_table(args.sessions), parse_cutoff(params.features.cutoff), target)
-    metrics, plots = evaluate_predictions(
-        oof,
-        checkpoint["classes"],
-        shap_values,
-        names,
-        oracle,
-        ev.rolling_days,
-        ev.calibration_bins,
-        ev.bootstrap,
-        ev.seed,
+        sessions = read_table(args.sessions)
+        oracle = oracle_probability(truth, sessions, cutoff=params.features.cutoff_time, target=target)
+    metrics, plots = evaluate(
+        read_table(args.oof),
+        classes=checkpoint["classes"],
+        shap_values=shap_values,
+        feature_names=names,
+        oracle=oracle,
+        settings=params.evaluate,
     )
     write_json(metrics, args.metrics)
     for name, columns in PLOTS.items():

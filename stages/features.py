@@ -1,4 +1,4 @@
-"""Stage ``features``: ``data/features.parquet`` (one row per trade date) and ``data/features_lineage.json``.
+"""Stage ``features``: the feature table (one row per trade date) and its lineage JSON.
 
 Every feature of trade date D reads only what existed at D's cutoff (``features.cutoff``).
 """
@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import logging
 
-from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_table, write_json, write_table
 from almanac.features.ml_features import build_features
-from almanac.stage_io import feature_settings, read_stage_params, run_stage, stage_parser
+from almanac.stage_io import read_params, run_stage, stage_parser
 
-PARAMS = (
-    "features.cutoff", "features.early_session", "features.cross_asset", "features.regime",
-    "features.volume_avg_days", "features.atr_days", "features.rank_days", "features.gk_days", "features.adx_days",
-)  # fmt: skip
 log = logging.getLogger("stages.features")
 
 
@@ -27,15 +22,9 @@ def main(argv: list[str] | None = None) -> None:
         outputs={"out": "feature table", "lineage": "feature lineage JSON"},
     )
     args = parser.parse_args(argv)
-    params, _ = read_stage_params(args.params, PARAMS)
-    families, windows = feature_settings(params)
+    params = read_params(args.params)
     features, lineage = build_features(
-        read_table(args.bars),
-        read_table(args.sessions),
-        read_table(args.daily),
-        parse_cutoff(params.features.cutoff),
-        families,
-        windows,
+        read_table(args.bars), read_table(args.sessions), read_table(args.daily), settings=params.features
     )
     write_table(features.reset_index(), args.out)
     write_json(lineage, args.lineage)

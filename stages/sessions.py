@@ -1,4 +1,4 @@
-"""Stage ``sessions``: the daily session table ``data/sessions.parquet`` (one row per trade date).
+"""Stage ``sessions``: the daily session table (one row per trade date).
 
 RTH and overnight OHLCV, previous RTH close in the same contract, the price at the cutoff, half-day and roll
 flags.  The cutoff price depends on ``features.cutoff``, so a cutoff change reruns this stage (about a second).
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from almanac.config import parse_cutoff
 from almanac.data_sources.store import read_json, read_table, write_table
 from almanac.sessions import build_sessions
-from almanac.stage_io import read_stage_params, run_stage, stage_parser
+from almanac.stage_io import read_params, run_stage, stage_parser
 
-PARAMS = ("features.cutoff",)
 log = logging.getLogger("stages.sessions")
 
 
@@ -25,10 +23,9 @@ def main(argv: list[str] | None = None) -> None:
         outputs={"out": "session table"},
     )
     args = parser.parse_args(argv)
-    _, values = read_stage_params(args.params, PARAMS)
-    bars = read_table(args.bars)
-    manifest = read_json(args.manifest)
-    sessions = build_sessions(bars, parse_cutoff(values["features.cutoff"]), manifest.get("rolls", []))
+    params = read_params(args.params)
+    rolls = read_json(args.manifest).get("rolls", [])
+    sessions = build_sessions(read_table(args.bars), params.features.cutoff_time, rolls)
     write_table(sessions, args.out)
     log.info("wrote %d sessions to %s", len(sessions), args.out)
 

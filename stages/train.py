@@ -1,32 +1,20 @@
 """Stage ``train``: walk-forward out-of-fold predictions, per-fold scores, the final model and its registry.
 
-Writes ``data/predictions/oof.parquet``, ``models/model.joblib``, ``models/model_registry.json``,
-``metrics/train.json`` and the per-fold plot ``plots/cv_folds.csv``.
+Writes the out-of-fold predictions, the model (joblib), the registry JSON, ``metrics/train.json`` and the
+per-fold plot CSV, at the paths given on the command line.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
-from pathlib import Path
 
 import pandas as pd
 
 from almanac.data_sources.store import read_json, read_table, write_csv, write_json, write_table
-from almanac.ml.experiment import model_params, registry_entry, train_model
-from almanac.stage_io import read_stage_params, run_stage, stage_parser
+from almanac.ml.registry import registry_entry
+from almanac.ml.trainers import train
+from almanac.stage_io import read_params, run_stage, stage_parser
 
-PARAMS = (
-    "labels.target",
-    "cv.scheme", "cv.test_days", "cv.min_train_days", "cv.train_days", "cv.purge_days", "cv.embargo_days",
-    "train.model", "train.seed",
-    "train.logistic.C", "train.logistic.max_iter",
-    "train.lightgbm.num_leaves", "train.lightgbm.learning_rate", "train.lightgbm.n_estimators",
-    "train.lightgbm.min_child_samples", "train.lightgbm.subsample", "train.lightgbm.colsample_bytree",
-    "train.xgboost.max_depth", "train.xgboost.learning_rate", "train.xgboost.n_estimators",
-    "train.xgboost.min_child_weight", "train.xgboost.subsample", "train.xgboost.colsample_bytree",
-)  # fmt: skip
 log = logging.getLogger("stages.train")
 
 
@@ -49,25 +37,28 @@ def main(argv: list[str] | None = None) -> None:
         },
     )
     args = parser.parse_args(argv)
-    params, _ = read_stage_params(args.params, PARAMS)
+    params = read_params(args.params)
+    target, settings = params.labels.target, params.train
     features = read_table(args.features).set_index("trade_date")
     labels = read_table(args.labels).set_index("trade_date")
-    target, model = params.labels.target, params.train.model
-    out = train_model(features, labels, read_table(args.sessions), target, model, params.train, params.cv)
+    out = train(features, labels, read_table(args.sessions), target=target, settings=settings, cv=params.cv)
     write_table(out.oof, args.oof)
-    out.trainer.save(args.model)
-    sha = hashlib.sha256(Path(args.model).read_bytes()).hexdigest()
-    hyper = {**model_params(params.train, model), "cv": dataclasses.asdict(params.cv)}
-    write_json(registry_entry(model, target, hyper, read_json(args.lineage), features, out.metrics, sha), args.registry)
+    sha256 = out.trainer.save(args.model, checksum_file=False)  # the registry records the checksum
+    entry = registry_entry(
+        model=settings.model,
+        target=target,
+        symbol=params.data.symbol,
+        params={**settings.hyperparameters(), "cv": params.cv.model_dump()},
+        feature_lineage=read_json(args.lineage),
+        features=features,
+        metrics=out.metrics,
+        model_sha256=sha256,
+    )
+    write_json(entry, args.registry)
     write_json(out.metrics, args.metrics)
     write_csv(pd.DataFrame(out.folds), args.folds)
-    log.info(
-        "%s on %s: mean walk-forward AUC %.4f over %d folds",
-        model,
-        target,
-        out.metrics["cv_auc_mean"],
-        out.metrics["n_folds"],
-    )
+    log.info("%s on %s: mean walk-forward AUC %.4f over %d folds", settings.model, target,
+             out.metrics["cv_auc_mean"], out.metrics["n_folds"])  # fmt: skip
 
 
 if __name__ == "__main__":
