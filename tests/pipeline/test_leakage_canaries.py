@@ -1,4 +1,4 @@
-"""Leakage canaries on small synthetic markets (DESIGN.md section 5).
+"""Leakage canaries on small synthetic markets (docs/synthetic_market.md).
 
 * A martingale (kappa = 0) must score chance: every model's out-of-fold rest-of-day AUC within 3 null standard
   deviations of 0.5 (sd from the test-day counts).  A leak anywhere (features, labels, folds) shows up here.
@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from almanac.config import CVParams, LightGBMParams, TrainParams
+from almanac.config import CVParams, LightGBMParams, TrainParams, learner_names
 from almanac.data_sources.synthetic import build_synthetic_dataset
-from almanac.features.ml_features import FAMILIES, FeatureWindows, build_features
-from almanac.ml.experiment import train_model
+from almanac.features.ml_features import build_features
 from almanac.ml.labelers import build_labels
 from almanac.ml.metrics import null_auc_sd
-from almanac.ml.models import BASELINES, LEARNERS
+from almanac.ml.models import BASELINES
+from almanac.ml.trainers import train
 from almanac.sessions import build_sessions
 from almanac.synth.market import MarketSpec
 from almanac.synth.oracle import oracle_probability
@@ -43,9 +43,7 @@ TRAIN = TrainParams(
 def market(kappa: float, rho: float, seed: int):
     data = build_synthetic_dataset(MarketSpec(start="2018-01-01", end="2022-12-31", seed=seed, kappa=kappa, rho=rho))
     sessions = build_sessions(data.bars, CUTOFF, data.manifest["rolls"])
-    features, _ = build_features(
-        data.bars, sessions, data.daily, CUTOFF, dict.fromkeys(FAMILIES, True), FeatureWindows()
-    )
+    features, _ = build_features(data.bars, sessions, data.daily)
     return data, sessions, features, build_labels(sessions)
 
 
@@ -61,12 +59,13 @@ def signal_market():
 
 def oof_auc(market_data, model: str) -> tuple[float, float, np.ndarray, np.ndarray]:
     _, sessions, features, labels = market_data
-    out = train_model(features, labels, sessions, "rest_of_day", model, TRAIN, CV)
+    settings = TRAIN.model_copy(update={"model": model})
+    out = train(features, labels, sessions, target="rest_of_day", settings=settings, cv=CV)
     y, p = out.oof["y_true"].to_numpy(), out.oof["probability"].to_numpy()
     return roc_auc_score(y, p), null_auc_sd(int(y.sum()), int((y == 0).sum())), y, out.oof["trade_date"]
 
 
-@pytest.mark.parametrize("model", [*LEARNERS, *BASELINES])
+@pytest.mark.parametrize("model", [*learner_names(), *BASELINES])
 def test_martingale_scores_chance(null_market, model):
     auc, sd, _, _ = oof_auc(null_market, model)
     assert abs(auc - 0.5) <= 3 * sd, f"{model}: AUC {auc:.4f} is more than 3 sd ({sd:.4f}) from 0.5 on a martingale"
@@ -76,7 +75,7 @@ def test_martingale_scores_chance(null_market, model):
 def test_planted_signal_is_learned_but_never_beats_the_oracle(signal_market, model):
     data, sessions, _, _ = signal_market
     auc, sd, y, dates = oof_auc(signal_market, model)
-    oracle = oracle_probability(data.truth, sessions, CUTOFF, "rest_of_day").reindex(dates).to_numpy()
+    oracle = oracle_probability(data.truth, sessions, cutoff=CUTOFF, target="rest_of_day").reindex(dates).to_numpy()
     oracle_auc = roc_auc_score(y, oracle)
     assert auc >= 0.5 + 0.6 * (oracle_auc - 0.5), f"{model}: AUC {auc:.4f}, oracle {oracle_auc:.4f}"
     assert auc <= oracle_auc + 3 * sd, f"{model}: AUC {auc:.4f} beats the oracle {oracle_auc:.4f} by > 3 sd: a leak"

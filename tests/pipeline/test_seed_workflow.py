@@ -1,7 +1,7 @@
-"""The original design's "ML Workflow" steps 1-5, run as written (ML_ARCHITECTURE.md) on pipeline data.
+"""The original design's "ML Workflow" steps 1-5, run as written (docs/architecture.md) on pipeline data.
 
 Step 1 reads what the ``bars`` and ``sessions`` stages wrote (here into a scratch ``data/``); the only
-adjustments are the ones DESIGN.md explains: the backtest enters at the cutoff, and ``y_test``/``y_pred``/
+adjustments are the ones docs/honesty.md explains: the backtest enters at the cutoff, and ``y_test``/``y_pred``/
 ``y_proba`` (which the original leaves undefined) are the out-of-fold predictions of the walk-forward.
 """
 
@@ -34,18 +34,25 @@ def pipeline_data(tmp_path, monkeypatch):
         "bars",
         [
             "--bars",
-            "data/bars/ES.parquet",
+            "data/bars/minute.parquet",
             "--daily",
             "data/bars/daily.parquet",
             "--manifest",
             "data/bars/manifest.json",
             "--truth",
-            "data/truth/ES.parquet",
+            "data/truth/truth.parquet",
         ],
     )
     run_stage(
         "sessions",
-        ["--bars", "data/bars/ES.parquet", "--manifest", "data/bars/manifest.json", "--out", "data/sessions.parquet"],
+        [
+            "--bars",
+            "data/bars/minute.parquet",
+            "--manifest",
+            "data/bars/manifest.json",
+            "--out",
+            "data/sessions.parquet",
+        ],
     )
     return tmp_path
 
@@ -101,7 +108,7 @@ def test_original_workflow_steps_1_to_5(pipeline_data):
     print(f"Win Rate: {results['win_rate']:.1%}")
 
     assert len(scores) == 5 and all(0.0 <= s <= 1.0 for s in scores)
-    # close > open is largely decided by the cutoff (DESIGN.md section 5): well above chance even out of fold.
+    # close > open is largely decided by the cutoff (docs/synthetic_market.md): well above chance even out of fold.
     assert metrics["roc_auc"] > 0.62
     assert shap_values.shape == X_test.shape
     assert Path("models/es_classifier_v1.pkl").exists()

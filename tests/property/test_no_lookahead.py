@@ -17,14 +17,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from almanac.features.ml_features import FAMILIES, FeatureWindows, build_features
+from almanac.config import FeaturesParams
+from almanac.features.ml_features import build_features
 from almanac.sessions import build_sessions
 
 ET = "America/New_York"
 TICK = 0.25
 ONE_MINUTE = pd.Timedelta(minutes=1)
 PRICES = ["open", "high", "low", "close"]
-ALL_ON = dict.fromkeys(FAMILIES, True)
 CUTOFFS = (dt.time(10, 15), dt.time(9, 45), dt.time(11, 30))
 ROLL_DAY = dt.date(2023, 3, 9)  # ESH23 -> ESM23 (manifest roll, carry gap 6.25)
 AFTER_DST = dt.date(2023, 3, 13)  # first trade date in EDT (clocks changed Sun 2023-03-12)
@@ -38,7 +38,7 @@ def cutoff_utc(date: pd.Timestamp, cutoff: dt.time) -> pd.Timestamp:
 
 def features_of(bars: pd.DataFrame, daily: pd.DataFrame, rolls: list[dict], cutoff: dt.time) -> pd.DataFrame:
     sessions = build_sessions(bars, cutoff, rolls)
-    features, _ = build_features(bars, sessions, daily, cutoff, ALL_ON, FeatureWindows())
+    features, _ = build_features(bars, sessions, daily, settings=FeaturesParams(cutoff=f"{cutoff:%H:%M}"))
     return features
 
 

@@ -133,7 +133,8 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     )  # fmt: skip
     plots = {name: t / f"{name}.csv" for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance")}
     run(
-        "evaluate", params, oof=t / "oof.parquet", model=t / "model.joblib", features=t / "features.parquet",
+        "evaluate", params, oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
+        features=t / "features.parquet",
         sessions=t / "sessions.parquet", truth=out["truth"], metrics=t / "evaluate.json", **plots,
     )  # fmt: skip
     run(

@@ -9,18 +9,16 @@ import pandas as pd
 import pytest
 
 from almanac.features import audit
-from almanac.features.ml_features import FAMILIES, FeatureWindows, build_features
+from almanac.features.ml_features import build_features
 
 ET = "America/New_York"
 CUTOFF = dt.time(10, 15)
-ALL_ON = dict.fromkeys(FAMILIES, True)
-WINDOWS = FeatureWindows()
 ONE_MINUTE = pd.Timedelta(minutes=1)
 
 
 @pytest.fixture(scope="module")
 def features(small_dataset, small_sessions) -> pd.DataFrame:
-    out, _ = build_features(small_dataset.bars, small_sessions, small_dataset.daily, CUTOFF, ALL_ON, WINDOWS)
+    out, _ = build_features(small_dataset.bars, small_sessions, small_dataset.daily)
     return out
 
 
@@ -34,7 +32,7 @@ def spread_dates(monkeypatch):
 
 def run_audit(dataset, features, n_dates=6):
     return audit.audit_lookahead(
-        dataset.bars, dataset.daily, dataset.manifest["rolls"], features, CUTOFF, ALL_ON, WINDOWS, n_dates=n_dates
+        dataset.bars, dataset.daily, features, rolls=dataset.manifest["rolls"], n_dates=n_dates
     )
 
 
@@ -84,15 +82,15 @@ def test_leaky_feature_code_is_caught(small_dataset, monkeypatch, spread_dates):
     """Feature code that reads the same-day RTH close computes different values once the future is cut away."""
     honest = audit.build_features
 
-    def leaky_build(bars, sessions, daily, cutoff, families, windows):
-        features, lineage = honest(bars, sessions, daily, cutoff, families, windows)
+    def leaky_build(bars, sessions, daily, *, settings=None):
+        features, lineage = honest(bars, sessions, daily, settings=settings)
         close = sessions.set_index("trade_date")["close"]  # the same-day RTH close: known only at 16:00
         features["same_day_close"] = close.reindex(features.index).to_numpy()
         return features, lineage
 
     monkeypatch.setattr(audit, "build_features", leaky_build)
     sessions = audit.build_sessions(small_dataset.bars, CUTOFF, small_dataset.manifest["rolls"])
-    full, _ = leaky_build(small_dataset.bars, sessions, small_dataset.daily, CUTOFF, ALL_ON, WINDOWS)
+    full, _ = leaky_build(small_dataset.bars, sessions, small_dataset.daily)
     result = run_audit(small_dataset, full)
     assert result["violations"] == 6
     assert {f["feature"] for f in result["failures"]} == {"same_day_close"}
@@ -130,7 +128,7 @@ def test_audit_dates_sorts_and_handles_short_histories():
 def test_cut_at_keeps_exactly_what_existed_at_the_cutoff(small_dataset, trade_date, history_days):
     bars, daily = small_dataset.bars, small_dataset.daily
     date = pd.Timestamp(trade_date)
-    cut_bars, cut_daily = audit.cut_at(bars, daily, date, CUTOFF, history_days)
+    cut_bars, cut_daily = audit.cut_at(bars, daily, date, cutoff=CUTOFF, history_days=history_days)
     cutoff = pd.Timestamp(f"{trade_date} 10:15").tz_localize(ET).tz_convert("UTC")  # DST-aware, independently
     dates = np.sort(bars["trade_date"].unique())
     start = dates[max(int(np.searchsorted(dates, date)) - history_days, 0)]

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from almanac.ml.backtester import CostModel, MLBacktester, daily_pnl, positions, summarize
 from almanac.ml.metrics import probabilistic_sharpe
 from almanac.ml.predictors import ModelPredictor
+from almanac.ml.registry import file_sha256
 
 FREE = CostModel(commission_usd=0.0, slippage_ticks=0.0)
 
@@ -241,7 +242,7 @@ def predictor(tmp_path) -> ModelPredictor:
     model.coef_, model.intercept_ = np.array([[1.0]]), np.array([0.0])
     path = tmp_path / "es_classifier_v1.pkl"
     joblib.dump({"model": model, "scaler": None, "classes": [0, 1], "feature_names": ["logit_up"]}, path)
-    return ModelPredictor(path)
+    return ModelPredictor(path, sha256=file_sha256(path))
 
 
 def test_backtest_signals_enters_at_the_cutoff_not_the_open(predictor):

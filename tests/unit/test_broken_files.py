@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from almanac.data_sources.files import FileSource, build_file_dataset
+from almanac.config import DataParams
+from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.validation import BarsError
+from helpers import files_params
 
 # Six valid FirstRate lines (US Eastern, bar start), line numbers 1..6.
 GOOD = [
@@ -38,8 +40,8 @@ def write(tmp_path: Path, lines: list[str], name: str = "ES_1min.txt", end: str 
     return path
 
 
-def firstrate(path: Path | str, **kwargs) -> FileSource:
-    return FileSource(symbol="ES", paths=str(path), format=kwargs.pop("format", "firstrate"), **kwargs)
+def firstrate(path: Path | str, **kwargs) -> DataParams:
+    return files_params(symbol="ES", paths=str(path), format=kwargs.pop("format", "firstrate"), **kwargs)
 
 
 def replaced(number: int, line: str, lines: list[str] = GOOD) -> list[str]:
@@ -49,7 +51,7 @@ def replaced(number: int, line: str, lines: list[str] = GOOD) -> list[str]:
     return out
 
 
-def error(source: FileSource) -> str:
+def error(source: DataParams) -> str:
     with pytest.raises(BarsError) as info:
         build_file_dataset(source)
     return str(info.value)
@@ -106,7 +108,7 @@ def test_too_few_columns_for_the_format(tmp_path):
 def test_missing_column_in_the_generic_map(tmp_path):
     lines = ["Datetime,Open,High,Low,Close,Vol", *GOOD]
     path = write(tmp_path, lines, name="bars.csv")
-    source = FileSource(
+    source = files_params(
         "ES", str(path), "generic", timezone="America/New_York", timestamp="start",
         columns="ts=Datetime,open=Open,high=High,low=Low,close=Close,volume=Volume",
     )  # fmt: skip
@@ -126,7 +128,7 @@ def test_tradestation_header_without_up(tmp_path):
 
 def test_malformed_column_map_names_data_columns(tmp_path):
     path = write(tmp_path, ["Datetime,Open,High,Low,Close,Volume", *GOOD], name="bars.csv")
-    source = FileSource(
+    source = files_params(
         "ES", str(path), "generic", timezone="UTC", timestamp="start", columns="ts=Datetime,price=Close"
     )
     with pytest.raises(BarsError, match=r"^data\.columns: 'price=Close' must be <canonical>=<file column>"):
@@ -341,8 +343,8 @@ ISO_LINES = [
 ]
 
 
-def _iso_source(path: Path, tz: str = "America/New_York") -> FileSource:
-    return FileSource("ES", str(path), "generic", timezone=tz, timestamp="start", columns=GENERIC_ISO)
+def _iso_source(path: Path, tz: str = "America/New_York") -> DataParams:
+    return files_params("ES", str(path), "generic", timezone=tz, timestamp="start", columns=GENERIC_ISO)
 
 
 def test_iso_offsets_that_match_the_declared_zone_load(tmp_path):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import math
 from pathlib import Path
 
+import pydantic
 import pytest
 import yaml
 
@@ -106,12 +106,12 @@ def test_missing_keys_keep_their_defaults():
 
 def test_params_are_frozen():
     params = params_from_dict({})
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         params.synthetic.kappa = 1.0  # type: ignore[misc]
 
 
 def test_default_params_pass_their_own_validation():
-    assert params_from_dict(dataclasses.asdict(Params())) == Params()
+    assert params_from_dict(Params().model_dump()) == Params()
 
 
 def test_dotted_keys_cover_every_leaf_and_resolve():
@@ -167,7 +167,7 @@ def test_section_that_is_not_a_mapping_fails():
         ("synthetic", "seed", True, "expected int"),  # bool is an int subclass in Python; not here
         ("synthetic", "kappa", "x", "expected float"),
         ("synthetic", "kappa", False, "expected float"),
-        ("data", "symbol", 5, "expected str"),
+        ("data", "columns", 5, "expected str"),
         ("features", "early_session", 1, "expected bool"),
         ("features", "atr_days", True, "expected int"),
     ],
@@ -261,7 +261,7 @@ def test_rho_bounds_are_allowed(rho):
 @pytest.mark.parametrize("seed", [-1, 2**63])
 def test_seed_out_of_range_fails(seed):
     message = error_of({"synthetic": {"seed": seed}})
-    assert message.startswith(f"synthetic.seed: {seed} must be a non-negative integer below 2**63")
+    assert message == f"synthetic.seed: {seed} must be >= 0 and < {2**63}"
 
 
 @pytest.mark.parametrize(("key", "value"), [("daily_vol_pct", 0.01), ("daily_vol_pct", 11), ("start_price", 10)])
@@ -271,7 +271,7 @@ def test_synthetic_market_ranges(key, value):
 
 def test_unknown_source_lists_synthetic():
     message = error_of({"data": {"source": "databento"}})
-    assert message.startswith("data.source: 'databento' is not a known source")
+    assert message.startswith("data.source: 'databento' is not allowed")
     assert "allowed values: synthetic" in message
 
 
@@ -281,7 +281,7 @@ def test_misspelt_source_gets_a_suggestion():
 
 def test_unsupported_symbol_lists_es():
     message = error_of({"data": {"symbol": "NQ"}})
-    assert message.startswith("data.symbol: 'NQ' is not supported")
+    assert message.startswith("data.symbol: 'NQ' is not allowed")
     assert "allowed values: ES" in message
 
 
@@ -354,3 +354,21 @@ def test_validation_error_from_a_file_names_the_file(tmp_path):
 
 def test_params_error_is_a_value_error():
     assert issubclass(ParamsError, ValueError)
+
+
+def test_readme_documents_every_key_as_the_schema_declares_it():
+    from almanac.cli import params_table
+
+    readme = (REPO_PARAMS.parent / "README.md").read_text()
+    table = readme.split("<!-- params:start -->\n", 1)[1].split("\n<!-- params:end -->", 1)[0]
+    assert table == params_table(), "README's params table is stale: paste `almanac params --markdown` into it"
+
+
+def test_params_yaml_sets_every_key_of_the_schema():
+    raw = yaml.safe_load(REPO_PARAMS.read_text())
+
+    def leaves(mapping, prefix=""):
+        for key, value in mapping.items():
+            yield from leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+
+    assert sorted(leaves(raw)) == sorted(dotted_keys())

@@ -178,13 +178,13 @@ def contract_by_day(bars: pd.DataFrame) -> dict[str, str]:
 
 
 def test_calendar_roll_switches_on_the_roll_date(rth_close):
-    out, rolls = build_continuous(two_contract_bars(), "ES", "calendar", rth_close)
+    out, rolls = build_continuous(two_contract_bars(), symbol="ES", roll="calendar", rth_close_utc=rth_close)
     assert contract_by_day(out) == dict(zip(DATES, ["ESH24"] * 3 + ["ESM24"] * 3, strict=True))
     assert rolls == [{"trade_date": "2024-03-07", "from": "ESH24", "to": "ESM24", "gap_pts": 18.50}]
 
 
 def test_volume_roll_switches_the_day_after_the_crossover_and_never_back(rth_close):
-    out, rolls = build_continuous(two_contract_bars(), "ES", "volume", rth_close)
+    out, rolls = build_continuous(two_contract_bars(), symbol="ES", roll="volume", rth_close_utc=rth_close)
     # ESM24 out-traded ESH24 on 03-05, so 03-06 is the first day on ESM24 (03-05's own volume is not known at
     # its open); ESH24 leading again on 03-06 does not switch back.
     assert contract_by_day(out) == dict(zip(DATES, ["ESH24"] * 2 + ["ESM24"] * 4, strict=True))
@@ -193,27 +193,27 @@ def test_volume_roll_switches_the_day_after_the_crossover_and_never_back(rth_clo
 
 def test_volume_roll_does_not_switch_on_a_tie(rth_close):
     volumes = dict(VOLUMES, **{"2024-03-05": (600, 600), "2024-03-06": (300, 800)})
-    out, rolls = build_continuous(two_contract_bars(volumes), "ES", "volume", rth_close)
+    out, rolls = build_continuous(two_contract_bars(volumes), symbol="ES", roll="volume", rth_close_utc=rth_close)
     assert contract_by_day(out) == dict(zip(DATES, ["ESH24"] * 3 + ["ESM24"] * 3, strict=True))
     assert [r["trade_date"] for r in rolls] == ["2024-03-07"]
 
 
 def test_roll_gap_uses_the_rth_close_not_a_post_close_bar(rth_close):
     # On 03-06 both contracts print a 16:05 ET bar 100 points higher; the gap must still be 18.50.
-    _, rolls = build_continuous(two_contract_bars(), "ES", "calendar", rth_close)
+    _, rolls = build_continuous(two_contract_bars(), symbol="ES", roll="calendar", rth_close_utc=rth_close)
     assert rolls[0]["gap_pts"] == m_close(2) - h_close(2)
 
 
 def test_roll_gap_is_none_when_the_new_contract_did_not_trade_the_day_before(rth_close):
     bars = two_contract_bars()
     bars = bars.loc[~((bars["contract"] == "ESM24") & (bars["trade_date"] == pd.Timestamp("2024-03-06")))]
-    _, rolls = build_continuous(bars, "ES", "calendar", rth_close)
+    _, rolls = build_continuous(bars, symbol="ES", roll="calendar", rth_close_utc=rth_close)
     assert rolls == [{"trade_date": "2024-03-07", "from": "ESH24", "to": "ESM24", "gap_pts": None}]
 
 
 def test_continuous_bars_are_one_contracts_bars_sorted_by_ts(rth_close):
     bars = two_contract_bars()
-    out, _ = build_continuous(bars, "ES", "calendar", rth_close)
+    out, _ = build_continuous(bars, symbol="ES", roll="calendar", rth_close_utc=rth_close)
     assert list(out.columns) == list(bars.columns)
     assert out["ts"].is_monotonic_increasing
     assert out["ts"].is_unique
@@ -229,7 +229,7 @@ def test_continuous_bars_are_one_contracts_bars_sorted_by_ts(rth_close):
 def test_build_continuous_does_not_modify_its_input(rth_close):
     bars = two_contract_bars()
     before = bars.copy()
-    build_continuous(bars, "ES", "volume", rth_close)
+    build_continuous(bars, symbol="ES", roll="volume", rth_close_utc=rth_close)
     pd.testing.assert_frame_equal(bars, before)
 
 
@@ -237,7 +237,7 @@ def test_calendar_roll_onto_a_contract_without_bars_raises_naming_the_date(rth_c
     bars = two_contract_bars()
     bars = bars.loc[~((bars["contract"] == "ESM24") & (bars["trade_date"] == pd.Timestamp("2024-03-08")))]
     with pytest.raises(ValueError, match=r"calendar roll picks a contract with no bars on: 2024-03-08 \(ESM24\)"):
-        build_continuous(bars, "ES", "calendar", rth_close)
+        build_continuous(bars, symbol="ES", roll="calendar", rth_close_utc=rth_close)
 
 
 def test_volume_roll_onto_a_contract_without_bars_raises_naming_the_date(rth_close):
@@ -245,12 +245,12 @@ def test_volume_roll_onto_a_contract_without_bars_raises_naming_the_date(rth_clo
     bars = two_contract_bars()
     bars = bars.loc[~((bars["contract"] == "ESH24") & (bars["trade_date"] == pd.Timestamp("2024-03-05")))]
     with pytest.raises(ValueError, match=r"volume roll picks a contract with no bars on: 2024-03-05 \(ESH24\)"):
-        build_continuous(bars, "ES", "volume", rth_close)
+        build_continuous(bars, symbol="ES", roll="volume", rth_close_utc=rth_close)
 
 
 def test_unknown_roll_rule_raises(rth_close):
     with pytest.raises(ValueError, match="unknown roll rule 'open_interest'; allowed: calendar, volume"):
-        build_continuous(two_contract_bars(), "ES", "open_interest", rth_close)
+        build_continuous(two_contract_bars(), symbol="ES", roll="open_interest", rth_close_utc=rth_close)
 
 
 def test_volume_roll_across_the_1999_2000_boundary():
@@ -265,6 +265,6 @@ def test_volume_roll_across_the_1999_2000_boundary():
     bars["volume"] = bars["volume"].astype(np.int64)
     bars["trade_date"] = pd.to_datetime(bars["trade_date"]).astype("datetime64[s]")
     rth_close = calendar.rth_sessions("1999-12-01", "1999-12-31")["rth_close_utc"]
-    out, rolls = build_continuous(bars, "ES", "volume", rth_close)
+    out, rolls = build_continuous(bars, symbol="ES", roll="volume", rth_close_utc=rth_close)
     assert contract_by_day(out) == dict(zip(dates, ["ESZ99", "ESZ99", "ESH00", "ESH00"], strict=True))
     assert [r["trade_date"] for r in rolls] == ["1999-12-09"]

@@ -69,7 +69,9 @@ def test_test_blocks_do_not_overlap_and_cover_the_tail(splitter):
 
 
 def test_expanding_trains_on_everything_before_the_gap():
-    split = WalkForwardSplit(TEST, MIN_TRAIN, "expanding", purge_days=PURGE, embargo_days=EMBARGO)
+    split = WalkForwardSplit(
+        test_days=TEST, min_train_days=MIN_TRAIN, scheme="expanding", purge_days=PURGE, embargo_days=EMBARGO
+    )
     for train, test in date_folds(split, features(N)):
         np.testing.assert_array_equal(train, np.arange(0, test[0] - GAP))
     first_train, _ = next(split.split(features(N)))
@@ -77,7 +79,14 @@ def test_expanding_trains_on_everything_before_the_gap():
 
 
 def test_sliding_trains_on_the_last_train_days_dates():
-    split = WalkForwardSplit(TEST, MIN_TRAIN, "sliding", train_days=80, purge_days=PURGE, embargo_days=EMBARGO)
+    split = WalkForwardSplit(
+        test_days=TEST,
+        min_train_days=MIN_TRAIN,
+        scheme="sliding",
+        train_days=80,
+        purge_days=PURGE,
+        embargo_days=EMBARGO,
+    )
     for train, test in date_folds(split, features(N)):
         assert len(train) == 80
         assert train[-1] == test[0] - GAP - 1
@@ -85,8 +94,17 @@ def test_sliding_trains_on_the_last_train_days_dates():
 
 
 def test_sliding_with_long_window_starts_at_the_first_date():
-    split = WalkForwardSplit(TEST, MIN_TRAIN, "sliding", train_days=10_000, purge_days=PURGE, embargo_days=EMBARGO)
-    expanding = WalkForwardSplit(TEST, MIN_TRAIN, "expanding", purge_days=PURGE, embargo_days=EMBARGO)
+    split = WalkForwardSplit(
+        test_days=TEST,
+        min_train_days=MIN_TRAIN,
+        scheme="sliding",
+        train_days=10_000,
+        purge_days=PURGE,
+        embargo_days=EMBARGO,
+    )
+    expanding = WalkForwardSplit(
+        test_days=TEST, min_train_days=MIN_TRAIN, scheme="expanding", purge_days=PURGE, embargo_days=EMBARGO
+    )
     for (a_train, a_test), (b_train, b_test) in zip(
         split.split(features(N)), expanding.split(features(N)), strict=True
     ):
@@ -158,7 +176,7 @@ def test_without_dates_raises():
 
 def test_unknown_scheme_lists_the_allowed_ones():
     with pytest.raises(ValueError, match="unknown scheme 'rolling'; allowed: expanding, sliding"):
-        list(WalkForwardSplit(10, 20, scheme="rolling").split(features(100)))
+        list(WalkForwardSplit(test_days=10, min_train_days=20, scheme="rolling").split(features(100)))
 
 
 @settings(max_examples=150, deadline=None)
@@ -173,7 +191,14 @@ def test_unknown_scheme_lists_the_allowed_ones():
     rows_per_date=st.integers(1, 3),
 )
 def test_walk_forward_invariants(n_dates, test_days, min_train, purge, embargo, scheme, train_days, rows_per_date):
-    split = WalkForwardSplit(test_days, min_train, scheme, train_days, purge, embargo)
+    split = WalkForwardSplit(
+        test_days=test_days,
+        min_train_days=min_train,
+        scheme=scheme,
+        train_days=train_days,
+        purge_days=purge,
+        embargo_days=embargo,
+    )
     dates = np.repeat(trade_dates(n_dates), rows_per_date)
     X = pd.DataFrame({"x": np.zeros(len(dates))})
     gap = purge + embargo

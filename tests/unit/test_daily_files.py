@@ -1,4 +1,4 @@
-"""Daily cross-asset files (DESIGN.md section 2): Yahoo CSV with 'null' rows, FRED CSV with '.', generic two-column
+"""Daily cross-asset files (docs/data_contracts.md): Yahoo CSV with 'null' rows, FRED CSV with '.', generic two-column
 CSV with M/D/YYYY dates; missing values dropped and counted; ``available_at`` from each series' publication time
 (ET, DST-correct, overridable); errors naming file and line; and the real daily files in ../shared/data/real.
 """
@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from almanac.data_sources.daily import DEFAULT_AVAILABLE_AT, read_daily_file, read_daily_series
-from almanac.data_sources.files import FileSource, build_file_dataset
+from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.validation import BarsError
+from helpers import files_params
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 
@@ -148,7 +149,7 @@ def test_bars_dataset_carries_the_daily_series_of_its_window(tmp_path):
         for d in pd.bdate_range("2024-01-02", "2024-03-29")
     ]
     cl = write(tmp_path, "DCOILWTICO.csv", "\n".join(lines) + "\n")
-    dataset = build_file_dataset(FileSource("ES", str(bars), "firstrate", daily_paths=f"CL={cl}"))
+    dataset = build_file_dataset(files_params("ES", str(bars), "firstrate", daily_paths=f"CL={cl}"))
     daily = dataset.daily
     # 31 days before the first trade date (2024-03-11) is Friday 2024-02-09.
     assert daily["date"].min() == pd.Timestamp("2024-02-09") and daily["date"].max() == pd.Timestamp("2024-03-12")

@@ -12,15 +12,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from almanac.config import FeaturesParams
 from almanac.features import early_session
-from almanac.features.ml_features import FeatureWindows, compute_early_session_features
+from almanac.features.ml_features import compute_early_session_features
 from almanac.sessions import build_sessions, session_windows
 
 ET = "America/New_York"
 CUTOFF = dt.time(10, 15)
 BAR_COLUMNS = ["ts", "open", "high", "low", "close", "volume", "contract", "trade_date"]
 # Short windows so that four days are enough: volume ratios vs the mean of the 2 previous days, ATR(2).
-WINDOWS = FeatureWindows(volume_avg_days=2, atr_days=2)
+WINDOWS = FeaturesParams(volume_avg_days=2, atr_days=2)
 GOLDEN = pd.Timestamp("2024-03-12")
 
 
@@ -105,7 +106,7 @@ def stats(bars, sessions) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def features(bars, sessions) -> pd.DataFrame:
-    return compute_early_session_features(bars, CUTOFF, sessions, WINDOWS)
+    return compute_early_session_features(bars, CUTOFF, sessions=sessions, settings=WINDOWS)
 
 
 def test_hand_computed_vwap_matches_the_literal():
@@ -197,12 +198,14 @@ def test_bars_after_the_cutoff_do_not_move_any_feature(bars, features):
     after = wild["ts"] + pd.Timedelta(minutes=1) > cut
     wild.loc[after, ["open", "high", "low", "close"]] = [[9000.0, 9100.0, 1000.0, 1000.25]] * int(after.sum())
     wild.loc[after, "volume"] = 10**6
-    again = compute_early_session_features(wild, CUTOFF, build_sessions(wild, CUTOFF), WINDOWS)
+    again = compute_early_session_features(wild, CUTOFF, sessions=build_sessions(wild, CUTOFF), settings=WINDOWS)
     pd.testing.assert_frame_equal(again, features)
 
 
 def test_a_later_cutoff_takes_the_1015_bar_in(bars):
-    later = compute_early_session_features(bars, "10:16", build_sessions(bars, dt.time(10, 16)), WINDOWS)
+    later = compute_early_session_features(
+        bars, "10:16", sessions=build_sessions(bars, dt.time(10, 16)), settings=WINDOWS
+    )
     day = later.loc[GOLDEN]
     assert day["open_to_cutoff_ret_pct"] == pytest.approx((5029 / 5020 - 1) * 100)
     assert day["first_range_atr"] == pytest.approx((5030 - 5010) / 16.25)
@@ -211,11 +214,15 @@ def test_a_later_cutoff_takes_the_1015_bar_in(bars):
 def test_roll_day_gap_is_measured_against_the_previous_close_in_the_new_contract():
     bars = make_bars(ALL_ROWS, contracts={"2024-03-12": "ESM24"})
     rolls = [{"trade_date": "2024-03-12", "from": "ESH24", "to": "ESM24", "gap_pts": 20.0}]
-    with_gap = compute_early_session_features(bars, CUTOFF, build_sessions(bars, CUTOFF, rolls), WINDOWS).loc[GOLDEN]
+    with_gap = compute_early_session_features(
+        bars, CUTOFF, sessions=build_sessions(bars, CUTOFF, rolls), settings=WINDOWS
+    ).loc[GOLDEN]
     assert with_gap["gap_pct"] == pytest.approx((5020 / (5016 + 20) - 1) * 100, rel=1e-12)
     assert with_gap["overnight_range_pct"] == pytest.approx(8 / 5036 * 100, rel=1e-12)
     # Without the manifest's carry gap the roll day's gap is unknown, not a spliced jump.
-    unknown = compute_early_session_features(bars, CUTOFF, build_sessions(bars, CUTOFF), WINDOWS).loc[GOLDEN]
+    unknown = compute_early_session_features(bars, CUTOFF, sessions=build_sessions(bars, CUTOFF), settings=WINDOWS).loc[
+        GOLDEN
+    ]
     assert np.isnan(unknown["gap_pct"]) and np.isnan(unknown["overnight_range_pct"])
     assert unknown["first_range_atr"] == pytest.approx(5.5 / 16.25)  # ATR through 03-11 is not affected
 
@@ -223,7 +230,9 @@ def test_roll_day_gap_is_measured_against_the_previous_close_in_the_new_contract
 def test_empty_first_window_gives_nan_window_features():
     rows = PLAIN_DAYS + GOLDEN_OVERNIGHT + GOLDEN_AFTER_CUTOFF  # golden day without a single bar before 10:15
     bars = make_bars(rows)
-    out = compute_early_session_features(bars, CUTOFF, build_sessions(bars, CUTOFF), WINDOWS).loc[GOLDEN]
+    out = compute_early_session_features(bars, CUTOFF, sessions=build_sessions(bars, CUTOFF), settings=WINDOWS).loc[
+        GOLDEN
+    ]
     for name in ["first_range_atr", "open_to_cutoff_ret_pct", "first_delta_ratio", "vwap_dist_pct"]:
         assert np.isnan(out[name]), name
     assert out["overnight_delta_ratio"] == pytest.approx(100 / 140)
@@ -243,8 +252,8 @@ def test_gap_pct_does_not_read_an_rth_open_printed_after_the_cutoff(rows, cutoff
     full = make_bars(rows)
     cut_instant = pd.Timestamp(dt.datetime.combine(GOLDEN.date(), cutoff)).tz_localize(ET).tz_convert("UTC")
     cut = full.loc[full["ts"] + pd.Timedelta(minutes=1) <= cut_instant]
-    with_future = compute_early_session_features(full, cutoff, build_sessions(full, cutoff), WINDOWS)
-    at_cutoff = compute_early_session_features(cut, cutoff, build_sessions(cut, cutoff), WINDOWS)
+    with_future = compute_early_session_features(full, cutoff, sessions=build_sessions(full, cutoff), settings=WINDOWS)
+    at_cutoff = compute_early_session_features(cut, cutoff, sessions=build_sessions(cut, cutoff), settings=WINDOWS)
     pd.testing.assert_series_equal(with_future.loc[GOLDEN], at_cutoff.loc[GOLDEN])
 
 
@@ -258,6 +267,6 @@ def test_window_masks_split_overnight_and_first_window(bars, sessions):
 
 def test_inputs_are_not_modified(bars, sessions):
     before_bars, before_sessions = bars.copy(), sessions.copy()
-    compute_early_session_features(bars, CUTOFF, sessions, WINDOWS)
+    compute_early_session_features(bars, CUTOFF, sessions=sessions, settings=WINDOWS)
     pd.testing.assert_frame_equal(bars, before_bars)
     pd.testing.assert_frame_equal(sessions, before_sessions)

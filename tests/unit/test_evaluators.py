@@ -228,7 +228,13 @@ def test_rolling_auc_windows():
 
 
 def test_rolling_auc_single_class_window_is_nan():
-    out = rolling_auc(pd.Series(pd.bdate_range("2024-01-01", periods=4)), [1, 1, 0, 1], [0.1, 0.2, 0.3, 0.4], 2, 2)
+    out = rolling_auc(
+        pd.Series(pd.bdate_range("2024-01-01", periods=4)),
+        [1, 1, 0, 1],
+        [0.1, 0.2, 0.3, 0.4],
+        window_days=2,
+        step_days=2,
+    )
     assert np.isnan(out["auc"].iloc[0])
     assert out["auc"].iloc[1] == 1.0  # y 0 scored 0.3, y 1 scored 0.4
 

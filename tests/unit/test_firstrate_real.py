@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from almanac.data_sources.files import FileSource, build_file_dataset
+from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.validation import check_canonical
 from almanac.sessions import build_sessions
+from helpers import files_params
 
 SAMPLE = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "es_1min_firstrate_2023-03"
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.real_data
 def dataset():
     if not SAMPLE.is_file():
         pytest.skip(f"real data not available: {SAMPLE}")
-    return build_file_dataset(FileSource(symbol="ES", paths=str(SAMPLE), format="firstrate"))
+    return build_file_dataset(files_params(symbol="ES", paths=str(SAMPLE), format="firstrate"))
 
 
 @pytest.fixture(scope="module")

@@ -81,7 +81,9 @@ def test_single_class_auc_is_nan_but_the_rest_is_scored():
 
 def test_null_auc_sd_formula():
     assert null_auc_sd(250, 250) == pytest.approx(math.sqrt(501 / (12 * 250 * 250)))
-    assert 1.96 * null_auc_sd(250, 250) == pytest.approx(0.051, abs=5e-4)  # DESIGN.md: +-0.051 over 500 days
+    assert 1.96 * null_auc_sd(250, 250) == pytest.approx(
+        0.051, abs=5e-4
+    )  # docs/synthetic_market.md: +-0.051 over 500 days
     assert null_auc_sd(10, 30) == pytest.approx(math.sqrt(41 / 3600))
 
 
@@ -104,8 +106,8 @@ def test_bootstrap_ci_contains_the_auc_and_is_reproducible():
 
 
 def test_bootstrap_ci_degenerate_inputs_are_nan():
-    assert all(math.isnan(v) for v in bootstrap_auc_ci(np.ones(5, int), np.arange(5.0), 100, 0))
-    assert all(math.isnan(v) for v in bootstrap_auc_ci(np.array([0, 1]), np.array([0.1, 0.9]), 0, 0))
+    assert all(math.isnan(v) for v in bootstrap_auc_ci(np.ones(5, int), np.arange(5.0), n_boot=100, seed=0))
+    assert all(math.isnan(v) for v in bootstrap_auc_ci(np.array([0, 1]), np.array([0.1, 0.9]), n_boot=0, seed=0))
 
 
 # --- DeLong ------------------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from almanac.config import learner_names
 from almanac.ml.models import (
     BASELINES,
-    LEARNERS,
     BaseRateClassifier,
     ModelFactory,
     SignClassifier,
@@ -44,12 +44,12 @@ def data() -> tuple[pd.DataFrame, pd.Series]:
 
 
 def test_registry_holds_the_learners_and_baselines():
-    assert list(ModelFactory.registry()) == [*LEARNERS, *BASELINES]
-    assert list(LEARNERS) == ["logistic", "lightgbm", "xgboost"]
+    assert list(ModelFactory.registry()) == [*learner_names(), *BASELINES]
+    assert learner_names() == ["logistic", "lightgbm", "xgboost"]
     assert list(BASELINES) == ["base_rate", "open_to_cutoff_sign", "previous_day"]
 
 
-@pytest.mark.parametrize("name", [*LEARNERS, *BASELINES])
+@pytest.mark.parametrize("name", [*learner_names(), *BASELINES])
 def test_every_registered_model_fits_and_gives_probabilities(name, data):
     X, y = data
     params = {"n_estimators": 20} if name in ("lightgbm", "xgboost") else None

@@ -31,7 +31,7 @@ def simulate_rth(kappa: float, rho: float, cutoff: dt.time, n_days: int, seed: i
     z = rng.standard_normal(n_days)
     s = rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(n_days)
     t = market.draw_minute_shocks(rng, len(day), spec.nu)
-    r = market.minute_returns(t, w, day, minute_et, sigma, z, s, spec)
+    r = market.minute_returns(t, w=w, day=day, minute_et=minute_et, sigma=sigma, z=z, s=s, spec=spec)
     log_price = np.log(4000.0) + np.concatenate([[0.0], np.cumsum(r)])
     first = np.arange(n_days) * len(minutes)
     cut = cutoff.hour * 60 + cutoff.minute - profile.RTH_OPEN_MIN
@@ -72,7 +72,7 @@ def expected_auc_if_calibrated(p: np.ndarray, rng: np.random.Generator, reps: in
 @pytest.mark.parametrize("target", ["rest_of_day", "direction"])
 def test_closed_form_matches_monte_carlo(kappa, rho, cutoff, target):
     truth, sessions, labels = simulate_rth(kappa, rho, cutoff, N_DAYS, seed=11)
-    p = oracle_probability(truth, sessions, cutoff, target).to_numpy()
+    p = oracle_probability(truth, sessions, cutoff=cutoff, target=target).to_numpy()
     y = labels[target]
     realised = roc_auc_score(y, p)
     assert abs(realised - expected_auc_if_calibrated(p, np.random.default_rng(5))) < AUC_TOLERANCE
@@ -84,16 +84,18 @@ def test_closed_form_matches_monte_carlo(kappa, rho, cutoff, target):
 
 def test_martingale_oracle_is_uninformative_for_rest_of_day():
     truth, sessions, labels = simulate_rth(0.0, 0.8, dt.time(10, 30), 20_000, seed=3)
-    p = oracle_probability(truth, sessions, dt.time(10, 30), "rest_of_day")
+    p = oracle_probability(truth, sessions, cutoff=dt.time(10, 30), target="rest_of_day")
     # With kappa = 0 only the tiny equity drift and tick rounding move p: all days look alike.
     assert p.std() < 0.01
     assert abs(roc_auc_score(labels["rest_of_day"], p) - 0.5) < 0.02
 
 
 def test_direction_is_predictable_even_in_a_martingale():
-    # DESIGN.md section 5: close > open is largely decided by the cutoff, Bayes AUC ~0.68-0.73.
+    # docs/synthetic_market.md: close > open is largely decided by the cutoff, Bayes AUC ~0.68-0.73.
     truth, sessions, labels = simulate_rth(0.0, 0.8, dt.time(10, 30), 20_000, seed=4)
-    auc = roc_auc_score(labels["direction"], oracle_probability(truth, sessions, dt.time(10, 30), "direction"))
+    auc = roc_auc_score(
+        labels["direction"], oracle_probability(truth, sessions, cutoff=dt.time(10, 30), target="direction")
+    )
     assert 0.66 < auc < 0.75
 
 
@@ -101,7 +103,7 @@ def test_oracle_auc_grows_with_kappa_and_rho():
     aucs = []
     for kappa, rho in [(0.2, 0.5), (0.3, 0.8), (0.5, 0.8)]:
         truth, sessions, labels = simulate_rth(kappa, rho, dt.time(10, 30), 20_000, seed=9)
-        p = oracle_probability(truth, sessions, dt.time(10, 30), "rest_of_day")
+        p = oracle_probability(truth, sessions, cutoff=dt.time(10, 30), target="rest_of_day")
         aucs.append(roc_auc_score(labels["rest_of_day"], p))
     assert aucs == sorted(aucs)
     assert 0.52 < aucs[0] < 0.58 and 0.64 < aucs[2] < 0.72
@@ -109,13 +111,13 @@ def test_oracle_auc_grows_with_kappa_and_rho():
 
 def test_oracle_rejects_early_cutoff_and_unknown_target(small_dataset, small_sessions):
     with pytest.raises(ValueError, match="10:00"):
-        oracle_probability(small_dataset.truth, small_sessions, dt.time(9, 45))
+        oracle_probability(small_dataset.truth, small_sessions, cutoff=dt.time(9, 45))
     with pytest.raises(ValueError, match="unknown oracle target"):
-        oracle_probability(small_dataset.truth, small_sessions, dt.time(10, 15), "archetype")
+        oracle_probability(small_dataset.truth, small_sessions, cutoff=dt.time(10, 15), target="archetype")
 
 
 def test_oracle_on_generated_market_beats_chance(default_dataset, default_sessions):
-    p = oracle_probability(default_dataset.truth, default_sessions, dt.time(10, 15))
+    p = oracle_probability(default_dataset.truth, default_sessions, cutoff=dt.time(10, 15))
     s = default_sessions.set_index("trade_date").loc[p.index]
     y = s["close"] > s["cutoff_price"]
     # Default kappa 0.3, rho 0.8: closed-form oracle AUC ~0.61 (+-0.012 sampling sd over 2264 days).

@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from almanac.ml.models import BaseRateClassifier
 from almanac.ml.predictors import NO_PREDICTION, ModelPredictor
+from almanac.ml.registry import file_sha256
 
 P_UP = np.array([0.65, 0.35, 0.5, 0.9, 0.59, 0.41])
 
@@ -33,7 +34,7 @@ def sigmoid_model(names: list[str]) -> LogisticRegression:
 def save(tmp_path, model, classes, names, scaler=None):
     path = tmp_path / "model.joblib"
     joblib.dump({"model": model, "scaler": scaler, "classes": classes, "feature_names": names}, path)
-    return ModelPredictor(path)
+    return ModelPredictor(path, sha256=file_sha256(path))
 
 
 def inputs(p_up=P_UP) -> pd.DataFrame:

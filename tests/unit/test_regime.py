@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from almanac.config import FeaturesParams
 from almanac.features import regime
-from almanac.features.ml_features import FeatureWindows, compute_regime_features
+from almanac.features.ml_features import compute_regime_features
 
 N_DAYS = 140
-WINDOWS = FeatureWindows(atr_days=5, rank_days=30, gk_days=7, adx_days=6)
+WINDOWS = FeaturesParams(atr_days=5, rank_days=30, gk_days=7, adx_days=6)
 
 
 def make_sessions(n: int = N_DAYS, seed: int = 3, roll_at: int | None = None, roll_gap: float = 0.0) -> pd.DataFrame:
@@ -165,7 +166,7 @@ def test_garman_klass_single_day_value():
 
 
 def test_features_are_the_indicators_through_the_previous_day(sessions):
-    out = compute_regime_features(sessions, WINDOWS)
+    out = compute_regime_features(sessions, settings=WINDOWS)
     atr = np.array(ref_atr(sessions, 5))
     shifted = np.r_[np.nan, (atr / sessions["close"].to_numpy() * 100)[:-1]]
     np.testing.assert_allclose(out["atr_pct"].to_numpy(), shifted, rtol=1e-12)
@@ -187,7 +188,7 @@ def test_days_since_high_on_a_monotone_series():
     n = 70
     s = pd.DataFrame({"close": 4000.0 + np.arange(n, dtype=float)}, index=pd.bdate_range("2023-01-02", periods=n))
     s["open"], s["high"], s["low"], s["prev_close"] = s["close"], s["close"] + 1, s["close"] - 1, s["close"].shift(1)
-    out = compute_regime_features(s, WINDOWS)
+    out = compute_regime_features(s, settings=WINDOWS)
     assert out["days_since_high"].iloc[60:].eq(0).all()  # every day is a new closing high
     assert out["days_since_low"].iloc[60:].eq(59).all()  # the low is the oldest day of the 60-day window
     assert out[["days_since_high", "days_since_low"]].iloc[:60].isna().all().all()
@@ -195,7 +196,7 @@ def test_days_since_high_on_a_monotone_series():
 
 @pytest.mark.parametrize("direction", [1.0, -1.0])
 def test_perturbing_day_d_leaves_d_unchanged_and_moves_d_plus_one(sessions, direction):
-    base = compute_regime_features(sessions, WINDOWS)
+    base = compute_regime_features(sessions, settings=WINDOWS)
     d = 100
     moved = sessions.copy()
     # A big, consistent move on D (a new 60-day closing high or low, a wide range), D+1's prev_close following.
@@ -205,7 +206,7 @@ def test_perturbing_day_d_leaves_d_unchanged_and_moves_d_plus_one(sessions, dire
     moved.iloc[d, moved.columns.get_loc("high")] = max(new_close, sessions["high"].iloc[d]) + 40.0
     moved.iloc[d, moved.columns.get_loc("low")] = min(new_close, sessions["low"].iloc[d]) - 40.0
     moved.iloc[d + 1, moved.columns.get_loc("prev_close")] = new_close
-    out = compute_regime_features(moved, WINDOWS)
+    out = compute_regime_features(moved, settings=WINDOWS)
     pd.testing.assert_frame_equal(out.iloc[: d + 1], base.iloc[: d + 1])
     extreme, other = ("days_since_high", "days_since_low") if direction > 0 else ("days_since_low", "days_since_high")
     changed = (out.iloc[d + 1] != base.iloc[d + 1]).drop(other)
@@ -221,7 +222,7 @@ def test_a_roll_gap_does_not_create_a_true_range_spike():
     np.testing.assert_allclose(regime.atr(rolled, 14).to_numpy(), regime.atr(plain, 14).to_numpy(), atol=1e-9)
     np.testing.assert_allclose(regime.adx(rolled, 14).to_numpy(), regime.adx(plain, 14).to_numpy(), atol=1e-9)
     np.testing.assert_allclose(regime.adx(rolled, 14).to_numpy(), ref_adx(rolled, 14), rtol=1e-9, atol=1e-9)
-    a, b = compute_regime_features(rolled, WINDOWS), compute_regime_features(plain, WINDOWS)
+    a, b = compute_regime_features(rolled, settings=WINDOWS), compute_regime_features(plain, settings=WINDOWS)
     for name in ("adx", "atr_pct_rank"):
         np.testing.assert_allclose(a[name].to_numpy(), b[name].to_numpy(), atol=1e-9, err_msg=name)
 
@@ -246,11 +247,11 @@ def test_roll_days_in_the_small_market_have_ordinary_true_ranges(small_sessions)
 
 def test_inputs_are_not_modified(sessions):
     before = sessions.copy()
-    compute_regime_features(sessions, WINDOWS)
+    compute_regime_features(sessions, settings=WINDOWS)
     pd.testing.assert_frame_equal(sessions, before)
 
 
 def test_accepts_a_trade_date_column(sessions):
-    a = compute_regime_features(sessions, WINDOWS)
-    b = compute_regime_features(sessions.reset_index(), WINDOWS)
+    a = compute_regime_features(sessions, settings=WINDOWS)
+    b = compute_regime_features(sessions.reset_index(), settings=WINDOWS)
     pd.testing.assert_frame_equal(a, b, check_freq=False)

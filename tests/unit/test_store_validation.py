@@ -230,7 +230,8 @@ def test_bars_error_is_a_value_error():
 def data_dir(tmp_path_factory, small_dataset, small_sessions):
     """A data directory laid out like the pipeline's output (bars, sessions and daily tables)."""
     root = tmp_path_factory.mktemp("data")
-    write_table(small_dataset.bars, root / "bars" / "ES.parquet")
+    write_table(small_dataset.bars, root / "bars" / "minute.parquet")
+    write_json(small_dataset.manifest, root / "bars" / "manifest.json")
     write_table(small_dataset.daily, root / "bars" / "daily.parquet")
     write_table(small_sessions, root / "sessions.parquet")
     return root
@@ -257,8 +258,8 @@ def test_load_minute_data_with_only_a_start(data_dir):
     assert sorted(bars["trade_date"].unique()) == [pd.Timestamp("2023-06-29"), pd.Timestamp("2023-06-30")]
 
 
-def test_load_minute_data_for_a_missing_symbol_names_the_file(data_dir):
-    with pytest.raises(FileNotFoundError, match=re.escape(str(data_dir / "bars" / "NQ.parquet"))):
+def test_load_minute_data_for_another_symbol_says_which_symbol_the_data_is(data_dir):
+    with pytest.raises(FileNotFoundError, match="is .ES., not .NQ."):
         load_minute_data("NQ", data_dir=data_dir)
 
 
@@ -271,7 +272,7 @@ def test_load_daily_data_is_the_session_table_indexed_by_trade_date(data_dir, sm
 
 
 def test_load_daily_data_for_another_symbol_raises(data_dir):
-    with pytest.raises(FileNotFoundError, match="no bars for 'NQ'"):
+    with pytest.raises(FileNotFoundError, match="is .ES., not .NQ."):
         load_daily_data("NQ", data_dir=data_dir)
 
 

@@ -1,7 +1,7 @@
-"""Stylised facts of the default synthetic ES market (DESIGN.md section 5) on the 2016-2024 sample.
+"""Stylised facts of the default synthetic ES market (docs/synthetic_market.md) on the 2016-2024 sample.
 
 Every statistic is measured on the session fixture ``default_dataset`` (nine years, ~2260 trade dates, ~3.1 M
-continuous front-month bars) and checked against a band stated in ``BANDS`` below: the DESIGN.md target
+continuous front-month bars) and checked against a band stated in ``BANDS`` below: the docs/synthetic_market.md target
 widened by the sampling error of ~2260 days.  The per-contract and determinism checks regenerate short ranges.
 """
 
@@ -33,29 +33,29 @@ CUTOFF = dt.time(10, 15)
 
 # (low, high) bands, inclusive.  Sampling errors are for n ≈ 2260 trade dates unless stated otherwise.
 BANDS: dict[str, tuple[float, float]] = {
-    # DESIGN 1.0-1.2 %; the generator pins mean sigma^2 at 1.1 %, the realised sd's sampling se is ~3 % (~0.035 pt).
+    # docs 1.0-1.2 %; the generator pins mean sigma^2 at 1.1 %, the realised sd's sampling se is ~3 % (~0.035 pt).
     "daily_vol_pct": (1.0, 1.2),
-    # DESIGN persistence 0.98-0.99; the EGARCH beta estimate's se is ~0.005-0.01 on 2260 days, so widen to 0.95-0.995.
+    # docs persistence 0.98-0.99; the EGARCH beta estimate's se is ~0.005-0.01 on 2260 days, so widen to 0.95-0.995.
     "egarch_beta": (0.95, 0.995),
     # Leverage effect: gamma < 0 and significant (|t| > 3; the model sets -0.12, estimates sit near -0.1 with t ~ -8).
     "egarch_gamma_tstat": (-INF, -3.0),
     # Volatility clustering: ACF of |r| must beat 3x the white-noise se 1/sqrt(n) (~0.063); the model gives ~0.2-0.3.
     "abs_acf_noise_multiple": (3.0, INF),
-    # Fat tails: DESIGN asks for fat tails; excess kurtosis > 1 (a normal gives 0 +- 0.1 on 2260 days).
+    # Fat tails: docs asks for fat tails; excess kurtosis > 1 (a normal gives 0 +- 0.1 on 2260 days).
     "daily_excess_kurtosis": (1.0, INF),
-    # Minute Student-t nu ~ 4 (DESIGN); an ML fit on ~50 k standardised minutes has se ~0.1, rounding shifts it a bit.
+    # Minute Student-t nu ~ 4 (docs); an ML fit on ~50 k standardised minutes has se ~0.1, rounding shifts it a bit.
     "minute_t_df": (3.0, 6.0),
     # Standardised minutes have unit variance by construction: t scale * sqrt(nu/(nu-2)) within 10 %.
     "minute_unit_variance_scale": (0.9, 1.1),
-    # DESIGN 52-54 %; a proportion's se over 2260 days is ~1.05 pt, so +- 2 se gives 50-56 %.
+    # docs 52-54 %; a proportion's se over 2260 days is ~1.05 pt, so +- 2 se gives 50-56 %.
     "up_day_share": (0.50, 0.56),
-    # DESIGN 60-70 %; the ratio of two variances has se ~3 pt, but the DESIGN range is already that wide.
+    # docs 60-70 %; the ratio of two variances has se ~3 pt, but the docs range is already that wide.
     "rth_variance_share": (0.60, 0.70),
-    # DESIGN 0.5-0.6 x daily sd; the ratio's se is ~0.015, inside the DESIGN range.
+    # docs 0.5-0.6 x daily sd; the ratio's se is ~0.015, inside the docs range.
     "overnight_gap_sd_ratio": (0.50, 0.60),
-    # DESIGN open minutes ~3-5x midday variance; ~11 k open and ~135 k midday minutes keep the t4 sampling error < 10 %.
+    # docs open minutes ~3-5x midday variance; ~11 k open and ~135 k midday minutes keep the t4 sampling error < 10 %.
     "open_midday_variance_ratio": (3.0, 5.0),
-    # DESIGN 5-10x midday volume; daily volume levels are common to both windows, so the ratio is nearly exact.
+    # docs 5-10x midday volume; daily volume levels are common to both windows, so the ratio is nearly exact.
     "open_midday_volume_ratio": (5.0, 10.0),
     # European-open bump over the Asian trough: the profile gives ~2.5x; 1.5 keeps clear of t4 sampling noise.
     "europe_asia_variance_ratio": (1.5, INF),
@@ -64,18 +64,18 @@ BANDS: dict[str, tuple[float, float]] = {
     "news_0830_variance_ratio": (5.0, INF),
     # 10:00 news minute: the profile gives ~4.4x over the U-shape's 10:00 level; > 2x leaves the same t4 margin.
     "news_1000_variance_ratio": (2.0, INF),
-    # DESIGN 1.6-2.4 M contracts per day; the generator targets 2.0 M (all contracts), mean and median alike.
+    # docs 1.6-2.4 M contracts per day; the generator targets 2.0 M (all contracts), mean and median alike.
     "daily_volume_millions": (1.6, 2.4),
-    # DESIGN "most in RTH": more than 70 % of each sample's volume (the profile gives ~83 %).
+    # docs "most in RTH": more than 70 % of each sample's volume (the profile gives ~83 %).
     "rth_volume_share": (0.70, 1.0),
     # A carry gap is positive and plausible: a few points (low rates) to ~60 points (2023 rates); the model's
     # 1.2 %/yr carry on 2000-6000 points gives ~6-18.
     "roll_gap_pts": (1.0, 60.0),
-    # DESIGN corr(ES, VIX change) ~ -0.75; its se is ~0.01 on 2260 days, +-0.10 is the tolerance of "about".
+    # docs corr(ES, VIX change) ~ -0.75; its se is ~0.01 on 2260 days, +-0.10 is the tolerance of "about".
     "corr_vix_change": (-0.85, -0.65),
-    # DESIGN dollar -0.1...-0.4 (the model sets -0.25, se ~0.02).
+    # docs dollar -0.1...-0.4 (the model sets -0.25, se ~0.02).
     "corr_dx_log_change": (-0.40, -0.10),
-    # DESIGN crude +0.2...+0.4 (the model sets +0.30, se ~0.02).
+    # docs crude +0.2...+0.4 (the model sets +0.30, se ~0.02).
     "corr_cl_log_change": (0.20, 0.40),
     # Regime-switching 10Y sign: the 252-day rolling corr must pass beyond +-0.2 (its se is ~0.06; regimes are +-0.4).
     "tnx_rolling_corr_abs_extreme": (0.20, 1.0),

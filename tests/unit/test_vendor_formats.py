@@ -1,4 +1,4 @@
-"""Bring your own data: every vendor format round-trips to the same canonical bars (DESIGN.md sections 2 and 4).
+"""Bring your own data: every vendor format round-trips to the same canonical bars (docs/data_contracts.md).
 
 One canonical set of bars is built in code; each test writes it in one vendor's exact layout (timezone, stamp
 convention, delimiter, header) and checks that ``build_file_dataset`` gives back identical bars: ``ts`` the UTC
@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from almanac import calendar
-from almanac.data_sources.files import FileSource, build_file_dataset, normalize_contract
+from almanac.data_sources.files import build_file_dataset, normalize_contract
 from almanac.data_sources.validation import BarsError, check_canonical
+from helpers import files_params
 
 ET, CT = "America/New_York", "America/Chicago"
 COMPARED = ["ts", "open", "high", "low", "close", "volume", "trade_date"]
@@ -170,7 +171,7 @@ def write_generic_parquet(bars: pd.DataFrame, path: Path) -> Path:
 GENERIC_CSV_MAP = "ts=Datetime,open=O,high=H,low=L,close=C,volume=Vol"
 GENERIC_PARQUET_MAP = "ts=time,open=o,high=h,low=l,close=c,volume=qty"
 
-# (case id, writer, file name, FileSource keyword arguments, expected contract)
+# (case id, writer, file name, files_params keyword arguments, expected contract)
 CASES = [
     ("databento-iso", write_databento_iso, "glbx-ohlcv-1m.csv", {"format": "databento"}, "ESH24"),
     ("databento-int", write_databento_int, "glbx-ohlcv-1m.csv", {"format": "databento"}, "ESH24"),
@@ -211,7 +212,7 @@ def test_canonical_set_is_what_it_claims():
 def test_every_format_round_trips_to_the_canonical_bars(tmp_path, writer, name, kwargs, contract):
     expected = canonical()
     path = writer(expected, tmp_path / name)
-    dataset = build_file_dataset(FileSource(symbol="ES", paths=str(path), **kwargs))
+    dataset = build_file_dataset(files_params(symbol="ES", paths=str(path), **kwargs))
     bars = dataset.bars
     pd.testing.assert_frame_equal(bars[COMPARED], expected[COMPARED], check_exact=True)
     assert bars["ts"].dtype == "datetime64[ns, UTC]"
@@ -230,8 +231,8 @@ def test_end_stamped_files_are_shifted_back_by_one_minute(tmp_path):
     """Read as start-stamped, a NinjaTrader file is exactly one minute late: the shift is the stamp convention."""
     expected = canonical()
     path = write_ninjatrader(expected, tmp_path / "ES 03-24.Last.txt")
-    as_end = build_file_dataset(FileSource("ES", str(path), "ninjatrader")).bars
-    as_start = build_file_dataset(FileSource("ES", str(path), "ninjatrader", timestamp="start")).bars
+    as_end = build_file_dataset(files_params("ES", str(path), "ninjatrader")).bars
+    as_start = build_file_dataset(files_params("ES", str(path), "ninjatrader", timestamp="start")).bars
     assert ((as_start["ts"] - as_end["ts"]) == pd.Timedelta(minutes=1)).all()
     pd.testing.assert_series_equal(as_end["ts"], expected["ts"])
 
@@ -241,8 +242,12 @@ def test_databento_fixed_point_prices_are_exact_at_every_price_level(tmp_path):
     expected = canonical()
     prices = ["open", "high", "low", "close"]
     expected[prices] = expected[prices] - 1100.0  # 4018.50 .. 4063.50
-    from_int = build_file_dataset(FileSource("ES", str(write_databento_int(expected, tmp_path / "a.csv")), "databento"))
-    from_iso = build_file_dataset(FileSource("ES", str(write_databento_iso(expected, tmp_path / "b.csv")), "databento"))
+    from_int = build_file_dataset(
+        files_params("ES", str(write_databento_int(expected, tmp_path / "a.csv")), "databento")
+    )
+    from_iso = build_file_dataset(
+        files_params("ES", str(write_databento_iso(expected, tmp_path / "b.csv")), "databento")
+    )
     pd.testing.assert_frame_equal(from_int.bars[COMPARED], expected[COMPARED], check_exact=True)
     pd.testing.assert_frame_equal(from_int.bars, from_iso.bars, check_exact=True)
 
@@ -305,7 +310,7 @@ def write_per_contract_databento(path: Path) -> tuple[Path, int]:
 )
 def test_per_contract_databento_builds_one_continuous_series(tmp_path, roll, switch):
     path, spreads = write_per_contract_databento(tmp_path / "glbx-mdp3-ohlcv-1m.csv")
-    dataset = build_file_dataset(FileSource("ES", str(path), "databento", roll=roll))
+    dataset = build_file_dataset(files_params("ES", str(path), "databento", roll=roll))
     bars, manifest = dataset.bars, dataset.manifest
     check_canonical(bars, 0.25)
     assert manifest["repairs"] == {"spread_rows_dropped": spreads}
@@ -326,7 +331,7 @@ def test_per_contract_databento_builds_one_continuous_series(tmp_path, roll, swi
 def test_volume_roll_ignores_the_same_days_volume(tmp_path):
     """ESM4 first out-trades ESH4 on 2024-03-05: the volume rule may only act on it the next trade date."""
     path, _ = write_per_contract_databento(tmp_path / "glbx.csv")
-    bars = build_file_dataset(FileSource("ES", str(path), "databento", roll="volume")).bars
+    bars = build_file_dataset(files_params("ES", str(path), "databento", roll="volume")).bars
     front = bars.groupby("trade_date")["contract"].first()
     assert front[pd.Timestamp("2024-03-05")] == "ESH24"
     assert front[pd.Timestamp("2024-03-06")] == "ESM24"
@@ -341,7 +346,7 @@ def test_every_roll_is_listed(tmp_path):
         rows += _contract_rows(day, "ESM4", 4700.00, 100)
     path = tmp_path / "glbx.csv"
     path.write_text("\n".join([_DATABENTO_HEADER, *rows]) + "\n")
-    dataset = build_file_dataset(FileSource("ES", str(path), "databento"))
+    dataset = build_file_dataset(files_params("ES", str(path), "databento"))
     rolls = dataset.manifest["rolls"]
     assert [(r["trade_date"], r["from"], r["to"]) for r in rolls] == [
         ("2023-12-07", "ESZ23", "ESH24"),
@@ -360,7 +365,7 @@ def test_one_digit_databento_years_are_resolved_by_the_bar_date(tmp_path):
     rows = _contract_rows("2023-12-05", "ESZ3", 4600.00, 1000) + _contract_rows("2023-12-05", "ESH4", 4650.00, 500)
     path = tmp_path / "glbx.csv"
     path.write_text("\n".join([_DATABENTO_HEADER, *rows]) + "\n")
-    dataset = build_file_dataset(FileSource("ES", str(path), "databento"))
+    dataset = build_file_dataset(files_params("ES", str(path), "databento"))
     assert dataset.manifest["rows_per_contract"] == {"ESH24": 3, "ESZ23": 3}
     assert (dataset.bars["contract"] == "ESZ23").all()  # before the 2023-12-07 calendar roll
 
@@ -385,10 +390,10 @@ def test_one_digit_databento_years_are_resolved_by_the_bar_date(tmp_path):
 def test_missing_timezone_is_a_clear_error(tmp_path, writer, name, kwargs):
     path = writer(canonical(), tmp_path / name)
     with pytest.raises(BarsError, match=r"^data\.timezone: the \w+ format does not say which timezone"):
-        build_file_dataset(FileSource(symbol="ES", paths=str(path), **kwargs))
+        build_file_dataset(files_params(symbol="ES", paths=str(path), **kwargs))
 
 
 def test_generic_needs_the_stamp_convention(tmp_path):
     path = write_generic_csv(canonical(), tmp_path / "bars.csv")
     with pytest.raises(BarsError, match=r"^data\.timestamp: .*'start' or 'end'"):
-        build_file_dataset(FileSource("ES", str(path), "generic", timezone=ET, columns=GENERIC_CSV_MAP))
+        build_file_dataset(files_params("ES", str(path), "generic", timezone=ET, columns=GENERIC_CSV_MAP))
