@@ -275,23 +275,27 @@ class BacktestParams(Section):
     n_trials: int = Field(1, ge=1, description="number of experiments tried, for the deflated Sharpe ratio")
 
 
-def _section_or_empty(value: Any) -> Any:
-    return {} if value is None else value  # an empty section in YAML (``data:``) keeps the defaults
-
-
 class Params(BaseModel):
     """All sections of ``params.yaml``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data: Annotated[DataParams, BeforeValidator(_section_or_empty)] = Field(default_factory=DataParams)
-    synthetic: Annotated[SyntheticParams, BeforeValidator(_section_or_empty)] = Field(default_factory=SyntheticParams)
-    features: Annotated[FeaturesParams, BeforeValidator(_section_or_empty)] = Field(default_factory=FeaturesParams)
-    labels: Annotated[LabelsParams, BeforeValidator(_section_or_empty)] = Field(default_factory=LabelsParams)
-    cv: Annotated[CVParams, BeforeValidator(_section_or_empty)] = Field(default_factory=CVParams)
-    train: Annotated[TrainParams, BeforeValidator(_section_or_empty)] = Field(default_factory=TrainParams)
-    evaluate: Annotated[EvaluateParams, BeforeValidator(_section_or_empty)] = Field(default_factory=EvaluateParams)
-    backtest: Annotated[BacktestParams, BeforeValidator(_section_or_empty)] = Field(default_factory=BacktestParams)
+    data: DataParams = Field(default_factory=DataParams)
+    synthetic: SyntheticParams = Field(default_factory=SyntheticParams)
+    features: FeaturesParams = Field(default_factory=FeaturesParams)
+    labels: LabelsParams = Field(default_factory=LabelsParams)
+    cv: CVParams = Field(default_factory=CVParams)
+    train: TrainParams = Field(default_factory=TrainParams)
+    evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
+    backtest: BacktestParams = Field(default_factory=BacktestParams)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, raw: Any) -> Any:
+        # An empty section in YAML (``data:``) reads as None: it keeps the defaults.
+        if isinstance(raw, dict):
+            return {name: {} if value is None else value for name, value in raw.items()}
+        return raw
 
 
 DEFAULTS = Params()
@@ -302,17 +306,7 @@ DEFAULTS = Params()
 
 
 def _is_section(annotation: Any) -> bool:
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return True
-    return False
-
-
-def _section_type(annotation: Any) -> type[BaseModel]:
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    raise TypeError(annotation)
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _closest(name: str, allowed: list[str]) -> str:
@@ -324,7 +318,7 @@ def _model_at(loc: tuple) -> tuple[type[BaseModel], Any]:
     """The model class that owns the last element of ``loc`` and that element's field info (or None)."""
     model: type[BaseModel] = Params
     for part in loc[:-1]:
-        model = _section_type(model.model_fields[part].annotation)
+        model = model.model_fields[part].annotation
     return model, model.model_fields.get(loc[-1]) if loc else None
 
 
@@ -401,7 +395,7 @@ def dotted_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
     keys = []
     for name, field in model.model_fields.items():
         if _is_section(field.annotation):
-            keys.extend(dotted_keys(_section_type(field.annotation), f"{prefix}{name}."))
+            keys.extend(dotted_keys(field.annotation, f"{prefix}{name}."))
         else:
             keys.append(f"{prefix}{name}")
     return keys
@@ -412,7 +406,7 @@ def describe(key: str) -> tuple[Any, str]:
     *sections, name = key.split(".")
     model: type[BaseModel] = Params
     for part in sections:
-        model = _section_type(model.model_fields[part].annotation)
+        model = model.model_fields[part].annotation
     field = model.model_fields[name]
     return field.get_default(call_default_factory=True), field.description or ""
 
