@@ -82,6 +82,39 @@ def _contract_from_filename(path: Path) -> str | None:
     return None
 
 
+def check_interval(frame: pd.DataFrame, path: Path) -> None:
+    """Refuse a file that is not 1-minute bars stamped on whole minutes.
+
+    The interval is the most common spacing of consecutive bars of one contract.  Not the median: vendors leave
+    out minutes without trades, and where more than half the minutes are missing (overnight, thin contracts)
+    the median is 2 or 3 minutes while the commonest step is still one minute.  Coarser bars are refused rather than read as minutes: a 5-minute bar stamped 10:10
+    holds prices up to 10:15, so at a 10:12 cutoff it would let later prices into ``cutoff_price``.
+    """
+    ts = calendar.epoch_ns(frame["ts"])
+    off_minute = ts % calendar.BAR_NS != 0
+    if off_minute.any():
+        i = int(np.flatnonzero(off_minute)[0])
+        raise BarsError(
+            f"{path}, line {frame['line'].iloc[i]}, column ts: {frame['ts'].iloc[i]} (UTC) is not on a whole minute; "
+            "almanac reads 1-minute bars stamped on the minute (tick or second bars must be resampled first)"
+        )
+    key, _ = pd.factorize(frame["contract"], use_na_sentinel=True)
+    order = np.lexsort((ts, key))
+    step = np.diff(ts[order])
+    # Steps within one contract and one stretch of trading (an hour or more is a break, not a bar interval);
+    # a handful of steps say nothing, so tiny files are not judged.
+    step = step[(np.diff(key[order]) == 0) & (step > 0) & (step < 60 * calendar.BAR_NS)]
+    if len(step) < 10:
+        return
+    minutes = int(np.bincount(step // calendar.BAR_NS).argmax())
+    if minutes != 1:
+        raise BarsError(
+            f"{path}: these are {minutes}-minute bars (the usual spacing of consecutive bars), not 1-minute bars; "
+            "almanac needs 1-minute bars (a coarser bar holds prices from after its stamp, which would leak past "
+            "the cutoff); export 1-minute bars"
+        )
+
+
 def _check_values(frame: pd.DataFrame, tick: float) -> None:
     def fail(mask: np.ndarray, column: str, why: str) -> None:
         i = int(np.flatnonzero(mask)[0])
@@ -172,6 +205,61 @@ def stamp_check(bars: pd.DataFrame) -> dict:
     }
 
 
+OPEN_MINUTE_ET = calendar.RTH_OPEN_ET.hour * 60 + calendar.RTH_OPEN_ET.minute
+SHIFT_MIN_DAYS = 5  # a segment with fewer trade dates is not judged
+SHIFT_MARGIN = 0.25  # log-ratio by which another whole-hour shift must beat none
+
+
+def _open_jump(volume_by_minute: np.ndarray, shift_hours: np.ndarray, width: int = 30) -> np.ndarray:
+    """log(volume in the ``width`` minutes after the cash open / the ``width`` before), with every stamp moved
+    back by each of ``shift_hours``; one row per segment, one column per shift."""
+
+    def window(first: np.ndarray) -> np.ndarray:  # sum over minutes [first, first + width), wrapping at midnight
+        idx = (first[:, None] + np.arange(width)) % 1440
+        return volume_by_minute[:, idx].sum(axis=2)
+
+    opening = OPEN_MINUTE_ET + 60 * shift_hours
+    return np.log((window(opening) + 1) / (window(opening - width) + 1))
+
+
+def segment_checks(bars: pd.DataFrame) -> list[dict]:
+    """The stamp checks per segment (one file, one calendar month of trade dates), so that a file whose second
+    half was written in another timezone cannot hide behind its first half.
+
+    Two checks: the whole-hour shift that best puts the cash-open volume jump at 09:30 ET (anything but 0 is an
+    error, raised here naming the file and lines), and the one-minute :func:`stamp_check` (reported).  ``bars``
+    carries ``file`` and ``line`` besides the canonical columns.
+    """
+    local = bars["ts"].dt.tz_convert(calendar.ET)
+    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+    month = bars["trade_date"].dt.strftime("%Y-%m")
+    segments = pd.DataFrame({"file": bars["file"], "month": month, "minute": minute, "volume": bars["volume"]})
+    profile = segments.groupby(["file", "month", "minute"], sort=True)["volume"].sum().unstack("minute", fill_value=0)
+    profile = profile.reindex(columns=range(1440), fill_value=0)
+    days = bars.groupby([bars["file"], month])["trade_date"].nunique().reindex(profile.index)
+    shifts = np.arange(-12, 13)
+    jump = _open_jump(profile.to_numpy(dtype=np.float64), shifts)
+    best = shifts[jump.argmax(axis=1)]
+    margin = jump.max(axis=1) - jump[:, list(shifts).index(0)]
+    shifted = (best != 0) & (margin > SHIFT_MARGIN) & (days.to_numpy() >= SHIFT_MIN_DAYS)
+    if shifted.any():
+        i = int(np.flatnonzero(shifted)[0])
+        file, when = profile.index[i]
+        lines = bars.loc[(bars["file"] == file).to_numpy() & (month == when).to_numpy(), "line"]
+        seen = (OPEN_MINUTE_ET + 60 * int(best[i])) % 1440
+        raise BarsError(
+            f"{file}, lines {lines.min()}-{lines.max()} (trade dates in {when}): the timestamps look shifted by "
+            f"{int(best[i]):+d} h (the cash-open volume jump is at {seen // 60:02d}:{seen % 60:02d} ET instead of "
+            "09:30); part of the file was written in another timezone? Fix those lines or check data.timezone"
+        )
+    report = []
+    for (file, when), group in bars.groupby([bars["file"], month], sort=True):  # one iteration per file-month
+        check = stamp_check(group)
+        if check["verdict"] not in ("ok", "not enough data"):
+            report.append({"file": str(file), "month": str(when), **check})
+    return report
+
+
 def gap_report(bars: pd.DataFrame) -> dict:
     """RTH minutes without a bar, per trade date (reported, never filled)."""
     windows = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max())
@@ -221,6 +309,7 @@ def build_file_dataset(source: DataParams) -> Dataset:
         frame = raw.frame
         if frame["contract"].isna().all():
             frame["contract"] = _contract_from_filename(path)
+        check_interval(frame, path)
         frames.append(frame)
         file_rows[str(path)] = len(frame)
         timezone, stamp = raw.timezone, raw.stamp
@@ -259,6 +348,7 @@ def build_file_dataset(source: DataParams) -> Dataset:
         bars = bars.loc[~zero].reset_index(drop=True)
     bars = _dedupe(bars, repairs)
     bars["trade_date"] = calendar.assign_trade_dates(bars["ts"]).astype("datetime64[s]")
+    flagged_segments = segment_checks(bars)
     inside = (bars["trade_date"] >= pd.Timestamp(source.start)) & (bars["trade_date"] <= pd.Timestamp(source.end))
     if (~inside).any():
         repairs["bars_outside_data_range"] = int((~inside).sum())
@@ -286,11 +376,14 @@ def build_file_dataset(source: DataParams) -> Dataset:
     canonical = canonical.assign(contract=canonical["contract"].astype("str"))
     check_canonical(canonical, tick, source=", ".join(map(str, files)))
     check = stamp_check(canonical)
-    if check["verdict"] not in ("ok", "not enough data"):
+    check["segments_flagged"] = flagged_segments
+    if check["verdict"] not in ("ok", "not enough data") or flagged_segments:
+        where = "; ".join(f"{s['file']} {s['month']}: {s['verdict']}" for s in flagged_segments[:5])
         log.warning(
-            "TIMESTAMP CONVENTION LOOKS WRONG: the 09:30 ET volume spike is not in the 09:30 bar (%s). A one-minute "
-            "shift is look-ahead: check data.timestamp (start/end) and data.timezone. Medians 09:29/09:30/09:31: %.0f/%.0f/%.0f",
-            check["verdict"], check["median_volume_0929"], check["median_volume_0930"], check["median_volume_0931"],
+            "TIMESTAMP CONVENTION LOOKS WRONG: the 09:30 ET volume spike is not in the 09:30 bar (whole data: %s; "
+            "per file and month: %s). A one-minute shift is look-ahead: check data.timestamp (start/end) and "
+            "data.timezone.",
+            check["verdict"], where or "none flagged",
         )  # fmt: skip
     daily, daily_repairs = read_daily_series(source.daily_paths, source.daily_available_at)
     # Keep the bars' date range plus a month before it (features need each series' previous value).

@@ -9,6 +9,9 @@ line anywhere else is an error.
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,10 @@ from almanac.data_sources.vendors import FORMATS, VendorFormat
 from almanac.errors import BarsError
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
+MAX_ABS_VALUE = 1e9  # no futures price or one-minute volume comes near it: a larger number is a corrupt field
+MAX_LINE_BYTES = 1 << 16  # no bar line is anywhere near 64 KiB; a longer one is a corrupt file, not a bar
+# Magic numbers of compressed files that are refused (gzip is read).
+_COMPRESSED = {b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"(\xb5/\xfd": "zstd"}
 CANONICAL_KEYS = ("ts", "date", "time", "open", "high", "low", "close", "volume", "contract")
 
 
@@ -55,6 +62,36 @@ def parse_column_map(text: str) -> dict[str, str]:
             f"data.columns: missing {', '.join(missing)}; e.g. 'ts=Datetime,open=Open,high=High,low=Low,close=Close,volume=Volume'"
         )
     return mapping
+
+
+def read_text_bytes(path: Path) -> bytes:
+    """The bytes of a text file, gunzipped when the content is gzip (whatever the file is called); other
+    compressed files are refused naming the compression."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise BarsError(
+                f"{path}: gzip-compressed but cannot be unpacked ({err}); download the file again"
+            ) from None
+    for magic, kind in _COMPRESSED.items():
+        if data.startswith(magic):
+            raise BarsError(
+                f"{path}: the file is {kind}-compressed; unpack it under data/raw/ and list the unpacked file"
+            )
+    return data
+
+
+def _long_line(path: Path, data: bytes) -> None:
+    """Refuse a line longer than :data:`MAX_LINE_BYTES` naming its 1-based line (a C-speed regex scan)."""
+    match = re.search(rb"^[^\n]{%d}" % MAX_LINE_BYTES, data, re.MULTILINE)  # tried at line starts only: linear
+    if match:
+        line = data.count(b"\n", 0, match.start()) + 1
+        raise BarsError(
+            f"{path}, line {line}: the line is longer than {MAX_LINE_BYTES} bytes (a corrupt or binary file, "
+            "not a bar); fix or remove the line"
+        )
 
 
 def _split_last_line(data: bytes) -> tuple[bytes, bytes]:
@@ -99,9 +136,16 @@ def _read_csv(
         raise BarsError(
             f"{path}, line 1: fields are separated by {wrong!r}, but the {fmt.name} format uses {fmt.delimiter!r}; check data.format"
         )
+    looks_like_header = not any(ch.isdigit() for ch in first_line.split(fmt.delimiter)[0])
     header = fmt.header
     if header is None:  # detect: a header line has no digit in its first field
-        header = not any(ch.isdigit() for ch in first_line.split(fmt.delimiter)[0])
+        header = looks_like_header
+    elif header and not looks_like_header:
+        raise BarsError(
+            f"{path}, line 1: the header line is missing (line 1 is a bar: {first_line[:80]!r}); the {fmt.name} "
+            "format needs a first line naming the columns"
+            + (", mapped with data.columns" if fmt.name == "generic" else "; check data.format")
+        )
     n_fields = len(first_line.split(fmt.delimiter))
     if header:
         names = [c.strip().strip('"').strip() for c in first_line.split(fmt.delimiter)]  # TradeStation quotes
@@ -126,13 +170,20 @@ def _read_csv(
         bad_rows.append(row.text)
         return "skip"
 
-    table = pcsv.read_csv(
-        pa.py_buffer(data),
-        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 24),
-        parse_options=pcsv.ParseOptions(delimiter=fmt.delimiter, invalid_row_handler=on_invalid),
-        convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False),
-    )
+    try:
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=fmt.delimiter, invalid_row_handler=on_invalid),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as err:
+        _long_line(path, data)
+        raise BarsError(f"{path}: not a readable {fmt.name} CSV file ({err}); export the bars again") from None
     if bad_rows:
+        _long_line(path, data)
         line = _find_line(data, bad_rows[0]) + lead
         raise BarsError(
             f"{path}, line {line}: expected {len(names)} fields, got {len(bad_rows[0].split(fmt.delimiter))}: {bad_rows[0]!r}; fix or remove the line"
@@ -156,6 +207,8 @@ def _canonical_name(name: str, fmt: VendorFormat, column_map: dict[str, str] | N
         return reverse.get(name, name)
     key = name.strip().lower().replace(" ", "_")
     aliases = {"last": "close" if fmt.name == "sierra" else "last", "vol": "volume", "totalvolume": "volume"}
+    if fmt.ts_columns == ("datetime",):  # FirstRate's header names it 'timestamp'; others 'date_time'
+        aliases.update(timestamp="datetime", date_time="datetime")
     return aliases.get(key, key)
 
 
@@ -169,13 +222,29 @@ def _require(table_columns: list[str], needed: list[str], path: Path, fmt: Vendo
         )
 
 
-def _numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
-    """Text column -> float64.  Arrow's cast is the fast path; only when it fails is the column re-parsed to find
-    the first line that is not a number."""
+def _numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray, *, scale: float = 1.0) -> np.ndarray:
+    """Text column -> float64 (divided by ``scale``).  Arrow's cast is the fast path; only when it fails is the
+    column re-parsed to find the first line that is not a number.  Infinite or absurdly large values (an
+    overflowed or corrupt field) are an error naming the line."""
     try:
-        return pc.cast(pc.utf8_trim_whitespace(column), pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64)
+        values = pc.cast(pc.utf8_trim_whitespace(column), pa.float64()).to_numpy(zero_copy_only=False)
+        values = values.astype(np.float64, copy=False)  # object with None where a field was empty
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
+        values = _parse_numbers(column, name, path, lines)
+    if scale != 1.0:
+        # Divide (exact for tick prices), never multiply by 1/scale (off by one ulp for e.g. 4000.25).
+        values = values / scale
+    absurd = np.abs(values) > MAX_ABS_VALUE  # inf too; NaN (a missing value) is reported later, as missing
+    if absurd.any():
+        i = int(np.flatnonzero(absurd)[0])
+        raise BarsError(
+            f"{path}, line {lines[i]}, column {name}: {_shown(str(column[i]))!r} is not a plausible {name} (infinite or above "
+            f"{MAX_ABS_VALUE:.0e}); fix or remove the bar"
+        )
+    return values.astype(np.float64, copy=False)
+
+
+def _parse_numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray) -> np.ndarray:
     values = pd.to_numeric(pd.Series(column.to_numpy(zero_copy_only=False)).str.strip(), errors="coerce").to_numpy(
         dtype=np.float64
     )
@@ -183,8 +252,15 @@ def _numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray) 
     bad = np.isnan(values) & ~np.isin(raw, ["nan", "NaN", "", "null", "NA"])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise BarsError(f"{path}, line {lines[i]}, column {name}: {raw[i]!r} is not a number; fix or remove the bar")
+        raise BarsError(
+            f"{path}, line {lines[i]}, column {name}: {_shown(raw[i])!r} is not a number; fix or remove the bar"
+        )
     return values
+
+
+def _shown(text: str) -> str:
+    """A field as it may appear in a one-line message (long ones cut)."""
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def _timestamps(
@@ -314,7 +390,7 @@ def read_bars_file(
         )
         lines = np.arange(table.num_rows) + 2  # Parquet: row i reported as line i + 2, as if under a header
     else:
-        data = path.read_bytes()
+        data = read_text_bytes(path)
         table, lines, repairs = _read_csv(path, fmt, data, column_map)
         if table.num_rows == 0:
             raise BarsError(f"{path}: only a header, no bars; export the bars again")
@@ -333,12 +409,12 @@ def read_bars_file(
         ts = pd.DatetimeIndex(table.column("ts").to_pandas()).as_unit("ns")
     else:
         ts = _timestamps(table, fmt, ts_format, path, lines, tz)
-    prices = {c: _numbers(table.column(c), c, path, lines) for c in PRICE_COLUMNS}
+    # Databento fixed-point prices are integers in units of 1e-9 (a decimal point means they were exported as
+    # decimals).  Judged on the first close: a file is one or the other.
+    first_close = str(table.column("close")[0]).strip()
+    scale = 1e9 if fmt_name == "databento" and first_close.isdigit() and len(first_close) > 8 else 1.0
+    prices = {c: _numbers(table.column(c), c, path, lines, scale=scale) for c in PRICE_COLUMNS}
     volume = sum(_numbers(table.column(c), c, path, lines) for c in volume_cols)
-    if fmt_name == "databento" and "." not in str(table.column("close")[0]) and np.nanmax(prices["close"]) > 1e7:
-        # Databento fixed-point prices: integer units of 1e-9.  Divide (exact for tick prices), never multiply by
-        # 1e-9 (off by one ulp for e.g. 4000.25, so prices would not equal the same bars read from decimals).
-        prices = {c: v / 1e9 for c, v in prices.items()}
     frame = pd.DataFrame({"ts": localize(ts, tz, path=path, lines=lines), **prices, "volume": volume, "line": lines})
     if stamp == "end":
         frame["ts"] = frame["ts"] - pd.Timedelta(minutes=1)  # normalise to bar start

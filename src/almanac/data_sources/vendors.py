@@ -3,14 +3,14 @@
 | format | layout | timezone | stamp |
 |---|---|---|---|
 | ``databento`` | CSV ``ts_event,rtype,publisher_id,instrument_id,open,high,low,close,volume,symbol`` (ts as ISO or int ns; int prices are x1e-9) | UTC | start |
-| ``firstrate`` | no header: ``datetime,open,high,low,close,volume`` | America/New_York | start |
+| ``firstrate`` | ``datetime,open,high,low,close,volume``; header line ``timestamp,open,...`` optional (detected) | America/New_York | start |
 | ``kibot`` | ``Date,Time,Open,High,Low,Close,Volume`` (header optional; ``MM/DD/YYYY,HH:MM``) | America/New_York | start |
 | ``sierra`` | Sierra Chart text export ``Date, Time, Open, High, Low, Last, Volume, ...`` | chart setting: ``data.timezone`` required | start |
 | ``ninjatrader`` | no header: ``yyyyMMdd HHmmss;open;high;low;close;volume`` | UTC | **end** |
 | ``tradestation`` | ``Date,Time,Open,High,Low,Close,Up,Down`` (volume = Up + Down) | chart setting: ``data.timezone`` required | **end** |
 | ``generic`` | CSV or Parquet with a column mapping (``data.columns``) | ``data.timezone`` required | ``data.timestamp`` required |
 
-A one-minute mix-up between start and end stamps is look-ahead, so end-stamped bars are moved to their start on
+Files may be gzip-compressed (detected from the content). A one-minute mix-up between start and end stamps is look-ahead, so end-stamped bars are moved to their start on
 load and the convention is recorded in the manifest.
 """
 
@@ -41,7 +41,7 @@ FORMATS: dict[str, VendorFormat] = {
         names=("ts_event", "rtype", "publisher_id", "instrument_id", "open", "high", "low", "close", "volume", "symbol"),
         ts_columns=("ts_event",), ts_formats=(),
     ),
-    "firstrate": VendorFormat("firstrate", "America/New_York", "start", names=("datetime", "open", "high", "low", "close", "volume")),
+    "firstrate": VendorFormat("firstrate", "America/New_York", "start", header=None, names=("datetime", "open", "high", "low", "close", "volume")),
     "kibot": VendorFormat(
         "kibot", "America/New_York", "start", header=None,
         names=("date", "time", "open", "high", "low", "close", "volume"), ts_columns=("date", "time"),

@@ -1,0 +1,285 @@
+"""Vendor files as they really arrive: headers that come and go, gzip, coarser bars, corrupt numbers and lines.
+
+Each file is written by the test; where the real FirstRate sample is available (``../shared/data/real``, read in
+place, never copied into the repository) it is used as the body, otherwise the test builds its own minutes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from almanac.data_sources.files import build_file_dataset
+from almanac.data_sources.readers import MAX_LINE_BYTES
+from almanac.errors import BarsError
+from helpers import files_params
+
+REAL = (
+    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "es_1min_firstrate_2023-03"
+) / "ES_1min_sample.csv"
+FIRSTRATE_HEADER = "timestamp,open,high,low,close,volume"
+
+
+def minutes(first: str = "2024-03-07 09:30", n: int = 40, step: int = 1, price: float = 5000.0) -> list[str]:
+    """``n`` FirstRate lines ``step`` minutes apart, a tick random walk (seeded) with consistent OHLC."""
+    rng = np.random.default_rng(7)
+    stamps = pd.date_range(first, periods=n, freq=f"{step}min")
+    close = price + 0.25 * np.cumsum(rng.integers(-3, 4, n))
+    open_ = np.concatenate([[price], close[:-1]])
+    high = np.maximum(open_, close) + 0.25 * rng.integers(0, 3, n)
+    low = np.minimum(open_, close) - 0.25 * rng.integers(0, 3, n)
+    volume = rng.integers(100, 5000, n)
+    return [
+        f"{t:%Y-%m-%d %H:%M:%S},{o:.2f},{h:.2f},{lo:.2f},{c:.2f},{v}"
+        for t, o, h, lo, c, v in zip(stamps, open_, high, low, close, volume, strict=True)
+    ]
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def load(*paths: Path, **kwargs):
+    kwargs.setdefault("format", "firstrate")
+    return build_file_dataset(files_params(paths=",".join(map(str, paths)), **kwargs))
+
+
+def error(*paths: Path, **kwargs) -> str:
+    with pytest.raises(BarsError) as info:
+        load(*paths, **kwargs)
+    return str(info.value)
+
+
+def real_lines(n: int | None = None) -> list[str]:
+    if not REAL.is_file():
+        pytest.skip(f"real data not available: {REAL}")
+    lines = REAL.read_text().splitlines()
+    return lines if n is None else lines[:n]
+
+
+# --- headers ------------------------------------------------------------------------------------------------------
+
+
+def test_firstrate_header_line_is_detected(tmp_path):
+    body = minutes()
+    plain = load(write(tmp_path / "plain.txt", body)).bars
+    headed = load(write(tmp_path / "headed.txt", [FIRSTRATE_HEADER, *body])).bars
+    pd.testing.assert_frame_equal(plain, headed)
+
+
+def test_real_firstrate_sample_with_a_header_reads_the_same_bars(tmp_path):
+    lines = real_lines()
+    headed = load(write(tmp_path / "ES_1min_headed.csv", [FIRSTRATE_HEADER, *lines])).bars
+    plain = build_file_dataset(files_params(paths=str(REAL), format="firstrate")).bars
+    pd.testing.assert_frame_equal(plain, headed)
+    assert len(headed) == 16_200
+
+
+def test_header_and_headerless_files_mix_in_one_run(tmp_path):
+    first = write(tmp_path / "a.txt", [FIRSTRATE_HEADER, *minutes("2024-03-07 09:30")])
+    second = write(tmp_path / "b.txt", minutes("2024-03-08 09:30"))
+    dataset = load(first, second)
+    assert dataset.manifest["trade_dates"]["count"] == 2
+    assert len(dataset.bars) == 80
+
+
+def test_error_on_a_headered_firstrate_file_no_longer_mentions_ts_format(tmp_path):
+    body = minutes()
+    body[4] = body[4].replace("2024-03-07 09:34:00", "2024-03-07 9h34")
+    path = write(tmp_path / "headed.txt", [FIRSTRATE_HEADER, *body])
+    assert error(path).startswith(f"{path}, line 6, column datetime: '2024-03-07 9h34' is not a timestamp")
+
+
+def test_generic_file_without_its_header_says_the_header_is_missing(tmp_path):
+    path = write(tmp_path / "bars.csv", minutes())
+    message = error(
+        path,
+        format="generic",
+        timezone="America/New_York",
+        timestamp="start",
+        columns="ts=Datetime,open=Open,high=High,low=Low,close=Close,volume=Volume",
+    )
+    assert message == (
+        f"{path}, line 1: the header line is missing (line 1 is a bar: '2024-03-07 09:30:00,5000.00,"
+        f"{minutes()[0].split(',', 2)[2]}'); the generic format needs a first line naming the columns, mapped with "
+        "data.columns"
+    )
+
+
+# --- compression --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ES_1min.csv.gz", "ES_1min.csv"], ids=["gz-suffix", "gzip-content-only"])
+def test_gzip_files_are_read(tmp_path, name):
+    body = minutes()
+    plain = load(write(tmp_path / "plain.csv", body)).bars
+    packed = tmp_path / name
+    packed.write_bytes(gzip.compress(("\n".join(body) + "\n").encode(), mtime=0))
+    pd.testing.assert_frame_equal(plain, load(packed).bars)
+
+
+def test_real_sample_gzipped_reads_the_same_bars(tmp_path):
+    packed = tmp_path / "ES_1min_sample.csv.gz"
+    packed.write_bytes(gzip.compress(("\n".join(real_lines()) + "\n").encode(), mtime=0))
+    plain = build_file_dataset(files_params(paths=str(REAL), format="firstrate")).bars
+    pd.testing.assert_frame_equal(plain, load(packed).bars)
+
+
+def test_zip_file_is_refused_as_compressed(tmp_path):
+    path = tmp_path / "ES_1min.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ES_1min.csv", "\n".join(minutes()))
+    assert error(path) == f"{path}: the file is zip-compressed; unpack it under data/raw/ and list the unpacked file"
+
+
+def test_broken_gzip_is_refused(tmp_path):
+    path = tmp_path / "ES_1min.csv.gz"
+    path.write_bytes(gzip.compress(b"2024-03-07 09:30:00,1,1,1,1,1\n" * 100)[:40])
+    assert error(path).startswith(f"{path}: gzip-compressed but cannot be unpacked")
+
+
+# --- bar interval -------------------------------------------------------------------------------------------------
+
+
+def test_five_minute_bars_are_refused(tmp_path):
+    path = write(tmp_path / "ES_5min.txt", minutes(step=5))
+    assert error(path).startswith(
+        f"{path}: these are 5-minute bars (the usual spacing of consecutive bars), not 1-minute"
+    )
+
+
+def test_real_sample_resampled_to_five_minutes_is_refused(tmp_path):
+    frame = pd.read_csv(REAL if REAL.is_file() else None, header=None) if REAL.is_file() else None
+    if frame is None:
+        pytest.skip(f"real data not available: {REAL}")
+    frame.columns = ["ts", "open", "high", "low", "close", "volume"]
+    frame["ts"] = pd.to_datetime(frame["ts"])
+    five = (
+        frame.set_index("ts")
+        .resample("5min")
+        .agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
+        .dropna()
+        .reset_index()
+    )
+    path = tmp_path / "ES_5min.csv"
+    five.to_csv(path, header=False, index=False, date_format="%Y-%m-%d %H:%M:%S")
+    assert error(path).startswith(f"{path}: these are 5-minute bars")
+
+
+def test_missing_minutes_do_not_make_a_file_look_coarser(tmp_path):
+    body = minutes(n=200)
+    keep = np.random.default_rng(3).random(200) > 0.6  # 60 % of the minutes had no trades: median step is 2
+    thinned = [line for line, kept in zip(body, keep, strict=True) if kept]
+    stamps = pd.to_datetime([line.split(",")[0] for line in thinned])
+    assert np.median(np.diff(stamps.as_unit("ns").asi8)) / 60e9 == 2  # the median would call these 2-minute bars
+    assert len(load(write(tmp_path / "thin.txt", thinned)).bars) == len(thinned)
+
+
+def test_second_stamps_are_refused(tmp_path):
+    body = minutes()
+    body[2] = body[2].replace("09:32:00", "09:32:30")
+    path = write(tmp_path / "ES.txt", body)
+    assert error(path).startswith(
+        f"{path}, line 3, column ts: 2024-03-07 14:32:30+00:00 (UTC) is not on a whole minute"
+    )
+
+
+# --- corrupt numbers and lines ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "shown"),
+    [
+        ("volume", "inf", "'inf'"),
+        ("volume", "1e30", "'1e30'"),
+        ("close", "-inf", "'-inf'"),
+        ("high", "9" * 60, "'99999999999999999999...(60 characters)'"),
+    ],
+)
+def test_absurd_numbers_name_file_line_and_column(tmp_path, column, value, shown):
+    body = minutes()
+    fields = body[7].split(",")
+    fields[["ts", "open", "high", "low", "close", "volume"].index(column)] = value
+    body[7] = ",".join(fields)
+    path = write(tmp_path / "ES.txt", [FIRSTRATE_HEADER, *body])
+    assert error(path) == (
+        f"{path}, line 9, column {column}: {shown} is not a plausible {column} (infinite or above 1e+09); fix or "
+        "remove the bar"
+    )
+
+
+def test_a_50_mb_line_is_named_by_its_line(tmp_path):
+    body = minutes()
+    body[11] = body[11] + "," + "7" * (50 << 20)
+    path = write(tmp_path / "ES.txt", body)
+    assert error(path) == (
+        f"{path}, line 12: the line is longer than {MAX_LINE_BYTES} bytes (a corrupt or binary file, not a bar); "
+        "fix or remove the line"
+    )
+
+
+def test_a_long_line_that_fits_the_reader_is_still_named(tmp_path):
+    body = minutes()
+    body[3] = body[3] + ";" + "x" * (MAX_LINE_BYTES + 10)  # one field: the CSV reader alone would accept it
+    path = write(tmp_path / "ES.txt", body)
+    message = error(path)
+    assert message.startswith(f"{path}, line 4, column volume: "), message
+    assert len(message) < 300
+
+
+# --- timestamps shifted part-way through a file -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def two_months():
+    """Two months of the synthetic market as FirstRate lines (US Eastern wall clock, bar start)."""
+    import almanac
+
+    bars = almanac.load_bars(almanac.DataParams(start="2024-01-02", end="2024-02-29")).bars
+    local = bars["ts"].dt.tz_convert("America/New_York").dt.tz_localize(None)
+    return bars.assign(local=local)
+
+
+def _firstrate_lines(frame: pd.DataFrame) -> list[str]:
+    return (
+        frame["local"].dt.strftime("%Y-%m-%d %H:%M:%S")
+        + frame[["open", "high", "low", "close"]].map(lambda v: f",{v:.2f}").sum(axis=1)
+        + "," + frame["volume"].astype(str)
+    ).tolist()  # fmt: skip
+
+
+def test_unshifted_months_pass_every_segment(tmp_path, two_months):
+    dataset = load(write(tmp_path / "ES.txt", _firstrate_lines(two_months)))
+    assert dataset.manifest["stamp_check"]["verdict"] == "ok"
+    assert dataset.manifest["stamp_check"]["segments_flagged"] == []
+
+
+def test_second_month_shifted_by_four_hours_is_an_error(tmp_path, two_months):
+    february = (two_months["trade_date"] >= "2024-02-01").to_numpy()
+    shifted = two_months.assign(local=two_months["local"].where(~february, two_months["local"] + pd.Timedelta(hours=4)))
+    path = write(tmp_path / "ES.txt", _firstrate_lines(shifted))
+    first_line = int(np.flatnonzero(february)[0]) + 1
+    message = error(path)
+    # The last shifted bars move past the 18:00 ET boundary into March: the February segment ends before them.
+    assert message.startswith(f"{path}, lines {first_line}-"), message
+    assert "(trade dates in 2024-02): the timestamps look shifted by +4 h" in message
+    assert "look shifted by +4 h (the cash-open volume jump is at 13:30 ET instead of 09:30)" in message
+
+
+def test_second_month_end_stamped_is_flagged_per_segment(tmp_path, two_months, caplog):
+    import logging
+
+    february = (two_months["trade_date"] >= "2024-02-01").to_numpy()
+    later = two_months.assign(local=two_months["local"].where(~february, two_months["local"] + pd.Timedelta(minutes=1)))
+    path = write(tmp_path / "ES.txt", _firstrate_lines(later))
+    with caplog.at_level(logging.WARNING, logger="almanac.data_sources.files"):
+        dataset = load(path)
+    flagged = dataset.manifest["stamp_check"]["segments_flagged"]
+    assert [(s["file"], s["month"], s["verdict"]) for s in flagged] == [(str(path), "2024-02", "looks end-stamped")]
+    assert any(f"{path} 2024-02: looks end-stamped" in r.getMessage() for r in caplog.records)
