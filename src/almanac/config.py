@@ -87,6 +87,14 @@ class DataParams(Section):
     )
     ts_format: str = Field("", description="`files`: `strptime` format overriding the format's default")
     roll: Literal["calendar", "volume"] = Field("calendar", description="several contracts: `calendar` or `volume`")
+    bad_prints: Literal["error", "drop"] = Field(
+        "error", description="`files`: a bar far from its neighbours stops the run (`error`) or is dropped and counted"
+    )
+    bad_print_ranges: float = Field(
+        40.0,
+        ge=5,
+        description="`files`: a bad print is this many recent 1-minute ranges away from the previous 30 bars' median",
+    )
     daily_paths: str = Field("", description="`files`: `SYMBOL=path` list of daily cross-asset files")
     daily_available_at: str = Field("", description="`files`: publication-time overrides, `SYMBOL=HH:MM` ET")
 

@@ -283,3 +283,65 @@ def test_second_month_end_stamped_is_flagged_per_segment(tmp_path, two_months, c
     flagged = dataset.manifest["stamp_check"]["segments_flagged"]
     assert [(s["file"], s["month"], s["verdict"]) for s in flagged] == [(str(path), "2024-02", "looks end-stamped")]
     assert any(f"{path} 2024-02: looks end-stamped" in r.getMessage() for r in caplog.records)
+
+
+# --- bad prints ---------------------------------------------------------------------------------------------------
+
+
+def _with(lines: list[str], number: int, column: str, value: str) -> list[str]:
+    """``lines`` with field ``column`` of 1-based line ``number`` replaced (high/low widened to keep OHLC valid)."""
+    out = list(lines)
+    fields = out[number - 1].split(",")
+    names = ["ts", "open", "high", "low", "close", "volume"]
+    fields[names.index(column)] = value
+    prices = [float(f) for f in fields[1:5]]
+    fields[2], fields[3] = f"{max(prices):.2f}", f"{min(prices):.2f}"
+    out[number - 1] = ",".join(fields)
+    return out
+
+
+def test_the_real_sample_has_no_bad_prints():
+    dataset = build_file_dataset(files_params(paths=str(REAL), format="firstrate")) if REAL.is_file() else None
+    if dataset is None:
+        pytest.skip(f"real data not available: {REAL}")
+    assert "bad_prints_dropped" not in dataset.manifest["repairs"]
+
+
+@pytest.mark.parametrize(
+    ("number", "column", "factor"),
+    [(5000, "high", 100.0), (9001, "low", None), (12000, "close", 1.08)],
+    ids=["100x-spike", "low-of-a-tick", "8pct-outlier-close"],
+)
+def test_bad_prints_in_the_real_sample_stop_the_run_naming_the_line(tmp_path, number, column, factor):
+    lines = real_lines()
+    original = float(lines[number - 1].split(",")[["ts", "open", "high", "low", "close"].index(column)])
+    value = "0.25" if factor is None else f"{round(original * factor * 4) / 4:.2f}"
+    path = write(tmp_path / "ES.csv", _with(lines, number, column, value))
+    message = error(path)
+    assert message.startswith(f"{path}, line {number}, column {column}: {float(value)} is a bad print"), message
+    assert message.endswith("fix the file, or set data.bad_prints=drop to drop and count them")
+
+
+def test_bad_prints_can_be_dropped_and_counted(tmp_path):
+    lines = _with(_with(real_lines(), 5000, "high", "400000.00"), 9001, "low", "0.25")
+    dataset = load(write(tmp_path / "ES.csv", lines), bad_prints="drop")
+    assert dataset.manifest["repairs"]["bad_prints_dropped"] == 2
+    assert len(dataset.bars) == 16_200 - 2
+    assert dataset.bars["high"].max() < 5000 and dataset.bars["low"].min() > 3000
+
+
+def test_a_bad_print_in_the_first_bars_is_judged_against_the_following_ones(tmp_path):
+    path = write(tmp_path / "ES.txt", _with(minutes(), 1, "high", "50000.00"))
+    assert error(path).startswith(f"{path}, line 1, column high: 50000.0 is a bad print")
+
+
+def test_a_real_fast_market_is_not_a_bad_print(tmp_path):
+    # A 2 % fall over three minutes (a CPI-day move) with wide ranges: genuine, kept.
+    body = minutes(n=60)
+    fields = [line.split(",") for line in body]
+    for k, drop in zip(range(30, 60), [20, 40, 60] + [60] * 27, strict=True):
+        ts, o, h, lo, c, v = fields[k]
+        fields[k] = [ts, *(f"{float(x) - drop:.2f}" for x in (o, h, lo, c)), v]
+    fields[30][3] = f"{float(fields[30][3]) - 5:.2f}"
+    lines = [",".join(f) for f in fields]
+    assert len(load(write(tmp_path / "ES.txt", lines)).bars) == 60

@@ -148,6 +148,58 @@ def _check_values(frame: pd.DataFrame, tick: float) -> None:
         fail(volume != np.round(volume), "volume", "volume must be a whole number of contracts")
 
 
+BAD_PRINT_WINDOW = 30  # bars in the reference window
+BAD_PRINT_MIN_BARS = 5  # fewer bars before it: judged against the bars after it instead
+BAD_PRINT_FLOOR = 0.001  # the range scale is at least 0.1 % of the price (quiet nights have 1-tick ranges)
+
+
+def find_bad_prints(frame: pd.DataFrame, ranges: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bars with a price far from their neighbours (a 100x spike, a low of 0.25 among prices near 4000).
+
+    ``frame`` is sorted by contract then time.  The reference is the median close of the previous
+    :data:`BAD_PRINT_WINDOW` bars of the same contract (the following bars for the first few of a series: a
+    data-cleaning decision, not a signal); the scale is the median high-low range of those bars, at least
+    0.1 % of the price.  A bar is bad when its open, high, low or close is more than ``ranges`` scales from the
+    reference.  Medians, so one bad print cannot hide its neighbour.  Returns the bad-bar mask and, per bar,
+    the index (0-3 = open, high, low, close) of its furthest price.
+    """
+    key, _ = pd.factorize(frame["contract"], use_na_sentinel=True)
+    prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=np.float64)
+    window = pd.DataFrame({"key": key, "close": prices[:, 3], "range": prices[:, 1] - prices[:, 2]})
+
+    def trailing(column: pd.Series) -> pd.Series:
+        return column.shift(1).rolling(BAD_PRINT_WINDOW, min_periods=BAD_PRINT_MIN_BARS).median()
+
+    def leading(column: pd.Series) -> pd.Series:
+        return trailing(column[::-1])[::-1]
+
+    grouped = window.groupby("key", sort=False)  # one call per contract, vectorised inside
+    reference = grouped["close"].transform(trailing).fillna(grouped["close"].transform(leading)).to_numpy()
+    scale = grouped["range"].transform(trailing).fillna(grouped["range"].transform(leading)).to_numpy()
+    scale = np.maximum(scale, BAD_PRINT_FLOOR * np.abs(reference))
+    distance = np.abs(prices - reference[:, None]) / scale[:, None]
+    distance = np.nan_to_num(distance, nan=0.0)  # a series of fewer than 6 bars is not judged
+    # Name the close (then the open) when it is as far as the high or low that had to stretch to contain it.
+    preference = [3, 0, 1, 2]
+    return (distance > ranges).any(axis=1), np.array(preference)[distance[:, preference].argmax(axis=1)]
+
+
+def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]) -> pd.DataFrame:
+    bad, column = find_bad_prints(frame, source.bad_print_ranges)
+    if not bad.any():
+        return frame
+    if source.bad_prints == "error":
+        i = int(np.flatnonzero(bad)[0])
+        row, name = frame.iloc[i], ("open", "high", "low", "close")[column[i]]
+        raise BarsError(
+            f"{row['file']}, line {row['line']}, column {name}: {row[name]} is a bad print (more than "
+            f"{source.bad_print_ranges:g} recent 1-minute ranges from the median of the bars around it; "
+            f"{int(bad.sum())} such bars in all); fix the file, or set data.bad_prints=drop to drop and count them"
+        )
+    repairs["bad_prints_dropped"] = repairs.get("bad_prints_dropped", 0) + int(bad.sum())
+    return frame.loc[~bad].reset_index(drop=True)
+
+
 def _dedupe(frame: pd.DataFrame, repairs: dict[str, int]) -> pd.DataFrame:
     """Put rows in time order (counted), drop identical duplicates (counted), refuse conflicting ones."""
     key, _ = pd.factorize(frame["contract"], use_na_sentinel=True)  # integer codes: fast to sort and compare
@@ -347,6 +399,7 @@ def build_file_dataset(source: DataParams) -> Dataset:
         repairs["zero_volume_bars_dropped"] = int(zero.sum())
         bars = bars.loc[~zero].reset_index(drop=True)
     bars = _dedupe(bars, repairs)
+    bars = _bad_prints(bars, source, repairs)
     bars["trade_date"] = calendar.assign_trade_dates(bars["ts"]).astype("datetime64[s]")
     flagged_segments = segment_checks(bars)
     inside = (bars["trade_date"] >= pd.Timestamp(source.start)) & (bars["trade_date"] <= pd.Timestamp(source.end))
