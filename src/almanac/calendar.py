@@ -186,6 +186,18 @@ def cutoff_instants(trade_dates, cutoff: dt.time) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.minimum(instants, close), name="cutoff_utc")
 
 
+def globex_open_utc(trade_dates) -> pd.Series:
+    """Globex open of each trade date (the era's open time, CT, on the calendar day before), as UTC.
+
+    NaT before the 2012-11-19 era, whose Sunday and holiday openings followed other times.
+    """
+    dates = pd.DatetimeIndex(trade_dates).tz_localize(None).normalize().as_unit("s")
+    era = ERAS[1]
+    wall = pd.Timedelta(hours=era.open_ct.hour, minutes=era.open_ct.minute)
+    opens = (dates - pd.Timedelta(days=1) + wall).tz_localize(CT).tz_convert("UTC")
+    return pd.Series(opens, index=dates).where(dates >= pd.Timestamp(era.first_date))
+
+
 def globex_sessions(trade_dates) -> pd.DataFrame:
     """Globex trading window of each trade date (used by the synthetic market).
 

@@ -49,12 +49,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
     print(f"trade dates {dates['count']} from {dates['first']} to {dates['last']}")
     print(f"bars        {manifest['rows']['continuous_bars']:,} in the continuous series")
     print(f"rolls       {len(manifest['rolls'])}; roll rule: {manifest['roll_rule']}")
-    print(
-        f"half days   {int(sessions['half_day'].sum())}; days without RTH bars: {int((sessions['rth_bars'] == 0).sum())}"
-    )
+    print(f"half days   {int(sessions['half_day'].sum())}")
+    partial = sessions["partial"]
+    missing = sessions.loc[partial == "no bars", "trade_date"]
+    print(f"missing     {len(missing)} NYSE sessions without any bar{_listed(missing)}")
+    incomplete = sessions.loc[(partial != "") & (partial != "no bars")]
+    print(f"partial     {len(incomplete)} sessions{_listed(incomplete['trade_date'])}")
+    for reason, count in partial[(partial != "") & (partial != "no bars")].value_counts().sort_index().items():
+        print(f"              {count:5d} {reason}")
     repairs = manifest.get("repairs") or {}
     print("repairs     " + (", ".join(f"{k}: {v}" for k, v in sorted(repairs.items())) if repairs else "none"))
     return 0
+
+
+def _listed(dates, most: int = 5) -> str:
+    shown = ", ".join(str(d.date()) for d in dates.iloc[:most])
+    return "" if len(dates) == 0 else f": {shown}" + (f" and {len(dates) - most} more" if len(dates) > most else "")
 
 
 def _cmd_oracle(args: argparse.Namespace) -> int:
@@ -66,14 +76,14 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
 
     data = Path(args.data_dir)
     params = load_params(args.params)
-    truth_path = data / "truth" / f"{params.data.symbol}.parquet"
-    if not truth_path.exists():
-        print(f"error: {truth_path} not found: the oracle exists only for the synthetic source", file=sys.stderr)
+    truth = read_table(data / "truth" / "truth.parquet")
+    if params.data.source != "synthetic" or truth.empty:
+        print("error: the oracle exists only for the synthetic source (data.source: synthetic)", file=sys.stderr)
         return 2
     cutoff = parse_cutoff(args.cutoff)
-    bars = read_table(data / "bars" / f"{params.data.symbol}.parquet")
+    bars = read_table(data / "bars" / "minute.parquet")
     sessions = build_sessions(bars, cutoff, read_json(data / "bars" / "manifest.json")["rolls"])
-    p = oracle_probability(read_table(truth_path), sessions, cutoff, args.target)
+    p = oracle_probability(truth, sessions, cutoff=cutoff, target=args.target)
     s = sessions.set_index("trade_date").loc[p.index]
     y = s["close"] > (s["cutoff_price"] if args.target == "rest_of_day" else s["open"])
     print(f"oracle {args.target} AUC at {args.cutoff} ET over {len(p)} days: {roc_auc_score(y, p):.4f}")

@@ -7,9 +7,20 @@ Columns (docs/data_contracts.md):
   before the RTH open;
 * ``prev_close``: the previous trade date's RTH close *in the same contract* (on a roll day the old contract's
   close plus the carry gap recorded at the roll, so the overnight gap is not polluted by the roll);
-* ``cutoff_price``: close of the last bar that ends at or before the cutoff (``ts + 1 min <= cutoff``);
+* ``cutoff_price``: close of the last bar that ends at or before the cutoff (``ts + 1 min <= cutoff``), and
+  only if at least one RTH bar ends by then (an overnight price is never a cutoff price);
 * ``half_day`` (NYSE early close), ``roll_day`` (first trade date on a new contract), ``contract``,
-  ``rth_bars`` (number of RTH bars; 0 means no RTH data that day and NaN RTH prices).
+  ``rth_bars`` (number of RTH bars; 0 means no RTH data that day and NaN RTH prices);
+* ``partial``: why the session is incomplete, ``''`` when it is not: ``no bars`` (an NYSE trading day inside
+  the data with no bar at all), ``no RTH bars``, ``starts after the Globex open`` (first bar more than
+  :data:`LATE_MINUTES` after it; judged from the 2012-11-19 session era on), ``ends before the close`` (last bar
+  ends more than :data:`LATE_MINUTES` before the RTH close: a day not finished yet, or a file that stops).
+
+There is a row for every NYSE trading day from the first to the last trade date with bars, so "the previous
+session" is the previous trading day, never the last day that happens to have data: after a day without bars
+``prev_close`` is NaN.  What a partial session cannot know is NaN too: the RTH ``high, low, close`` of a
+session that ends before the close (so it is never labelled), the overnight ``eth_*`` values of one that starts
+after the Globex open.
 
 All reductions are grouped (no Python loop per day); inputs are not modified.
 """
@@ -23,6 +34,8 @@ import pandas as pd
 
 from almanac import calendar
 from almanac.config import DEFAULTS
+
+LATE_MINUTES = 15  # how far the first (last) bar may start after the Globex open (end before the RTH close)
 
 
 def _by_day(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
@@ -67,6 +80,29 @@ def bar_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np
     return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
 
 
+_ETH = ("open", "high", "low", "close")
+
+
+def _partial(bars: pd.DataFrame, windows: pd.DataFrame, rth_bars: pd.Series) -> pd.Series:
+    """The ``partial`` column: the reasons a session is incomplete, joined by ``'; '`` (``''`` = complete)."""
+    grouped = bars.groupby("trade_date")["ts"]
+    first = grouped.min().reindex(windows.index)
+    last = grouped.max().reindex(windows.index)
+    late = pd.Timedelta(minutes=LATE_MINUTES)
+    open_utc = calendar.globex_open_utc(windows.index)
+    reasons = {
+        "no bars": first.isna(),
+        "no RTH bars": first.notna() & (rth_bars == 0),
+        "starts after the Globex open": (first > open_utc + late).fillna(False),
+        "ends before the close": (last + pd.Timedelta(minutes=1) < windows["rth_close_utc"] - late).fillna(False),
+    }
+    out = pd.Series("", index=windows.index, dtype="str")
+    for reason, mask in reasons.items():  # four reasons, each vectorised over the days
+        mask = mask.to_numpy(dtype=bool)
+        out = out.mask(mask, np.where(out == "", reason, out + "; " + reason))
+    return out
+
+
 def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: list[dict] | None = None) -> pd.DataFrame:
     """Aggregate canonical minute bars into the session table described in the module docstring.
 
@@ -99,7 +135,11 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: lis
     cutoff = cutoff or DEFAULTS.features.cutoff_time
     if bars.empty:
         raise ValueError("no bars to build sessions from")
-    windows = session_windows(bars["trade_date"].unique(), cutoff)
+    days = calendar.trading_days(bars["trade_date"].min(), bars["trade_date"].max())
+    foreign = pd.DatetimeIndex(bars["trade_date"].unique()).difference(days)
+    if len(foreign):
+        raise ValueError(f"trade dates that are not NYSE trading days: {', '.join(str(d.date()) for d in foreign[:5])}")
+    windows = session_windows(days, cutoff)
     in_rth, overnight, usable = bar_masks(bars, windows)
 
     rth = _by_day(bars.loc[in_rth], "")
@@ -107,8 +147,14 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: lis
     out = pd.DataFrame(index=windows.index)
     out = out.join(rth).join(eth)
     out["rth_bars"] = bars.loc[in_rth].groupby("trade_date").size().reindex(out.index).fillna(0).astype(np.int64)
-    out["cutoff_price"] = bars.loc[usable].groupby("trade_date")["close"].last().reindex(out.index)
+    rth_by_cutoff = bars.loc[in_rth & usable].groupby("trade_date").size().reindex(out.index).fillna(0)
+    out["cutoff_price"] = (
+        bars.loc[usable].groupby("trade_date")["close"].last().reindex(out.index).where(rth_by_cutoff > 0)
+    )
     out["contract"] = bars.groupby("trade_date")["contract"].first().reindex(out.index)
+    out["partial"] = _partial(bars, windows, out["rth_bars"])
+    out.loc[out["partial"].str.contains("ends before the close"), ["high", "low", "close"]] = np.nan
+    out.loc[out["partial"].str.contains("starts after the Globex open"), [f"eth_{k}" for k in _ETH]] = np.nan
     out["half_day"] = windows["half_day"].astype(bool)
     out["roll_day"] = out["contract"].ne(out["contract"].shift(1)) & out["contract"].shift(1).notna()
 
@@ -121,6 +167,7 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: lis
     out["prev_close"] = out["close"].shift(1) + gap
     volume_cols = ["volume", "eth_volume"]
     out[volume_cols] = out[volume_cols].fillna(0).astype(np.int64)
+    out["partial"] = out["partial"].astype("str")
     out.index = pd.DatetimeIndex(out.index, name="trade_date")
     return out.reset_index()[
         [
@@ -141,5 +188,6 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: lis
             "roll_day",
             "contract",
             "rth_bars",
+            "partial",
         ]
     ]

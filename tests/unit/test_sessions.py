@@ -66,7 +66,7 @@ def test_one_row_per_trade_date_with_the_documented_columns(two_days):
     assert list(two_days.columns) == [
         "trade_date", "open", "high", "low", "close", "volume",
         "eth_open", "eth_high", "eth_low", "eth_close", "eth_volume",
-        "prev_close", "cutoff_price", "half_day", "roll_day", "contract", "rth_bars",
+        "prev_close", "cutoff_price", "half_day", "roll_day", "contract", "rth_bars", "partial",
     ]  # fmt: skip
 
 
@@ -108,9 +108,11 @@ def test_cutoff_price_falls_back_to_an_earlier_bar_when_the_last_minute_did_not_
     assert row_of(sessions, "2024-03-11")["cutoff_price"] == 5035.00  # 09:30 bar
 
 
-def test_cutoff_before_the_rth_open_uses_overnight_bars():
+def test_an_overnight_bar_is_never_a_cutoff_price():
+    # At a 09:30 cutoff only overnight bars have ended (the 09:29 bar closed at 5005.25): no cutoff price.
     sessions = build_sessions(make_bars(TWO_DAYS), dt.time(9, 30))
-    assert row_of(sessions, "2024-03-08")["cutoff_price"] == 5005.25  # the 09:29 bar ends at 09:30
+    assert np.isnan(row_of(sessions, "2024-03-08")["cutoff_price"])
+    assert row_of(build_sessions(make_bars(TWO_DAYS), dt.time(9, 31)), "2024-03-08")["cutoff_price"] != 5005.25
 
 
 def test_prev_close_is_the_previous_trade_dates_rth_close(two_days):
@@ -212,7 +214,10 @@ def test_day_with_only_overnight_bars_is_kept_with_nan_rth_prices():
     assert day[["open", "high", "low", "close"]].isna().all()
     assert (day["eth_open"], day["eth_high"], day["eth_low"], day["eth_close"]) == (5052.50, 5055.00, 5051.75, 5054.25)
     assert day["eth_volume"] == 33
-    assert day["cutoff_price"] == 5054.25
+    assert np.isnan(day["cutoff_price"])  # a stub day (overnight only) never takes an overnight price
+    assert day["partial"] == "no RTH bars; ends before the close"
+    assert row_of(sessions, "2024-03-06")["partial"] == "starts after the Globex open"
+    assert row_of(sessions, "2024-03-08")["partial"] == "starts after the Globex open; ends before the close"
     assert day["prev_close"] == 5052.50
     assert np.isnan(row_of(sessions, "2024-03-08")["prev_close"])  # the previous trade date had no RTH close
     assert row_of(sessions, "2024-03-08")["eth_volume"] == 0

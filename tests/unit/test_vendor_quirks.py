@@ -17,7 +17,7 @@ import pytest
 from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.readers import MAX_LINE_BYTES
 from almanac.errors import BarsError
-from helpers import files_params
+from helpers import files_params, firstrate_lines, synthetic_bars
 
 REAL = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "es_1min_firstrate_2023-03"
@@ -238,20 +238,14 @@ def test_a_long_line_that_fits_the_reader_is_still_named(tmp_path):
 
 @pytest.fixture(scope="module")
 def two_months():
-    """Two months of the synthetic market as FirstRate lines (US Eastern wall clock, bar start)."""
-    import almanac
-
-    bars = almanac.load_bars(almanac.DataParams(start="2024-01-02", end="2024-02-29")).bars
-    local = bars["ts"].dt.tz_convert("America/New_York").dt.tz_localize(None)
-    return bars.assign(local=local)
+    """Two months of the synthetic market, with the US Eastern wall-clock stamp in ``local``."""
+    bars = synthetic_bars("2024-01-02", "2024-02-29")
+    return bars.assign(local=bars["ts"].dt.tz_convert("America/New_York").dt.tz_localize(None))
 
 
 def _firstrate_lines(frame: pd.DataFrame) -> list[str]:
-    return (
-        frame["local"].dt.strftime("%Y-%m-%d %H:%M:%S")
-        + frame[["open", "high", "low", "close"]].map(lambda v: f",{v:.2f}").sum(axis=1)
-        + "," + frame["volume"].astype(str)
-    ).tolist()  # fmt: skip
+    # ``local`` (possibly shifted) is written as if it were the true wall clock.
+    return firstrate_lines(frame.assign(ts=frame["local"].dt.tz_localize("America/New_York")))
 
 
 def test_unshifted_months_pass_every_segment(tmp_path, two_months):

@@ -149,7 +149,7 @@ def _check_values(frame: pd.DataFrame, tick: float) -> None:
 
 
 BAD_PRINT_WINDOW = 30  # bars in the reference window
-BAD_PRINT_MIN_BARS = 5  # fewer bars before it: judged against the bars after it instead
+BAD_PRINT_BREAK_NS = 30 * calendar.BAR_NS  # a longer pause starts a new reference series
 BAD_PRINT_FLOOR = 0.001  # the range scale is at least 0.1 % of the price (quiet nights have 1-tick ranges)
 
 
@@ -157,31 +157,46 @@ def find_bad_prints(frame: pd.DataFrame, ranges: float) -> tuple[np.ndarray, np.
     """Bars with a price far from their neighbours (a 100x spike, a low of 0.25 among prices near 4000).
 
     ``frame`` is sorted by contract then time.  The reference is the median close of the previous
-    :data:`BAD_PRINT_WINDOW` bars of the same contract (the following bars for the first few of a series: a
-    data-cleaning decision, not a signal); the scale is the median high-low range of those bars, at least
-    0.1 % of the price.  A bar is bad when its open, high, low or close is more than ``ranges`` scales from the
+    :data:`BAD_PRINT_WINDOW` bars of the same contract and trading stretch (see :func:`_stretch_median` for
+    the first bars of a stretch: a data-cleaning decision, not a signal); the scale is the median high-low
+    range of those bars, at least 0.1 % of the price.  A bar is bad when its open, high, low or close is more than ``ranges`` scales from the
     reference.  Medians, so one bad print cannot hide its neighbour.  Returns the bad-bar mask and, per bar,
     the index (0-3 = open, high, low, close) of its furthest price.
     """
-    key, _ = pd.factorize(frame["contract"], use_na_sentinel=True)
+    contract, _ = pd.factorize(frame["contract"], use_na_sentinel=True)
+    ts = calendar.epoch_ns(frame["ts"])
+    # A series restarts at each new contract and after each break of more than BAD_PRINT_BREAK (the daily
+    # maintenance halt, a weekend, a month missing from the files): prices before a break are no reference.
+    restart = np.concatenate([[True], (np.diff(contract) != 0) | (np.diff(ts) > BAD_PRINT_BREAK_NS)])
+    key = np.cumsum(restart) - 1
     prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=np.float64)
-    window = pd.DataFrame({"key": key, "close": prices[:, 3], "range": prices[:, 1] - prices[:, 2]})
-
-    def trailing(column: pd.Series) -> pd.Series:
-        return column.shift(1).rolling(BAD_PRINT_WINDOW, min_periods=BAD_PRINT_MIN_BARS).median()
-
-    def leading(column: pd.Series) -> pd.Series:
-        return trailing(column[::-1])[::-1]
-
-    grouped = window.groupby("key", sort=False)  # one call per contract, vectorised inside
-    reference = grouped["close"].transform(trailing).fillna(grouped["close"].transform(leading)).to_numpy()
-    scale = grouped["range"].transform(trailing).fillna(grouped["range"].transform(leading)).to_numpy()
+    reference = _stretch_median(prices[:, 3], key)
+    scale = _stretch_median(prices[:, 1] - prices[:, 2], key)
     scale = np.maximum(scale, BAD_PRINT_FLOOR * np.abs(reference))
     distance = np.abs(prices - reference[:, None]) / scale[:, None]
-    distance = np.nan_to_num(distance, nan=0.0)  # a series of fewer than 6 bars is not judged
+    distance = np.nan_to_num(distance, nan=0.0)
     # Name the close (then the open) when it is as far as the high or low that had to stretch to contain it.
     preference = [3, 0, 1, 2]
     return (distance > ranges).any(axis=1), np.array(preference)[distance[:, preference].argmax(axis=1)]
+
+
+def _stretch_median(values: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Median of the :data:`BAD_PRINT_WINDOW` values before each one within its stretch (``key``, sorted runs).
+
+    Near a stretch's start, where the trailing window would reach into the previous stretch, the window of the
+    values after it is used instead, and in a stretch too short for either, the stretch's own median.  Rolling
+    medians over the whole array, then a choice per row: no Python loop over stretches or bars.
+    """
+    n, w = len(values), BAD_PRINT_WINDOW
+    series = pd.Series(values)
+    trailing = series.shift(1).rolling(w, min_periods=w).median().to_numpy()
+    leading = series[::-1].shift(1).rolling(w, min_periods=w).median().to_numpy()[::-1]
+    whole = series.groupby(key).transform("median").to_numpy()
+    starts = np.flatnonzero(np.concatenate([[True], np.diff(key) != 0]))
+    lengths = np.diff(np.concatenate([starts, [n]]))
+    position = np.arange(n) - np.repeat(starts, lengths)
+    remaining = np.repeat(starts + lengths, lengths) - 1 - np.arange(n)
+    return np.where(position >= w, trailing, np.where(remaining >= w, leading, whole))
 
 
 def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]) -> pd.DataFrame:

@@ -95,12 +95,17 @@ def early_session_features(
     """
     s = sessions
     st = stats.reindex(s.index)
+    if "partial" in s.columns:  # an overnight session seen only in part has no overnight volume or delta
+        late = s["partial"].str.contains("starts after the Globex open", regex=False).to_numpy()
+        st.loc[late, ["on_volume", "on_delta"]] = np.nan
     prev_close = s["prev_close"]
     min_periods = max(volume_avg_days // 2, 1)
+    # Averages over the previous days are NaN when one of those days is missing or partial.
+    complete_average = ~regime.gap_within(s, volume_avg_days).shift(1, fill_value=False)
 
     def vs_average(values: pd.Series) -> pd.Series:
         average = values.rolling(volume_avg_days, min_periods=min_periods).mean().shift(1)
-        return values / average
+        return values / average.where(complete_average)
 
     prev_day_ret = (s["close"] / s["prev_close"] - 1.0) * 100.0
     return pd.DataFrame(
@@ -132,7 +137,7 @@ def compute(
     ``sessions`` is indexed by trade date; ``daily`` is not used.
     """
     stats = first_window_stats(bars, session_windows(sessions.index, settings.cutoff_time))
-    atr_prev = regime.atr(sessions, settings.atr_days).shift(1)
+    atr_prev = regime.atr_through_previous(sessions, settings.atr_days)
     return early_session_features(stats, sessions, atr_prev=atr_prev, volume_avg_days=settings.volume_avg_days)
 
 

@@ -17,6 +17,22 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 
+def gap_within(s: pd.DataFrame, n: int) -> pd.Series:
+    """True where one of the ``n`` sessions ending at each row has no RTH close (no bars, or a partial day).
+
+    The session table has a row for every NYSE trading day, so a window of ``n`` rows is ``n`` trading days; a
+    window feature that would span a missing session is NaN rather than silently reaching further back.
+    """
+    missing = s["close"].isna().astype(np.float64)
+    return missing.rolling(n, min_periods=1).max().astype(bool)
+
+
+def atr_through_previous(s: pd.DataFrame, n: int) -> pd.Series:
+    """Wilder ATR(n) through the previous session: NaN where those ``n`` days or the close before them are
+    incomplete."""
+    return atr(s, n).where(~gap_within(s, n + 1)).shift(1)
+
+
 def _roll_gap(s: pd.DataFrame) -> pd.Series:
     """Price offset of the previous trade date into today's contract (0 except on roll days)."""
     return (s["prev_close"] - s["close"].shift(1)).fillna(0.0)
@@ -77,19 +93,24 @@ def regime_features(
 ) -> pd.DataFrame:
     """Regime family, indexed like ``sessions`` (by trade date); every value is known at the previous close."""
     s = sessions
-    atr_now = atr(s, atr_days)
-    rank = atr_now.rolling(rank_days, min_periods=max(rank_days // 2, 20)).rank(pct=True)
+    atr_now = atr(s, atr_days).where(~gap_within(s, atr_days + 1))
+    rank = atr_now.rolling(rank_days, min_periods=max(rank_days // 2, 20)).rank(pct=True).where(atr_now.notna())
     log_ret = np.log(s["close"] / s["prev_close"]).fillna(0.0)
     adjusted = np.exp(log_ret.cumsum()).to_numpy()  # back-adjusted close: returns, not spliced levels
     window = 60
+    complete_window = ~gap_within(s, window + 1)
     return pd.DataFrame(
         {
             "atr_pct_rank": rank.shift(1),
             "atr_pct": (atr_now / s["close"] * 100.0).shift(1),
-            "gk_vol_pct": garman_klass_vol_pct(s, gk_days).shift(1),
-            "adx": adx(s, adx_days).shift(1),
-            "days_since_high": pd.Series(_days_since_extreme(adjusted, window, True), index=s.index).shift(1),
-            "days_since_low": pd.Series(_days_since_extreme(adjusted, window, False), index=s.index).shift(1),
+            "gk_vol_pct": garman_klass_vol_pct(s, gk_days).where(~gap_within(s, gk_days)).shift(1),
+            "adx": adx(s, adx_days).where(~gap_within(s, 2 * adx_days + 1)).shift(1),
+            "days_since_high": pd.Series(_days_since_extreme(adjusted, window, True), index=s.index)
+            .where(complete_window)
+            .shift(1),
+            "days_since_low": pd.Series(_days_since_extreme(adjusted, window, False), index=s.index)
+            .where(complete_window)
+            .shift(1),
         },
         index=s.index,
     )
