@@ -1,7 +1,7 @@
 """Stage ``bars``: canonical minute bars, cross-asset daily series, manifest (and the synthetic truth table).
 
 Writes the bars, daily series, manifest and truth paths given on the command line (``dvc.yaml`` declares them).
-The truth table is empty for vendor files.
+The truth table is empty for vendor files, which are read only from ``data/raw/`` (where DVC tracks them).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.dataset import load_bars
+from almanac.data_sources.readers import RAW_ROOT
 from almanac.data_sources.store import write_json, write_table
 from almanac.stage_io import read_params, run_stage, stage_parser
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     params = read_params(args.params)
-    dataset = load_bars(params.data, synthetic=params.synthetic)
+    dataset = load_bars(params.data, synthetic=params.synthetic, raw_root=RAW_ROOT)
     write_table(dataset.bars, args.bars)
     write_table(dataset.daily, args.daily)
     write_table(dataset.truth, args.truth)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from almanac import calendar
+from almanac.data_sources.readers import confine
 from almanac.errors import BarsError
 
 DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "CL": "14:30"}
@@ -87,14 +88,18 @@ def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
     return out.sort_values("date", kind="stable").reset_index(drop=True), int((~keep).sum())
 
 
-def read_daily_series(paths: str, available_at: str = "") -> tuple[pd.DataFrame, dict[str, int]]:
-    """All series named in ``data.daily_paths`` in long format with ``available_at`` (UTC), plus repairs."""
+def read_daily_series(
+    paths: str, available_at: str = "", *, root: Path | None = None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """All series named in ``data.daily_paths`` in long format with ``available_at`` (UTC), plus repairs; with
+    ``root``, every file must lie inside it."""
     files = _pairs(paths, "data.daily_paths")
     times = {**DEFAULT_AVAILABLE_AT, **_pairs(available_at, "data.daily_available_at")}
     frames, repairs = [], {}
     for symbol, path in files.items():  # one iteration per series
         if not Path(path).is_file():
             raise BarsError(f"data.daily_paths: {path!r} (series {symbol}) does not exist")
+        confine(Path(path), root, "data.daily_paths")
         if symbol not in times:
             raise BarsError(f"data.daily_available_at: no publication time for {symbol}; add {symbol}=HH:MM (ET)")
         series, dropped = read_daily_file(Path(path), symbol)

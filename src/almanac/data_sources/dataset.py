@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,7 +20,9 @@ class Dataset:
     truth: pd.DataFrame | None = None
 
 
-def load_bars(data: DataParams | None = None, *, synthetic: SyntheticParams | None = None) -> Dataset:
+def load_bars(
+    data: DataParams | None = None, *, synthetic: SyntheticParams | None = None, raw_root: Path | None = None
+) -> Dataset:
     """Canonical bars of the market ``data`` describes: the seeded synthetic market or the user's vendor files.
 
     Parameters
@@ -29,6 +32,9 @@ def load_bars(data: DataParams | None = None, *, synthetic: SyntheticParams | No
         the schema's (the synthetic market, 2016-2024).
     synthetic : SyntheticParams, optional
         ``synthetic.*``: seed and planted signal of the synthetic market (ignored for ``files``).
+    raw_root : Path, optional
+        ``files``: refuse any file (bars or daily series) that does not resolve to a path inside this folder.
+        The ``bars`` stage passes ``data/raw``, where DVC tracks the inputs; default: read files anywhere.
 
     Returns
     -------
@@ -55,4 +61,4 @@ def load_bars(data: DataParams | None = None, *, synthetic: SyntheticParams | No
         return build_synthetic_dataset(MarketSpec.from_params(data, synthetic or DEFAULTS.synthetic))
     from almanac.data_sources.files import build_file_dataset
 
-    return build_file_dataset(data)
+    return build_file_dataset(data, raw_root=raw_root)

@@ -27,7 +27,7 @@ from almanac.config import DataParams
 from almanac.data_sources.contracts import MONTH_CODES, TICKS, build_continuous, contract_code
 from almanac.data_sources.daily import read_daily_series
 from almanac.data_sources.dataset import Dataset
-from almanac.data_sources.readers import parse_column_map, read_bars_file
+from almanac.data_sources.readers import confine, parse_column_map, read_bars_file
 from almanac.data_sources.validation import check_canonical
 from almanac.errors import BarsError
 
@@ -35,14 +35,15 @@ log = logging.getLogger(__name__)
 TRUTH_COLUMNS = {"trade_date": "datetime64[s]", "sigma": "float64", "z": "float64", "s": "float64"}
 
 
-def expand_paths(spec: str, key: str = "data.paths") -> list[Path]:
-    """Files named by a comma-separated list of paths or globs, sorted; none matching is an error."""
+def expand_paths(spec: str, key: str = "data.paths", *, root: Path | None = None) -> list[Path]:
+    """Files named by a comma-separated list of paths or globs, sorted; none matching is an error, and so is a
+    file outside ``root`` (see :func:`confine`)."""
     files: list[Path] = []
     for pattern in filter(None, (p.strip() for p in spec.split(","))):
         matches = sorted(glob.glob(pattern)) if any(ch in pattern for ch in "*?[") else [pattern]
         if not matches or not all(Path(m).is_file() for m in matches):
             raise BarsError(f"{key}: {pattern!r} matches no file; put the files under data/raw/ and list them here")
-        files.extend(Path(m) for m in matches)
+        files.extend(confine(Path(m), root, key) for m in matches)
     if not files:
         raise BarsError(f"{key}: empty; list the vendor files (e.g. data/raw/ES_1min.csv)")
     return files
@@ -353,13 +354,14 @@ def gap_report(bars: pd.DataFrame) -> dict:
     }
 
 
-def build_file_dataset(source: DataParams) -> Dataset:
-    """Read, validate and assemble the user's files (see the module docstring)."""
+def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> Dataset:
+    """Read, validate and assemble the user's files (see the module docstring); with ``raw_root`` (the
+    ``bars`` stage passes :data:`RAW_ROOT`) every file must lie inside it."""
     if source.symbol not in TICKS:
         raise BarsError(f"data.symbol: no tick size known for {source.symbol!r}")
     tick = TICKS[source.symbol]
     column_map = parse_column_map(source.columns) if source.format == "generic" else None
-    files = expand_paths(source.paths)
+    files = expand_paths(source.paths, root=raw_root)
     repairs: dict[str, int] = {}
     frames, file_rows = [], {}
     for path in files:  # one iteration per file
@@ -453,7 +455,7 @@ def build_file_dataset(source: DataParams) -> Dataset:
             "data.timezone.",
             check["verdict"], where or "none flagged",
         )  # fmt: skip
-    daily, daily_repairs = read_daily_series(source.daily_paths, source.daily_available_at)
+    daily, daily_repairs = read_daily_series(source.daily_paths, source.daily_available_at, root=raw_root)
     # Keep the bars' date range plus a month before it (features need each series' previous value).
     first_date, last_date = canonical["trade_date"].min() - pd.Timedelta(days=31), canonical["trade_date"].max()
     daily = daily.loc[(daily["date"] >= first_date) & (daily["date"] <= last_date)].reset_index(drop=True)

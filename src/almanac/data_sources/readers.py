@@ -43,6 +43,28 @@ class RawBars:
     stamp: str
 
 
+RAW_ROOT = Path("data/raw")
+"""Where the pipeline's vendor files live (``dvc add``-ed): the ``bars`` stage reads no file outside it."""
+
+
+def confine(path: Path, root: Path | None, key: str) -> Path:
+    """``path`` itself when ``root`` is None or when it resolves (links followed) to a file inside ``root``.
+
+    Outside ``root`` a file is refused: DVC tracks the pipeline's inputs there, so a file read from elsewhere
+    would change without ``dvc repro`` noticing and the outputs would go stale.
+    """
+    if root is None:
+        return path
+    resolved, inside = path.resolve(), root.resolve()
+    if resolved == inside or inside in resolved.parents:
+        return path
+    link = f" (resolves to {resolved})" if resolved != path.absolute() else ""
+    raise BarsError(
+        f"{key}: {path}{link} is outside {root}/; the pipeline reads vendor files only from there, where DVC tracks "
+        f"them: copy it under {root}/ and run `dvc add {root}/{path.name}`"
+    )
+
+
 def parse_column_map(text: str) -> dict[str, str]:
     """``'ts=Datetime,open=Open,...'`` -> ``{'ts': 'Datetime', 'open': 'Open', ...}`` (generic format)."""
     mapping = {}

@@ -3,14 +3,20 @@
 Dates are stored as Arrow ``date32`` and come back as ``datetime64[s]`` (midnight, tz-naive); timestamps are
 stored as UTC and come back tz-aware.  JSON is written with sorted keys and a trailing newline so that the same
 content always gives the same bytes (DVC hashes files, so byte-identical output is what reproducibility means).
+Every write is atomic: the file is written under a temporary name in the same folder, flushed to disk and
+renamed over the target, so a killed stage leaves the previous file or none, never a truncated one.
 JSON floats keep 12 significant digits: the last bits of some statistics (DeLong p-values) follow the BLAS
 summation order, which is not fixed across machines and thread counts, and must not change a file's hash.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +29,35 @@ DATE_COLUMNS = ("trade_date", "date")
 JSON_DIGITS = 12
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` (no index) to Parquet, storing ``trade_date``/``date`` columns as ``date32``."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``: write to it inside the block; on success it is flushed to disk and
+    renamed over ``path`` (atomic on one file system), on failure it is removed and ``path`` is untouched."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        temporary.chmod(0o644)  # mkstemp makes it private; outputs are ordinary files
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` (no index) to Parquet, storing ``trade_date``/``date`` columns as ``date32``."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for name in DATE_COLUMNS:
         if name in table.column_names:
             i = table.column_names.index(name)
             table = table.set_column(i, name, table.column(name).cast(pa.date32()))
-    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary, compression="zstd", row_group_size=1 << 20)
 
 
 def read_table(path: str | Path, filters=None, columns=None) -> pd.DataFrame:
@@ -49,9 +74,8 @@ def read_table(path: str | Path, filters=None, columns=None) -> pd.DataFrame:
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write a small table (a DVC plot) as CSV with 6 significant digits, so reruns give the same bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False, float_format="%.6g", lineterminator="\n")
 
 
 def _clean(value: Any) -> Any:
@@ -71,9 +95,9 @@ def _clean(value: Any) -> Any:
 
 def write_json(obj: Any, path: str | Path) -> None:
     """Write ``obj`` as pretty, key-sorted JSON (NaN becomes null)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_clean(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
+    text = json.dumps(_clean(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
 
 
 def read_json(path: str | Path) -> Any:

@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from almanac.config import DEFAULTS, CVParams, TrainParams
+from almanac.data_sources.store import atomic_path
 from almanac.ml.cv import WalkForwardSplit
 from almanac.ml.metrics import classification_scores
 from almanac.ml.models import BASELINES, ModelFactory, baseline_inputs, is_baseline
@@ -116,19 +117,18 @@ class ModelTrainer:
         :class:`~almanac.ml.predictors.ModelPredictor` can verify the file before unpickling it.  The pipeline
         records the checksum in its registry instead.
         """
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(
-            {
-                "model": self.model,
-                "scaler": self.scaler,
-                "classes": list(self.classes_),
-                "feature_names": self.feature_names_,
-            },
-            path,
-        )
+        checkpoint = {
+            "model": self.model,
+            "scaler": self.scaler,
+            "classes": list(self.classes_),
+            "feature_names": self.feature_names_,
+        }
+        with atomic_path(path) as temporary:
+            joblib.dump(checkpoint, temporary)
         digest = file_sha256(path)
         if checksum_file:
-            sidecar_path(path).write_text(f"{digest}  {Path(path).name}\n")
+            with atomic_path(sidecar_path(path)) as temporary:
+                temporary.write_text(f"{digest}  {Path(path).name}\n")
         return digest
 
 
