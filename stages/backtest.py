@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.backtester import backtest
+from almanac.ml.backtester import CostModel, backtest
 from almanac.stage_io import read_params, run_stage, stage_parser
 
 log = logging.getLogger("stages.backtest")
@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = read_params(args.params)
     sessions = read_table(args.sessions).set_index("trade_date")
-    metrics, equity = backtest(read_table(args.oof), sessions, settings=params.backtest)
+    costs = CostModel.from_params(params.backtest, symbol=params.data.symbol)  # P&L in the symbol's own dollars
+    metrics, equity = backtest(read_table(args.oof), sessions, settings=params.backtest, costs=costs)
     write_json(metrics, args.metrics)
     write_csv(equity, args.equity)
     log.info("%d trades, Sharpe %.2f, total %.0f USD", metrics["trades"], metrics["sharpe"], metrics["total_pnl_usd"])

@@ -68,7 +68,11 @@ class Section(BaseModel):
 class DataParams(Section):
     """``data.*``: which market, which dates, where the bars come from."""
 
-    symbol: Literal["ES"] = Field("ES", description="market (ES only for now)")
+    symbol: str = Field(
+        "ES",
+        description="instrument root from `src/almanac/instruments.yaml` whose sessions are modelled: ES, MES, NQ, "
+        "MNQ, RTY, YM (the synthetic market is ES)",
+    )
     start: Date = Field(dt.date(2016, 1, 1), description="first trade date (YYYY-MM-DD)")
     end: Date = Field(dt.date(2024, 12, 31), description="last trade date; must not be before `data.start`")
     source: Literal["synthetic", "files"] = Field(
@@ -98,6 +102,22 @@ class DataParams(Section):
     daily_paths: str = Field("", description="`files`: `SYMBOL=path` list of daily cross-asset files")
     daily_available_at: str = Field("", description="`files`: publication-time overrides, `SYMBOL=HH:MM` ET")
 
+    @field_validator("symbol")
+    @classmethod
+    def _known_symbol(cls, value: str) -> str:
+        from almanac import instruments  # reads the table on first use, not at import
+
+        allowed = instruments.modelled()
+        if value in allowed:
+            return value
+        if value in instruments.table():
+            spec = instruments.instrument(value)
+            raise ValueError(
+                f"{value!r} ({spec.name}, {spec.exchange}) is in the instrument table but its sessions are not "
+                f"modelled yet (RTH {'-'.join(spec.rth_et)} ET); allowed values: {', '.join(allowed)}"
+            )
+        raise ValueError(f"{value!r} is not allowed{_closest(value, allowed)}; allowed values: {', '.join(allowed)}")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -121,6 +141,8 @@ class DataParams(Section):
     def _consistent(self) -> DataParams:
         if self.end < self.start:
             raise _KeyError("end", f"{self.end} is before data.start {self.start}; data.end must be on or after it")
+        if self.source == "synthetic" and self.symbol != "ES":
+            raise _KeyError("symbol", f"{self.symbol!r}: the synthetic market models ES only; use data.source files")
         if self.source == "files" and not self.paths.strip():
             raise _KeyError(
                 "paths",

@@ -1,7 +1,8 @@
 """DVC's dependency graph is true by construction: each stage's declared deps and params are what it uses.
 
 * code: every file of ``src/almanac`` a stage script executes (static import scan, lazy imports included) is
-  in its ``deps``, and every code file in its ``deps`` is executed;
+  in its ``deps``, with the data files those modules read (the instrument table), and every code file in its
+  ``deps`` is executed;
 * params: the ``params.<section>[.<key>]`` chains a stage script reads are exactly its declared ``params``
   (a library function given a whole section reads the whole section);
 * commands: no ``${...}`` interpolation, so no params value ever reaches a shell.
@@ -60,6 +61,8 @@ def local_files(script: Path) -> set[Path]:
 
 
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+# Data files that a module reads: a stage that executes the module depends on them too.
+DATA_FILES = {SRC / "almanac" / "instruments.py": SRC / "almanac" / "instruments.yaml"}
 # Properties of a section that derive from one key.
 DERIVED = {"features.cutoff_time": "features.cutoff"}
 
@@ -104,6 +107,7 @@ def test_deps_list_every_module_the_stage_imports(name):
     stage = STAGES[name]
     script = REPO / "stages" / f"{name}.py"
     needed = local_files(script)
+    needed |= {DATA_FILES[p] for p in needed if p in DATA_FILES}
     declared = _code_deps(stage)
     missing = sorted(str(p.relative_to(REPO)) for p in needed - declared)
     stale = sorted(str(p.relative_to(REPO)) for p in declared - needed)

@@ -191,9 +191,9 @@ def test_control_a_daily_value_published_before_the_cutoff_moves_cross_asset_fea
     date, base = pd.Timestamp(AFTER_DST), baseline[cutoff]
     published = (daily["available_at"] <= cutoff_utc(date, cutoff)).to_numpy()
     latest = np.zeros(len(daily), dtype=bool)
-    for symbol in ("VIX", "DX", "TNX", "CL"):
+    for symbol in ("VIX", "DX", "TNX", "WTI"):
         rows = np.flatnonzero(published & (daily["symbol"] == symbol).to_numpy())
         latest[rows[np.argmax(daily["available_at"].to_numpy()[rows])]] = True
     moved = features_of(bars, perturb_daily(daily, latest, np.random.default_rng(4)), rolls, cutoff)
-    for name in ("vix_change", "vix_level", "dx_ret_pct", "tnx_change_bp", "cl_ret_pct"):
+    for name in ("vix_change", "vix_level", "dx_ret_pct", "tnx_change_bp", "wti_ret_pct"):
         assert moved.loc[date, name] != base.loc[date, name], name

@@ -279,10 +279,28 @@ def test_misspelt_source_gets_a_suggestion():
     assert "did you mean 'synthetic'" in error_of({"data": {"source": "synthetc"}})
 
 
-def test_unsupported_symbol_lists_es():
-    message = error_of({"data": {"symbol": "NQ"}})
-    assert message.startswith("data.symbol: 'NQ' is not allowed")
-    assert "allowed values: ES" in message
+def test_unknown_symbol_lists_the_modelled_instruments():
+    message = error_of({"data": {"symbol": "NQQ"}})
+    assert message == "data.symbol: 'NQQ' is not allowed (did you mean 'NQ'?); allowed values: ES, MES, NQ, MNQ, RTY, YM"
+
+
+def test_symbol_in_the_table_whose_sessions_are_not_modelled_says_so():
+    message = error_of({"data": {"symbol": "CL", "source": "files", "paths": "data/raw/CL.csv"}})
+    assert message == (
+        "data.symbol: 'CL' (WTI crude oil, NYMEX) is in the instrument table but its sessions are not modelled yet "
+        "(RTH 09:00-14:30 ET); allowed values: ES, MES, NQ, MNQ, RTY, YM"
+    )
+
+
+def test_a_shell_command_is_not_a_symbol():
+    assert error_of({"data": {"symbol": "ES; touch x"}}).startswith("data.symbol: 'ES; touch x' is not allowed")
+
+
+def test_the_synthetic_market_is_es_only():
+    assert error_of({"data": {"symbol": "NQ"}}) == (
+        "data.symbol: 'NQ': the synthetic market models ES only; use data.source files"
+    )
+    assert params_from_dict({"data": {"symbol": "NQ", "source": "files", "paths": "x"}}).data.symbol == "NQ"
 
 
 # --- features.cutoff --------------------------------------------------------------------------------

@@ -62,15 +62,15 @@ def test_a_same_day_print_is_used_only_once_published_by_the_cutoff():
     rows = [
         ("TNX", "2024-03-11", 4.10, "2024-03-11 15:00"),
         ("TNX", "2024-03-12", 4.25, "2024-03-12 09:00"),  # same-day print before the cutoff: usable on 03-12
-        ("CL", "2024-03-11", 78.0, "2024-03-11 14:30"),
-        ("CL", "2024-03-12", 80.0, "2024-03-12 10:30"),  # same-day print after the cutoff: not usable at 10:15
+        ("WTI", "2024-03-11", 78.0, "2024-03-11 14:30"),
+        ("WTI", "2024-03-12", 80.0, "2024-03-12 10:30"),  # same-day print after the cutoff: not usable at 10:15
     ]
     dates = pd.DatetimeIndex(["2024-03-12"], name="trade_date")
     at_1015 = compute_cross_asset_features(primary(dates), daily(rows), "10:15").iloc[0]
     assert at_1015["tnx_change_bp"] == pytest.approx((4.25 - 4.10) * 100)
-    assert math.isnan(at_1015["cl_ret_pct"])  # the only CL value published by 10:15 has no predecessor
+    assert math.isnan(at_1015["wti_ret_pct"])  # the only WTI value published by 10:15 has no predecessor
     at_1045 = compute_cross_asset_features(primary(dates), daily(rows), "10:45").iloc[0]
-    assert at_1045["cl_ret_pct"] == pytest.approx(((80.0 / 78.0) - 1) * 100)
+    assert at_1045["wti_ret_pct"] == pytest.approx(((80.0 / 78.0) - 1) * 100)
     assert at_1045["tnx_change_bp"] == pytest.approx(15.0)
 
 
@@ -114,7 +114,7 @@ def test_change_columns_are_expressed_in_their_units():
         ("VIX", [15.0, 18.0], "16:15"),
         ("DX", [100.0, 101.0], "17:00"),
         ("TNX", [4.00, 3.87], "15:00"),
-        ("CL", [80.0, 76.0], "14:30"),
+        ("WTI", [80.0, 76.0], "14:30"),
     ):
         rows += [
             (symbol, "2024-03-07", values[0], f"2024-03-07 {hour}"),
@@ -126,8 +126,8 @@ def test_change_columns_are_expressed_in_their_units():
     assert out["vix_level"] == 18.0
     assert out["dx_ret_pct"] == pytest.approx(1.0)  # simple return, %
     assert out["tnx_change_bp"] == pytest.approx(-13.0)  # yield % -> basis points
-    assert out["cl_ret_pct"] == pytest.approx(((76 / 80) - 1) * 100)
-    assert set(out.index) == {"vix_change", "vix_level", "dx_ret_pct", "tnx_change_bp", "cl_ret_pct"}
+    assert out["wti_ret_pct"] == pytest.approx(((76 / 80) - 1) * 100)
+    assert set(out.index) == {"vix_change", "vix_level", "dx_ret_pct", "tnx_change_bp", "wti_ret_pct"}
 
 
 def test_missing_series_give_no_columns():

@@ -56,7 +56,7 @@ def test_yahoo_null_rows_are_dropped_and_counted(tmp_path):
 
 
 def test_fred_dots_are_dropped_and_counted(tmp_path):
-    series, dropped = read_daily_file(write(tmp_path, "DCOILWTICO.csv", FRED), "CL")
+    series, dropped = read_daily_file(write(tmp_path, "DCOILWTICO.csv", FRED), "WTI")
     assert dropped == 2
     assert series["close"].tolist() == [78.93, 77.95, 79.72]
 
@@ -77,15 +77,15 @@ def test_gzip_files_are_read(tmp_path):
 
 def test_series_in_long_format_with_counted_repairs(tmp_path):
     spec = (
-        f"DX={write(tmp_path, 'dx.csv', YAHOO)},CL={write(tmp_path, 'cl.csv', FRED)},"
+        f"DX={write(tmp_path, 'dx.csv', YAHOO)},WTI={write(tmp_path, 'cl.csv', FRED)},"
         f"VIX={write(tmp_path, 'vix.csv', GENERIC)}"
     )
     daily, repairs = read_daily_series(spec)
     assert list(daily.columns) == ["symbol", "date", "close", "available_at"]
-    assert daily["symbol"].value_counts().to_dict() == {"DX": 3, "CL": 3, "VIX": 3}
+    assert daily["symbol"].value_counts().to_dict() == {"DX": 3, "WTI": 3, "VIX": 3}
     assert repairs == {
         "daily_DX_missing_values_dropped": 1,
-        "daily_CL_missing_values_dropped": 2,
+        "daily_WTI_missing_values_dropped": 2,
         "daily_VIX_missing_values_dropped": 1,
     }
     assert str(daily["available_at"].dt.tz) == "UTC"
@@ -100,7 +100,7 @@ def test_series_in_long_format_with_counted_repairs(tmp_path):
         ("VIX", "16:15", "2024-03-08 21:15", "2024-03-11 20:15"),
         ("DX", "17:00", "2024-03-08 22:00", "2024-03-11 21:00"),
         ("TNX", "15:00", "2024-03-08 20:00", "2024-03-11 19:00"),
-        ("CL", "14:30", "2024-03-08 19:30", "2024-03-11 18:30"),
+        ("WTI", "14:30", "2024-03-08 19:30", "2024-03-11 18:30"),
     ],
 )
 def test_default_publication_times_are_eastern_and_dst_correct(tmp_path, symbol, et, winter_utc, summer_utc):
@@ -114,20 +114,20 @@ def test_default_publication_times_are_eastern_and_dst_correct(tmp_path, symbol,
 
 def test_publication_times_can_be_overridden(tmp_path):
     path = write(tmp_path, "s.csv", "Date,value\n2024-03-08,1.5\n2024-07-01,1.25\n")
-    daily, _ = read_daily_series(f"VIX={path},GC={path}", "VIX=16:30, GC=13:30")
+    daily, _ = read_daily_series(f"VIX={path},GOLD={path}", "VIX=16:30, GOLD=13:30")
     at = daily.set_index(["symbol", daily["date"].dt.strftime("%Y-%m-%d")])["available_at"].dt.strftime("%H:%M")
     assert at.to_dict() == {
         ("VIX", "2024-03-08"): "21:30",
         ("VIX", "2024-07-01"): "20:30",
-        ("GC", "2024-03-08"): "18:30",
-        ("GC", "2024-07-01"): "17:30",
+        ("GOLD", "2024-03-08"): "18:30",
+        ("GOLD", "2024-07-01"): "17:30",
     }
 
 
 def test_a_series_without_a_publication_time_is_an_error(tmp_path):
     path = write(tmp_path, "gc.csv", "Date,value\n2024-03-08,2150.5\n")
-    with pytest.raises(BarsError, match=r"^data\.daily_available_at: no publication time for GC; add GC=HH:MM"):
-        read_daily_series(f"GC={path}")
+    with pytest.raises(BarsError, match=r"^data\.daily_available_at: no publication time for GOLD; add GOLD=HH:MM"):
+        read_daily_series(f"GOLD={path}")
 
 
 def test_no_daily_files_gives_an_empty_long_table():
@@ -149,12 +149,12 @@ def test_bars_dataset_carries_the_daily_series_of_its_window(tmp_path):
         for d in pd.bdate_range("2024-01-02", "2024-03-29")
     ]
     cl = write(tmp_path, "DCOILWTICO.csv", "\n".join(lines) + "\n")
-    dataset = build_file_dataset(files_params("ES", str(bars), "firstrate", daily_paths=f"CL={cl}"))
+    dataset = build_file_dataset(files_params("ES", str(bars), "firstrate", daily_paths=f"WTI={cl}"))
     daily = dataset.daily
     # 31 days before the first trade date (2024-03-11) is Friday 2024-02-09.
     assert daily["date"].min() == pd.Timestamp("2024-02-09") and daily["date"].max() == pd.Timestamp("2024-03-12")
     # Counted over the whole file (Jan 15, Feb 15 and Mar 15), not only the kept window.
-    assert dataset.manifest["repairs"] == {"daily_CL_missing_values_dropped": 3}
+    assert dataset.manifest["repairs"] == {"daily_WTI_missing_values_dropped": 3}
     assert not (daily["date"].dt.day == 15).any()
     assert dataset.manifest["rows"]["daily_series"] == len(daily)
 
@@ -209,9 +209,9 @@ def test_all_values_missing_leaves_an_empty_series(tmp_path):
 REAL_FILES = [
     ("daily_macro_marti1/DX-Y.NYB.csv", "DX", 16_210, 2_937, "1971-01-04", "2023-03-23", ("2023-03-23", 102.529999)),
     ("daily_macro_marti1/^TNX.csv", "TNX", 7_690, 1_410, "1998-01-02", "2022-12-30", ("1998-01-02", 5.655)),
-    ("daily_macro_marti1/DCOILWTICO.csv", "CL", 9_548, 326, "1986-01-02", "2022-08-08", ("1986-01-03", 26.0)),
+    ("daily_macro_marti1/DCOILWTICO.csv", "WTI", 9_548, 326, "1986-01-02", "2022-08-08", ("1986-01-03", 26.0)),
     ("daily_arch_pkg/vix.csv.gz", "VIX", 1_305, 46, "2014-01-03", "2019-01-03", ("2014-01-03", 13.76)),
-    ("daily_arch_pkg/wti.csv.gz", "CL", 8_611, 290, "1986-01-02", "2019-01-03", ("1986-01-02", 25.56)),
+    ("daily_arch_pkg/wti.csv.gz", "WTI", 8_611, 290, "1986-01-02", "2019-01-03", ("1986-01-02", 25.56)),
 ]
 
 
@@ -239,7 +239,7 @@ def test_real_daily_files_load_with_gaps_counted(name, symbol, n_rows, n_missing
     assert repairs == {f"daily_{symbol}_missing_values_dropped": n_missing}
     assert len(daily) == n_rows - n_missing
     assert np.isfinite(daily["close"]).all()
-    if symbol == "CL" and last == "2022-08-08":  # WTI spot settled at -36.98 on 2020-04-20: a real negative price
+    if symbol == "WTI" and last == "2022-08-08":  # WTI spot settled at -36.98 on 2020-04-20: a real negative price
         assert daily.loc[daily["close"] <= 0, "date"].tolist() == [pd.Timestamp("2020-04-20")]
     else:
         assert (daily["close"] > 0).all()
@@ -255,13 +255,23 @@ def test_real_daily_files_load_with_gaps_counted(name, symbol, n_rows, n_missing
 
 @pytest.mark.real_data
 def test_real_daily_series_together():
-    names = {f[1] if f[0] != "daily_arch_pkg/wti.csv.gz" else "WTI": REAL / f[0] for f in REAL_FILES}
+    names = {f[1] if f[0] != "daily_arch_pkg/wti.csv.gz" else "WTI_ARCH": REAL / f[0] for f in REAL_FILES}
     if not all(p.is_file() for p in names.values()):
         pytest.skip(f"real data not available: {REAL}")
-    daily, repairs = read_daily_series(",".join(f"{k}={v}" for k, v in names.items()), "WTI=14:30")
-    assert set(daily["symbol"]) == {"DX", "TNX", "CL", "VIX", "WTI"}
+    daily, repairs = read_daily_series(",".join(f"{k}={v}" for k, v in names.items()), "WTI_ARCH=14:30")
+    assert set(daily["symbol"]) == {"DX", "TNX", "WTI", "VIX", "WTI_ARCH"}
     assert sum(repairs.values()) == sum(f[3] for f in REAL_FILES)
     # VIX on 2014-01-03 (EST) is known at 16:15 ET = 21:15 UTC; DXY on 2022-07-01 (EDT) at 17:00 ET = 21:00 UTC.
     at = daily.set_index(["symbol", "date"])["available_at"]
     assert at[("VIX", pd.Timestamp("2014-01-03"))] == pd.Timestamp("2014-01-03 21:15", tz="UTC")
     assert at[("DX", pd.Timestamp("2022-07-01"))] == pd.Timestamp("2022-07-01 21:00", tz="UTC")
+
+
+def test_a_daily_series_named_like_an_instrument_is_refused(tmp_path):
+    path = write(tmp_path, "DCOILWTICO.csv", FRED)
+    with pytest.raises(BarsError) as info:
+        read_daily_series(f"CL={path}", "CL=14:30")
+    assert str(info.value) == (
+        "data.daily_paths: 'CL' is an instrument root (WTI crude oil futures); a cross-asset daily series needs a "
+        "name of its own (e.g. WTI for the crude spot price, DX for the dollar index)"
+    )

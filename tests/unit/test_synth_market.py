@@ -76,7 +76,7 @@ BANDS: dict[str, tuple[float, float]] = {
     # docs dollar -0.1...-0.4 (the model sets -0.25, se ~0.02).
     "corr_dx_log_change": (-0.40, -0.10),
     # docs crude +0.2...+0.4 (the model sets +0.30, se ~0.02).
-    "corr_cl_log_change": (0.20, 0.40),
+    "corr_wti_log_change": (0.20, 0.40),
     # Regime-switching 10Y sign: the 252-day rolling corr must pass beyond +-0.2 (its se is ~0.06; regimes are +-0.4).
     "tnx_rolling_corr_abs_extreme": (0.20, 1.0),
 }
@@ -414,7 +414,7 @@ def cross_asset_changes(default_dataset, daily) -> pd.DataFrame:
             "ES": daily["ret"],
             "VIX": wide["VIX"].diff(),
             "DX": np.log(wide["DX"]).diff(),
-            "CL": np.log(wide["CL"]).diff(),
+            "WTI": np.log(wide["WTI"]).diff(),
             "TNX": np.log(wide["TNX"]).diff(),
         }
     )
@@ -422,7 +422,7 @@ def cross_asset_changes(default_dataset, daily) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("symbol", "band"), [("VIX", "corr_vix_change"), ("DX", "corr_dx_log_change"), ("CL", "corr_cl_log_change")]
+    ("symbol", "band"), [("VIX", "corr_vix_change"), ("DX", "corr_dx_log_change"), ("WTI", "corr_wti_log_change")]
 )
 def test_cross_asset_correlation(cross_asset_changes, symbol, band):
     assert len(cross_asset_changes) > 2200
@@ -442,13 +442,13 @@ def test_ten_year_yield_correlation_switches_sign(cross_asset_changes):
 
 def test_daily_available_at_documented_times(default_dataset):
     daily = default_dataset.daily
-    assert set(daily["symbol"].unique()) == {"VIX", "DX", "TNX", "CL"}
+    assert set(daily["symbol"].unique()) == {"VIX", "DX", "TNX", "WTI"}
     assert str(daily["available_at"].dt.tz) == "UTC"
     local = daily["available_at"].dt.tz_convert(ET)
     assert (local.dt.tz_localize(None).dt.normalize() == daily["date"]).all(), "value published on another date"
     wall = local.dt.strftime("%H:%M")
     assert (wall == daily["symbol"].map(AVAILABLE_AT_ET)).all()
-    assert AVAILABLE_AT_ET == {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "CL": "14:30"}  # as documented
+    assert AVAILABLE_AT_ET == {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "WTI": "14:30"}  # as documented
     rth_open = calendar.rth_sessions("2016-01-01", "2024-12-31")["rth_open_utc"]
     assert (daily["available_at"] > daily["date"].map(rth_open)).all(), "a daily value known before that day's open"
 

@@ -1,6 +1,7 @@
-"""Quarterly ES contracts, expiries, roll rules and the continuous front series.
+"""Quarterly equity-index contracts, expiries, roll rules and the continuous front series.
 
-ES contracts are quarterly (H, M, U, Z = Mar, Jun, Sep, Dec) and expire on the third Friday of the month at
+Every instrument whose sessions are modelled (``instruments.yaml``: ES, MES, NQ, MNQ, RTY, YM) is quarterly,
+so contract codes here are quarterly.  ES contracts, for example, are quarterly (H, M, U, Z = Mar, Jun, Sep, Dec) and expire on the third Friday of the month at
 08:30 CT (the Special Opening Quotation).  The continuous series uses one contract per trade date:
 
 * ``calendar`` roll: switch 8 calendar days before expiry (the Thursday of the week before), CME's own
@@ -20,11 +21,11 @@ import re
 import numpy as np
 import pandas as pd
 
+from almanac.instruments import instrument
+
 MONTH_CODES = {3: "H", 6: "M", 9: "U", 12: "Z"}
 CODE_MONTHS = {v: k for k, v in MONTH_CODES.items()}
-ROLL_DAYS_BEFORE_EXPIRY = 8
 ROLL_RULES = ("calendar", "volume")
-TICKS = {"ES": 0.25}  # minimum price increment, index points
 
 
 def third_friday(year: int, month: int) -> dt.date:
@@ -67,8 +68,12 @@ def contract_schedule(symbol: str, start, end) -> pd.DataFrame:
     """Every quarterly contract whose life overlaps ``[start, end]`` (plus the next one).
 
     Columns: ``contract``, ``expiry`` (date), ``expiry_utc`` (08:30 CT as UTC), ``roll_date`` (expiry minus 8
-    calendar days: from this date on the calendar rule trades the next contract).
+    calendar days for the equity indices, ``roll_days_before_expiry`` in ``instruments.yaml``: from this date on
+    the calendar rule trades the next contract).
     """
+    spec = instrument(symbol)
+    if spec.expiry != "third_friday" or spec.months != "HMUZ":
+        raise ValueError(f"{symbol}: only quarterly third-Friday contracts are modelled, not {spec.expiry!r}")
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     rows = []
     year, month = start.year, 3 * ((start.month - 1) // 3) + 3
@@ -85,7 +90,7 @@ def contract_schedule(symbol: str, start, end) -> pd.DataFrame:
     out["expiry_utc"] = (
         (expiry_ts + pd.Timedelta(hours=8, minutes=30)).dt.tz_localize("America/Chicago").dt.tz_convert("UTC")
     )
-    out["roll_date"] = (expiry_ts - pd.Timedelta(days=ROLL_DAYS_BEFORE_EXPIRY)).dt.date
+    out["roll_date"] = (expiry_ts - pd.Timedelta(days=spec.roll_days_before_expiry)).dt.date
     return out
 
 

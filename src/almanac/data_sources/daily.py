@@ -1,9 +1,9 @@
 """Daily cross-asset files: Yahoo-style CSV (``null`` rows), FRED CSV (``.`` for missing) and generic CSV.
 
 ``data.daily_paths`` names one file per series, ``SYMBOL=path`` separated by commas, e.g.
-``VIX=data/raw/vix.csv.gz,DX=data/raw/DX-Y.NYB.csv,TNX=data/raw/^TNX.csv,CL=data/raw/DCOILWTICO.csv``.  Each value
+``VIX=data/raw/vix.csv.gz,DX=data/raw/DX-Y.NYB.csv,TNX=data/raw/^TNX.csv,WTI=data/raw/DCOILWTICO.csv``.  Each value
 becomes known at its series' publication time on its own date (``available_at``, ET), by default VIX 16:15, DX
-17:00, TNX 15:00, CL 14:30, overridable with ``data.daily_available_at`` (``VIX=16:15,CL=14:30``).  Missing values
+17:00, TNX 15:00, WTI 14:30, overridable with ``data.daily_available_at`` (``VIX=16:15,WTI=14:30``).  Missing values
 are dropped and counted, never filled.
 """
 
@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from almanac import calendar
+from almanac import calendar, instruments
 from almanac.data_sources.readers import confine
 from almanac.errors import BarsError
 
-DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "CL": "14:30"}
+DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "WTI": "14:30"}
 MISSING = ["null", ".", "", "NaN", "nan", "NA"]
 COLUMNS = ["symbol", "date", "close", "available_at"]
 
@@ -96,6 +96,14 @@ def read_daily_series(
     files = _pairs(paths, "data.daily_paths")
     times = {**DEFAULT_AVAILABLE_AT, **_pairs(available_at, "data.daily_available_at")}
     frames, repairs = [], {}
+    roots = instruments.table()
+    clash = [name for name in files if name in roots]
+    if clash:
+        name = clash[0]
+        raise BarsError(
+            f"data.daily_paths: {name!r} is an instrument root ({roots[name].name} futures); a cross-asset daily "
+            f"series needs a name of its own (e.g. WTI for the crude spot price, DX for the dollar index)"
+        )
     for symbol, path in files.items():  # one iteration per series
         if not Path(path).is_file():
             raise BarsError(f"data.daily_paths: {path!r} (series {symbol}) does not exist")

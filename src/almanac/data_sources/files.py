@@ -24,12 +24,13 @@ import pandas as pd
 import almanac
 from almanac import calendar
 from almanac.config import DataParams
-from almanac.data_sources.contracts import MONTH_CODES, TICKS, build_continuous, contract_code
+from almanac.data_sources.contracts import MONTH_CODES, build_continuous, contract_code
 from almanac.data_sources.daily import read_daily_series
 from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.readers import confine, parse_column_map, read_bars_file
 from almanac.data_sources.validation import check_canonical
 from almanac.errors import BarsError
+from almanac.instruments import Instrument, instrument, table
 
 log = logging.getLogger(__name__)
 TRUTH_COLUMNS = {"trade_date": "datetime64[s]", "sigma": "float64", "z": "float64", "s": "float64"}
@@ -216,6 +217,24 @@ def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]
     return frame.loc[~bad].reset_index(drop=True)
 
 
+def _check_plausible(frame: pd.DataFrame, spec: Instrument) -> None:
+    """Prices outside the instrument's plausible range (``instruments.yaml``) mean another market's data."""
+    low, high = spec.price_range
+    close = frame["close"].to_numpy()
+    outside = (close < low) | (close > high)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        row = frame.iloc[i]
+        median = float(np.median(close))
+        others = [r for r, o in table().items() if r != spec.root and o.price_range[0] <= median <= o.price_range[1]]
+        guess = f"; prices like these are {', '.join(others)}" if others else ""
+        raise BarsError(
+            f"{row['file']}, line {row['line']}, column close: {row['close']} is outside the plausible range of "
+            f"{spec.root} ({low:g} to {high:g}; median of the data {median:g}{guess}); is this another "
+            "instrument's data? Check data.symbol"
+        )
+
+
 def _dedupe(frame: pd.DataFrame, repairs: dict[str, int]) -> pd.DataFrame:
     """Put rows in time order (counted), drop identical duplicates (counted), refuse conflicting ones."""
     key, _ = pd.factorize(frame["contract"], use_na_sentinel=True)  # integer codes: fast to sort and compare
@@ -357,9 +376,8 @@ def gap_report(bars: pd.DataFrame) -> dict:
 def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> Dataset:
     """Read, validate and assemble the user's files (see the module docstring); with ``raw_root`` (the
     ``bars`` stage passes :data:`RAW_ROOT`) every file must lie inside it."""
-    if source.symbol not in TICKS:
-        raise BarsError(f"data.symbol: no tick size known for {source.symbol!r}")
-    tick = TICKS[source.symbol]
+    spec = instrument(source.symbol)
+    tick = spec.tick
     column_map = parse_column_map(source.columns) if source.format == "generic" else None
     files = expand_paths(source.paths, root=raw_root)
     repairs: dict[str, int] = {}
@@ -393,6 +411,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         repairs["spread_rows_dropped"] = int(spread.sum())
         bars = bars.loc[~spread.to_numpy()].reset_index(drop=True)
     _check_values(bars, tick)
+    _check_plausible(bars, spec)
     if bars["contract"].notna().any():
         # Normalise each distinct (code, year) once, then broadcast: no Python loop over bars.
         codes, uniques = pd.factorize(bars["contract"], use_na_sentinel=True)
@@ -403,6 +422,14 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
             dtype=object,
         )
         bars["contract"] = pd.Series(names[inverse], dtype="str")
+    # Normalised codes are root + month + two-digit year: the root is all but the last three characters.
+    foreign = bars["contract"].notna() & (bars["contract"].str[:-3] != source.symbol)
+    if foreign.any():
+        bad = bars.loc[foreign].iloc[0]
+        raise BarsError(
+            f"{bad['file']}, line {bad['line']}, column contract: {bad['contract']} is not a {source.symbol} contract; "
+            "check data.symbol or remove the other market's rows"
+        )
     continuous_vendor = bars["contract"].isna().all()
     if continuous_vendor:
         bars["contract"] = f"{source.symbol}-continuous"

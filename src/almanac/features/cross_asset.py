@@ -18,7 +18,7 @@ CHANGES = {
     "VIX": ("vix_change", "diff", 1.0),
     "DX": ("dx_ret_pct", "return", 100.0),
     "TNX": ("tnx_change_bp", "diff", 100.0),  # yield in percent -> basis points
-    "CL": ("cl_ret_pct", "return", 100.0),
+    "WTI": ("wti_ret_pct", "return", 100.0),
 }
 LEVELS = {"VIX": "vix_level"}
 
@@ -78,5 +78,5 @@ LINEAGE = {
     "vix_level": ("daily VIX", "latest published close", "available_at <= cutoff (VIX closes 16:15 ET)"),
     "dx_ret_pct": ("daily dollar index", "return vs the previous close, %", "available_at <= cutoff (17:00 ET)"),
     "tnx_change_bp": ("daily 10Y yield", "change vs the previous close, bp", "available_at <= cutoff (15:00 ET)"),
-    "cl_ret_pct": ("daily crude", "return vs the previous close, %", "available_at <= cutoff (14:30 ET)"),
+    "wti_ret_pct": ("daily crude", "return vs the previous close, %", "available_at <= cutoff (14:30 ET)"),
 }

@@ -10,15 +10,14 @@ import numpy as np
 import pandas as pd
 
 from almanac.config import FeaturesParams
-from almanac.data_sources.contracts import TICKS
 from almanac.features import regime
 from almanac.features.orderflow import tick_rule_sign
+from almanac.instruments import instrument, root_of
 from almanac.sessions import bar_masks, session_windows
 
 # A bar "tests" the running high (low) when it comes within this many ticks of the high (low) set by the earlier
 # bars of the window; consecutive touching bars are one test.
 TEST_TOLERANCE_TICKS = 2
-TICK = TICKS["ES"]
 
 
 def window_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +61,7 @@ def first_window_stats(bars: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFram
             "fw_delta": pd.Series(signed, index=fw.index).groupby(day, sort=True).sum(),
         }
     )
-    tol = TEST_TOLERANCE_TICKS * TICK
+    tol = TEST_TOLERANCE_TICKS * (instrument(root_of(bars["contract"].iloc[0])).tick if len(bars) else 0.0)
     prior_high = grouped["high"].cummax().groupby(day, sort=False).shift(1)
     prior_low = grouped["low"].cummin().groupby(day, sort=False).shift(1)
     out["fw_high_tests"] = _episodes((fw["high"] >= prior_high - tol) & prior_high.notna(), day)

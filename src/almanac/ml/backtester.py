@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from almanac.config import DEFAULTS, BacktestParams
+from almanac.instruments import instrument
 from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
 from almanac.sessions import indexed_by_trade_date
 
@@ -24,17 +25,24 @@ TRADING_DAYS = 252
 
 @dataclasses.dataclass(frozen=True)
 class CostModel:
-    """Contract specification (ES: $50 a point, 0.25 tick) and trading costs (``backtest.*``)."""
+    """Contract specification (dollars per point and tick, from ``instruments.yaml``; default ES: $50 a point,
+    0.25 tick) and trading costs (``backtest.*``)."""
 
-    point_value_usd: float = 50.0
-    tick: float = 0.25
+    point_value_usd: float = instrument(DEFAULTS.data.symbol).point_value_usd
+    tick: float = instrument(DEFAULTS.data.symbol).tick
     commission_usd: float = DEFAULTS.backtest.commission_usd  # per side
     slippage_ticks: float = DEFAULTS.backtest.slippage_ticks  # per fill
 
     @classmethod
-    def from_params(cls, backtest: BacktestParams) -> CostModel:
-        """Costs of ``backtest.*`` on the ES contract."""
-        return cls(commission_usd=backtest.commission_usd, slippage_ticks=backtest.slippage_ticks)
+    def from_params(cls, backtest: BacktestParams, *, symbol: str = DEFAULTS.data.symbol) -> CostModel:
+        """Costs of ``backtest.*`` on one contract of ``symbol`` (``data.symbol``)."""
+        spec = instrument(symbol)
+        return cls(
+            point_value_usd=spec.point_value_usd,
+            tick=spec.tick,
+            commission_usd=backtest.commission_usd,
+            slippage_ticks=backtest.slippage_ticks,
+        )
 
 
 def positions(p_long: np.ndarray, p_short: np.ndarray, threshold: float) -> np.ndarray:
@@ -177,7 +185,7 @@ def backtest(
     settings : BacktestParams, optional
         ``backtest.*`` (threshold, costs, number of trials); default the schema's.
     costs : CostModel, optional
-        Contract and costs; default ES with the costs of ``settings``.
+        Contract and costs; default one ES contract (``data.symbol``'s default) with the costs of ``settings``.
 
     Returns
     -------

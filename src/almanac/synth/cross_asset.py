@@ -6,7 +6,7 @@ Each series is tied to the same day's ES RTH close-to-close return, so a feature
 * ``VIX``: 100 * sqrt(252) * tomorrow's model sigma (floored) * 1.1 (a variance risk premium) with a little noise; its
   daily change correlates about -0.75 with the ES return through the EGARCH leverage term.
 * ``DX``: log change with sd 0.4 % and correlation about -0.25 with ES, slowly mean-reverting.
-* ``CL``: log change with sd 2.2 % and correlation about +0.3 with ES.
+* ``WTI``: log change with sd 2.2 % and correlation about +0.3 with ES.
 * ``TNX`` (10Y yield, percent): log change with sd 3 %, correlation +/-0.4 with ES, the sign switching between
   regimes that last about 300 trade days on average (stock-bond correlation regimes); mean-reverting.
 """
@@ -23,8 +23,8 @@ from scipy.signal import lfilter
 from almanac import calendar
 
 # Publication times (ET wall clock) of each daily value on its own date.
-AVAILABLE_AT_ET = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "CL": "14:30"}
-START_LEVEL = {"DX": 95.0, "CL": 50.0, "TNX": 2.0}
+AVAILABLE_AT_ET = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "WTI": "14:30"}
+START_LEVEL = {"DX": 95.0, "WTI": 50.0, "TNX": 2.0}
 
 
 def _correlated(rng: np.random.Generator, u: np.ndarray, corr: np.ndarray | float, sd: float) -> np.ndarray:
@@ -54,7 +54,7 @@ def generate_daily_series(
     # A floor of 0.4 % daily keeps the index in its historical range (VIX has never printed below 9).
     closes["VIX"] = 100.0 * math.sqrt(252.0) * np.sqrt(next_sigma**2 + 0.004**2) * 1.1 * np.exp(noise)
     closes["DX"] = START_LEVEL["DX"] * np.exp(_mean_reverting(_correlated(rng, u, -0.25, 0.004), 0.999))
-    closes["CL"] = START_LEVEL["CL"] * np.exp(np.cumsum(_correlated(rng, u, 0.30, 0.022)))
+    closes["WTI"] = START_LEVEL["WTI"] * np.exp(np.cumsum(_correlated(rng, u, 0.30, 0.022)))
     flips = rng.random(n) < 1.0 / 300.0
     regime = np.where(np.cumsum(flips) % 2 == 0, 1.0, -1.0)
     closes["TNX"] = START_LEVEL["TNX"] * np.exp(_mean_reverting(_correlated(rng, u, 0.40 * regime, 0.03), 0.997))

@@ -32,13 +32,14 @@ from scipy.signal import lfilter
 
 from almanac import calendar
 from almanac.config import DEFAULTS, DataParams, Date, SyntheticParams
-from almanac.data_sources.contracts import TICKS, contract_schedule
+from almanac.data_sources.contracts import contract_schedule
 from almanac.features.orderflow import tick_rule_sign
+from almanac.instruments import instrument
 from almanac.synth import profile
 from almanac.synth.cross_asset import generate_daily_series
 
 MINUTES_PER_DAY_FULL = 1380
-TICK = TICKS["ES"]
+TICK = instrument("ES").tick  # the synthetic market is ES
 _STREAMS = ("latent", "news", "minute", "range", "volume", "cross_asset")
 
 

@@ -1,0 +1,96 @@
+"""The instrument table (``instruments.yaml``): one place for what a futures symbol is.
+
+Point value, tick, contract months and expiry rule, Globex and RTH times, roll rule, plausible prices.  It is
+data, not code: adding a contract is a YAML entry (validated here), and the calendar, contracts, file checks and
+backtest read it.  Only instruments whose sessions the pipeline models (NYSE trading days, 09:30-16:00 ET RTH)
+may be ``data.symbol``; the others are described so that they can be added by modelling their sessions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TABLE = Path(__file__).with_name("instruments.yaml")
+MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Instrument(BaseModel):
+    """One futures contract specification (a row of ``instruments.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    root: str
+    name: str
+    exchange: str
+    point_value_usd: float = Field(gt=0)
+    tick: float = Field(gt=0)
+    months: str
+    expiry: Literal["third_friday", "crude_25th", "third_last_business_day", "seventh_business_day_before_month_end"]
+    roll_days_before_expiry: int = Field(ge=0)
+    globex_ct: tuple[str, str]
+    rth_et: tuple[str, str]
+    price_range: tuple[float, float]
+    sessions: Literal["modelled", "not modelled"]
+
+    @field_validator("months")
+    @classmethod
+    def _month_codes(cls, value: str) -> str:
+        if not value or any(code not in MONTH_CODES for code in value):
+            raise ValueError(f"{value!r}: contract months are month codes out of {MONTH_CODES}")
+        return value
+
+    @field_validator("globex_ct", "rth_et")
+    @classmethod
+    def _times(cls, value: tuple[str, str]) -> tuple[str, str]:
+        if not all(_TIME.match(t) for t in value):
+            raise ValueError(f"{value!r}: times are 'HH:MM'")
+        return value
+
+    @property
+    def month_numbers(self) -> tuple[int, ...]:
+        """Contract months as numbers (``HMUZ`` -> 3, 6, 9, 12)."""
+        return tuple(MONTH_CODES.index(code) + 1 for code in self.months)
+
+    @property
+    def rth(self) -> tuple[dt.time, dt.time]:
+        """The RTH window (ET) used for labels."""
+        return tuple(dt.time.fromisoformat(t) for t in self.rth_et)  # type: ignore[return-value]
+
+
+@functools.cache
+def table() -> dict[str, Instrument]:
+    """Every instrument of ``instruments.yaml`` by root, validated."""
+    raw = yaml.safe_load(TABLE.read_text())
+    return {root: Instrument(root=root, **spec) for root, spec in raw.items()}
+
+
+def modelled() -> list[str]:
+    """Roots that may be ``data.symbol``."""
+    return [root for root, spec in table().items() if spec.sessions == "modelled"]
+
+
+def instrument(root: str) -> Instrument:
+    """The specification of ``root`` (``'ES'``); KeyError naming the known roots otherwise."""
+    try:
+        return table()[root]
+    except KeyError:
+        raise KeyError(f"{root!r} is not in the instrument table; known: {', '.join(table())}") from None
+
+
+_ROOT = re.compile(r"^([A-Z0-9]{1,4}?)(?:[FGHJKMNQUVXZ]\d{2}|-continuous)$")
+
+
+def root_of(contract: str) -> str:
+    """Instrument root of a canonical contract name (``'ESM24'`` -> ``'ES'``, ``'MNQ-continuous'`` -> ``'MNQ'``)."""
+    match = _ROOT.match(contract)
+    if match is None or match.group(1) not in table():
+        raise KeyError(f"{contract!r} is not a contract of a known instrument ({', '.join(table())})")
+    return match.group(1)

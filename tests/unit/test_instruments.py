@@ -1,0 +1,121 @@
+"""The instrument table: one place for each contract's specification, read by files, contracts and the backtest.
+
+No real NQ minute sample is available to the tests (none ships in ``../shared/data/real``): NQ files here are
+the synthetic market scaled to NQ's price level and written with NQ contract codes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from almanac.data_sources.contracts import calendar_front
+from almanac.data_sources.files import build_file_dataset
+from almanac.errors import BarsError
+from almanac.instruments import instrument, modelled, root_of, table
+from almanac.ml.backtester import CostModel, backtest
+from almanac.sessions import build_sessions
+from helpers import files_params, firstrate_lines, synthetic_bars, write_lines
+
+REQUIRED = {"ES", "MES", "NQ", "MNQ", "RTY", "YM", "CL", "GC", "ZN"}
+
+
+def test_the_table_holds_the_required_contracts_with_their_published_specifications():
+    assert set(table()) >= REQUIRED
+    specs = {root: (s.point_value_usd, s.tick, s.months, s.exchange) for root, s in table().items()}
+    assert specs["ES"] == (50, 0.25, "HMUZ", "CME")
+    assert specs["MES"] == (5, 0.25, "HMUZ", "CME")
+    assert specs["NQ"] == (20, 0.25, "HMUZ", "CME")
+    assert specs["MNQ"] == (2, 0.25, "HMUZ", "CME")
+    assert specs["RTY"] == (50, 0.1, "HMUZ", "CME")
+    assert specs["YM"] == (5, 1.0, "HMUZ", "CBOT")
+    assert specs["CL"] == (1000, 0.01, "FGHJKMNQUVXZ", "NYMEX")
+    assert specs["GC"] == (100, 0.1, "GJMQVZ", "COMEX")
+    assert specs["ZN"] == (1000, 1 / 64, "HMUZ", "CBOT")
+    assert instrument("CL").rth_et == ("09:00", "14:30")
+    assert instrument("CL").price_range[0] < 0  # crude settled below zero in April 2020
+
+
+def test_only_instruments_with_modelled_sessions_may_be_the_symbol():
+    assert modelled() == ["ES", "MES", "NQ", "MNQ", "RTY", "YM"]
+    assert {s.rth_et for r, s in table().items() if r in modelled()} == {("09:30", "16:00")}
+
+
+@pytest.mark.parametrize(
+    ("contract", "root"), [("ESM24", "ES"), ("MESM24", "MES"), ("NQH25", "NQ"), ("MNQ-continuous", "MNQ")]
+)
+def test_root_of_a_contract(contract, root):
+    assert root_of(contract) == root
+
+
+def test_contract_schedule_uses_the_symbols_own_codes():
+    assert list(calendar_front("NQ", pd.DatetimeIndex(["2024-03-01", "2024-03-14", "2024-06-14"]))) == [
+        "NQH24",
+        "NQM24",
+        "NQU24",
+    ]
+
+
+@pytest.fixture(scope="module")
+def april():
+    return synthetic_bars("2024-04-01", "2024-04-30")
+
+
+def _scaled(bars: pd.DataFrame, factor: float, tick: float = 0.25) -> pd.DataFrame:
+    prices = {c: np.round(bars[c] * factor / tick) * tick for c in ("open", "high", "low", "close")}
+    return bars.assign(**prices)
+
+
+def test_nq_prices_labelled_es_are_refused(tmp_path, april):
+    path = write_lines(tmp_path / "ES_1min.txt", firstrate_lines(_scaled(april, 8.0)))
+    with pytest.raises(BarsError) as info:
+        build_file_dataset(files_params("ES", str(path)))
+    message = str(info.value)
+    assert message.startswith(f"{path}, line 1, column close: ")
+    assert "is outside the plausible range of ES (600 to 12000; median of the data 1" in message
+    assert "prices like these are NQ, MNQ, YM); is this another instrument's data? Check data.symbol" in message
+
+
+def test_nq_files_load_as_nq_with_nq_contracts(tmp_path, april):
+    nq = _scaled(april, 8.0)
+    path = write_lines(tmp_path / "NQM24_1min.txt", firstrate_lines(nq))
+    dataset = build_file_dataset(files_params("NQ", str(path)))
+    assert set(dataset.bars["contract"]) == {"NQM24"}
+    assert dataset.manifest["tick"] == 0.25 and dataset.manifest["symbol"] == "NQ"
+
+
+def test_another_markets_contract_codes_are_refused(tmp_path, april):
+    path = write_lines(tmp_path / "NQM24_1min.txt", firstrate_lines(_scaled(april, 8.0)))
+    with pytest.raises(BarsError) as info:
+        build_file_dataset(files_params("MNQ", str(path)))
+    assert str(info.value) == (
+        f"{path}, line 1, column contract: NQM24 is not a MNQ contract; check data.symbol or remove the other "
+        "market's rows"
+    )
+
+
+def test_rty_tick_grid_is_its_own(tmp_path, april):
+    rty = _scaled(april, 1.0, tick=0.1)  # prices near 2000 on a 0.1 grid: off the ES grid, on RTY's
+    path = write_lines(tmp_path / "RTY_1min.txt", [line for line in firstrate_lines(rty)])
+    assert len(build_file_dataset(files_params("RTY", str(path))).bars) == len(rty)
+    with pytest.raises(BarsError, match="is not on the 0.25 tick grid"):
+        build_file_dataset(files_params("ES", str(path)))
+
+
+@pytest.mark.parametrize(("symbol", "dollars"), [("ES", 50), ("MES", 5), ("NQ", 20), ("MNQ", 2), ("YM", 5)])
+def test_the_backtest_prices_pnl_in_the_symbols_own_dollars(april, symbol, dollars):
+    sessions = build_sessions(april).set_index("trade_date")
+    day = sessions.index[3]
+    oof = pd.DataFrame({"trade_date": [day], "probability": [0.9]})
+    free = CostModel.from_params(_no_costs(), symbol=symbol)
+    assert (free.point_value_usd, free.tick) == (dollars, instrument(symbol).tick)
+    metrics, equity = backtest(oof, sessions, settings=_no_costs(), costs=free)
+    move = sessions.loc[day, "close"] - sessions.loc[day, "cutoff_price"]
+    assert metrics["total_pnl_usd"] == pytest.approx(move * dollars)
+
+
+def _no_costs():
+    from almanac.config import BacktestParams
+
+    return BacktestParams(commission_usd=0.0, slippage_ticks=0.0)
