@@ -281,7 +281,9 @@ def test_misspelt_source_gets_a_suggestion():
 
 def test_unknown_symbol_lists_the_modelled_instruments():
     message = error_of({"data": {"symbol": "NQQ"}})
-    assert message == "data.symbol: 'NQQ' is not allowed (did you mean 'NQ'?); allowed values: ES, MES, NQ, MNQ, RTY, YM"
+    assert (
+        message == "data.symbol: 'NQQ' is not allowed (did you mean 'NQ'?); allowed values: ES, MES, NQ, MNQ, RTY, YM"
+    )
 
 
 def test_symbol_in_the_table_whose_sessions_are_not_modelled_says_so():

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 import almanac
 from almanac import calendar
@@ -73,6 +74,13 @@ def normalize_contract(code: str | None, year_hint: int) -> str | None:
     if year < year_hint - 1:
         year += 10  # ESH0 traded in late 2019 is the 2020 contract
     return f"{root}{month_code}{year % 100:02d}"
+
+
+def _categorical(value: str | None, n: int) -> pd.Categorical:
+    """``value`` repeated ``n`` times as a categorical (missing when None): no ``n`` string copies."""
+    if value is None:
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=[])
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
 def _contract_from_filename(path: Path) -> str | None:
@@ -171,34 +179,46 @@ def find_bad_prints(frame: pd.DataFrame, ranges: float) -> tuple[np.ndarray, np.
     # maintenance halt, a weekend, a month missing from the files): prices before a break are no reference.
     restart = np.concatenate([[True], (np.diff(contract) != 0) | (np.diff(ts) > BAD_PRINT_BREAK_NS)])
     key = np.cumsum(restart) - 1
-    prices = frame[["open", "high", "low", "close"]].to_numpy(dtype=np.float64)
-    reference = _stretch_median(prices[:, 3], key)
-    scale = _stretch_median(prices[:, 1] - prices[:, 2], key)
+    close = frame["close"].to_numpy(dtype=np.float64)
+    reference = _stretch_median(close, key)
+    scale = _stretch_median(frame["high"].to_numpy(dtype=np.float64) - frame["low"].to_numpy(dtype=np.float64), key)
     scale = np.maximum(scale, BAD_PRINT_FLOOR * np.abs(reference))
-    distance = np.abs(prices - reference[:, None]) / scale[:, None]
-    distance = np.nan_to_num(distance, nan=0.0)
-    # Name the close (then the open) when it is as far as the high or low that had to stretch to contain it.
-    preference = [3, 0, 1, 2]
-    return (distance > ranges).any(axis=1), np.array(preference)[distance[:, preference].argmax(axis=1)]
+    # The furthest price of each bar, one column at a time (no n x 4 temporaries).  Ties name the close, then
+    # the open: the high or low had to stretch to contain them.
+    furthest = np.zeros(len(close))
+    column = np.full(len(close), 3, dtype=np.int8)
+    for index in (3, 0, 1, 2):  # close, open, high, low
+        name = ("open", "high", "low", "close")[index]
+        distance = np.abs(frame[name].to_numpy(dtype=np.float64) - reference) / scale
+        further = distance > furthest  # NaN (a series too short to judge) is never further
+        furthest[further] = distance[further]
+        column[further] = index
+    return furthest > ranges, column
 
 
 def _stretch_median(values: np.ndarray, key: np.ndarray) -> np.ndarray:
     """Median of the :data:`BAD_PRINT_WINDOW` values before each one within its stretch (``key``, sorted runs).
 
     Near a stretch's start, where the trailing window would reach into the previous stretch, the window of the
-    values after it is used instead, and in a stretch too short for either, the stretch's own median.  Rolling
-    medians over the whole array, then a choice per row: no Python loop over stretches or bars.
+    values after it is used instead, and in a stretch too short for either, the stretch's own median.  One
+    rolling median over the whole array, then the few rows near a stretch start as a small 2-D block: no
+    Python loop over stretches or bars.
     """
     n, w = len(values), BAD_PRINT_WINDOW
-    series = pd.Series(values)
-    trailing = series.shift(1).rolling(w, min_periods=w).median().to_numpy()
-    leading = series[::-1].shift(1).rolling(w, min_periods=w).median().to_numpy()[::-1]
-    whole = series.groupby(key).transform("median").to_numpy()
+    out = pd.Series(values).shift(1).rolling(w, min_periods=w).median().to_numpy(copy=True)
     starts = np.flatnonzero(np.concatenate([[True], np.diff(key) != 0]))
     lengths = np.diff(np.concatenate([starts, [n]]))
     position = np.arange(n) - np.repeat(starts, lengths)
     remaining = np.repeat(starts + lengths, lengths) - 1 - np.arange(n)
-    return np.where(position >= w, trailing, np.where(remaining >= w, leading, whole))
+    early = np.flatnonzero(position < w)
+    ahead = early[remaining[early] >= w]
+    if len(ahead):
+        out[ahead] = np.median(values[ahead[:, None] + np.arange(1, w + 1)], axis=1)
+    short = early[remaining[early] < w]
+    if len(short):
+        whole = pd.Series(values).groupby(key).transform("median").to_numpy()
+        out[short] = whole[short]
+    return out
 
 
 def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]) -> pd.DataFrame:
@@ -269,7 +289,8 @@ def stamp_check(bars: pd.DataFrame) -> dict:
 
     Compares the median volume of the bars labelled 09:29, 09:30 and 09:31 ET over the trade dates that have all
     three.  ``verdict`` is ``ok``, ``looks end-stamped`` (spike at 09:31), ``looks early by a minute`` (spike at
-    09:29) or ``not enough data``.
+    09:29), ``no clear spike`` (the highest median is not :data:`SPIKE_RATIO` times the lowest) or ``not enough
+    data``.
     """
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
@@ -283,6 +304,8 @@ def stamp_check(bars: pd.DataFrame) -> dict:
     median = wide.median()
     peak = int(median.idxmax())
     verdict = {570: "ok", 571: "looks end-stamped", 569: "looks early by a minute"}[peak]
+    if median.max() < SPIKE_RATIO * median.drop(peak).min():
+        verdict = "no clear spike"  # volume without a cash-open spike (or too noisy) says nothing either way
     return {
         "verdict": verdict,
         "days": len(wide),
@@ -293,6 +316,7 @@ def stamp_check(bars: pd.DataFrame) -> dict:
 
 
 OPEN_MINUTE_ET = calendar.RTH_OPEN_ET.hour * 60 + calendar.RTH_OPEN_ET.minute
+SPIKE_RATIO = 1.2  # the busiest of the three minutes must beat the quietest by this factor (the open is a jump)
 SHIFT_MIN_DAYS = 5  # a segment with fewer trade dates is not judged
 SHIFT_MARGIN = 0.25  # log-ratio by which another whole-hour shift must beat none
 
@@ -315,35 +339,62 @@ def segment_checks(bars: pd.DataFrame) -> list[dict]:
 
     Two checks: the whole-hour shift that best puts the cash-open volume jump at 09:30 ET (anything but 0 is an
     error, raised here naming the file and lines), and the one-minute :func:`stamp_check` (reported).  ``bars``
-    carries ``file`` and ``line`` besides the canonical columns.
+    carries ``file`` and ``line`` besides the canonical columns.  Integer keys and ``bincount`` throughout: one
+    pass over the bars, no loop over segments.
     """
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
-    month = bars["trade_date"].dt.strftime("%Y-%m")
-    segments = pd.DataFrame({"file": bars["file"], "month": month, "minute": minute, "volume": bars["volume"]})
-    profile = segments.groupby(["file", "month", "minute"], sort=True)["volume"].sum().unstack("minute", fill_value=0)
-    profile = profile.reindex(columns=range(1440), fill_value=0)
-    days = bars.groupby([bars["file"], month])["trade_date"].nunique().reindex(profile.index)
+    file_code, files = pd.factorize(bars["file"])
+    month = bars["trade_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    segment, keys = pd.factorize(file_code.astype(np.int64) * 100_000 + month)
+    n = len(keys)
+    volume = bars["volume"].to_numpy(dtype=np.float64)
+    profile = np.bincount(segment * 1440 + minute, weights=volume, minlength=n * 1440).reshape(n, 1440)
+    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    days = np.bincount(np.unique(segment.astype(np.int64) * 1_000_000 + day) // 1_000_000, minlength=n)
     shifts = np.arange(-12, 13)
-    jump = _open_jump(profile.to_numpy(dtype=np.float64), shifts)
+    jump = _open_jump(profile, shifts)
     best = shifts[jump.argmax(axis=1)]
     margin = jump.max(axis=1) - jump[:, list(shifts).index(0)]
-    shifted = (best != 0) & (margin > SHIFT_MARGIN) & (days.to_numpy() >= SHIFT_MIN_DAYS)
+    shifted = (best != 0) & (margin > SHIFT_MARGIN) & (days >= SHIFT_MIN_DAYS)
+
+    def describe(i: int) -> tuple[str, str]:
+        return str(files[keys[i] // 100_000]), str(np.datetime64(int(keys[i] % 100_000), "M"))
+
     if shifted.any():
         i = int(np.flatnonzero(shifted)[0])
-        file, when = profile.index[i]
-        lines = bars.loc[(bars["file"] == file).to_numpy() & (month == when).to_numpy(), "line"]
+        file, when = describe(i)
+        lines = bars["line"].to_numpy()[segment == i]
         seen = (OPEN_MINUTE_ET + 60 * int(best[i])) % 1440
         raise BarsError(
             f"{file}, lines {lines.min()}-{lines.max()} (trade dates in {when}): the timestamps look shifted by "
             f"{int(best[i]):+d} h (the cash-open volume jump is at {seen // 60:02d}:{seen % 60:02d} ET instead of "
             "09:30); part of the file was written in another timezone? Fix those lines or check data.timezone"
         )
+    # The one-minute check of stamp_check, per segment: medians over days of the 09:29, 09:30 and 09:31 bars.
+    pick = np.isin(minute, [569, 570, 571])
+    opening = pd.DataFrame({"segment": segment[pick], "day": day[pick], "minute": minute[pick], "volume": volume[pick]})
+    wide = opening.pivot_table(index=["segment", "day"], columns="minute", values="volume", aggfunc="sum")
+    wide = wide.reindex(columns=[569, 570, 571]).dropna()
+    median = wide.groupby(level="segment").median()
+    counted = wide.groupby(level="segment").size()
     report = []
-    for (file, when), group in bars.groupby([bars["file"], month], sort=True):  # one iteration per file-month
-        check = stamp_check(group)
-        if check["verdict"] not in ("ok", "not enough data"):
-            report.append({"file": str(file), "month": str(when), **check})
+    verdicts = {569: "looks early by a minute", 571: "looks end-stamped"}
+    for i, row in median.loc[counted[counted >= 3].index].iterrows():  # one row per flagged-or-not segment
+        peak = int(row.idxmax())
+        if peak in verdicts and row.max() >= SPIKE_RATIO * row.drop(peak).min():
+            file, when = describe(int(i))
+            report.append(
+                {
+                    "file": file,
+                    "month": when,
+                    "verdict": verdicts[peak],
+                    "days": int(counted[i]),
+                    "median_volume_0929": float(row[569]),
+                    "median_volume_0930": float(row[570]),
+                    "median_volume_0931": float(row[571]),
+                }
+            )
     return report
 
 
@@ -394,13 +445,25 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         for key, value in raw.repairs.items():
             repairs[key] = repairs.get(key, 0) + value
         frame = raw.frame
+        # One set of categories for every file, so that the column stays categorical through the concat.
+        names = list(dict.fromkeys(str(p) for p in files))  # a file listed twice is one category
+        frame["file"] = pd.Categorical.from_codes(
+            np.full(len(frame), names.index(str(path)), dtype=np.int32), categories=names
+        )
         if frame["contract"].isna().all():
-            frame["contract"] = _contract_from_filename(path)
+            frame["contract"] = _categorical(_contract_from_filename(path), len(frame))
         check_interval(frame, path)
         frames.append(frame)
         file_rows[str(path)] = len(frame)
         timezone, stamp = raw.timezone, raw.stamp
+    # Contract codes are categorical (a few codes over millions of rows); with one set of categories for all
+    # files they stay categorical through the concat, and string checks run on the categories only.
+    categories = sorted(set().union(*(f["contract"].cat.categories for f in frames)))
+    for frame in frames:
+        frame["contract"] = frame["contract"].cat.set_categories(categories)
     bars = pd.concat(frames, ignore_index=True)
+    del frames, frame, raw  # the concat copied them: keep one copy of the bars alive, not two
+    pa.default_memory_pool().release_unused()  # hand the CSV reader's buffers back to the system
     # Calendar spreads ('ESH4-ESM4') go before the value checks: their prices are differences (negative, off
     # the outright tick grid).  NinjaTrader's outright codes ('ES 03-24') also contain a dash.
     contracts = bars["contract"]
@@ -421,9 +484,12 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
             [normalize_contract(uniques[p // 10_000], int(p % 10_000)) if p // 10_000 >= 0 else None for p in distinct],
             dtype=object,
         )
-        bars["contract"] = pd.Series(names[inverse], dtype="str")
+        labels, positions = pd.factorize(names, use_na_sentinel=True)  # distinct normalised codes (None -> -1)
+        bars["contract"] = pd.Categorical.from_codes(labels[inverse], categories=list(positions))
     # Normalised codes are root + month + two-digit year: the root is all but the last three characters.
-    foreign = bars["contract"].notna() & (bars["contract"].str[:-3] != source.symbol)
+    roots = pd.Series(bars["contract"].cat.categories, dtype="str").str[:-3]
+    foreign_codes = np.flatnonzero((roots != source.symbol).to_numpy())
+    foreign = np.isin(bars["contract"].cat.codes.to_numpy(), foreign_codes)
     if foreign.any():
         bad = bars.loc[foreign].iloc[0]
         raise BarsError(
@@ -432,7 +498,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         )
     continuous_vendor = bars["contract"].isna().all()
     if continuous_vendor:
-        bars["contract"] = f"{source.symbol}-continuous"
+        bars["contract"] = _categorical(f"{source.symbol}-continuous", len(bars))
     elif bars["contract"].isna().any():
         bad = bars.loc[bars["contract"].isna()].iloc[0]
         raise BarsError(
@@ -470,11 +536,13 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
             ) from None
     else:
         canonical = canonical.sort_values("ts", kind="stable").reset_index(drop=True)
+    rows_per_contract = {str(k): int(v) for k, v in bars.groupby("contract", observed=True).size().items()}
+    del bars  # the canonical series is all that is needed from here: keep one copy of the bars in memory
     canonical = canonical.assign(contract=canonical["contract"].astype("str"))
     check_canonical(canonical, tick, source=", ".join(map(str, files)))
     check = stamp_check(canonical)
     check["segments_flagged"] = flagged_segments
-    if check["verdict"] not in ("ok", "not enough data") or flagged_segments:
+    if check["verdict"] not in ("ok", "not enough data", "no clear spike") or flagged_segments:
         where = "; ".join(f"{s['file']} {s['month']}: {s['verdict']}" for s in flagged_segments[:5])
         log.warning(
             "TIMESTAMP CONVENTION LOOKS WRONG: the 09:30 ET volume spike is not in the 09:30 bar (whole data: %s; "
@@ -511,7 +579,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
             "continuous_bars": int(len(canonical)),
             "daily_series": int(len(daily)),
         },
-        "rows_per_contract": {str(k): int(v) for k, v in bars.groupby("contract").size().items()},
+        "rows_per_contract": rows_per_contract,
         "trade_dates": {
             "count": int(dates.nunique()),
             "first": str(dates.min().date()),

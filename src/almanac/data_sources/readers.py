@@ -116,10 +116,13 @@ def _long_line(path: Path, data: bytes) -> None:
         )
 
 
-def _split_last_line(data: bytes) -> tuple[bytes, bytes]:
-    body = data.rstrip(b"\r\n")
-    cut = body.rfind(b"\n")
-    return (body[: cut + 1], body[cut + 1 :]) if cut >= 0 else (b"", body)
+def _last_line(data: bytes, start: int) -> tuple[int, bytes]:
+    """Where the last line of ``data[start:]`` begins (trailing newlines ignored) and its text; no copy of the body."""
+    end = len(data)
+    while end > start and data[end - 1 : end] in (b"\n", b"\r"):
+        end -= 1
+    cut = data.rfind(b"\n", start, end)
+    return (cut + 1 if cut >= 0 else start), data[(cut + 1 if cut >= 0 else start) : end]
 
 
 def _sniff_delimiter(line: str, expected: str) -> str | None:
@@ -129,11 +132,12 @@ def _sniff_delimiter(line: str, expected: str) -> str | None:
     return None
 
 
-def _record_lines(data: bytes, header: bool, n_rows: int) -> np.ndarray:
-    """1-based line of every record in ``data``: the CSV reader skips empty lines, so only non-empty lines count."""
-    if b"\n\n" not in data and b"\n\r\n" not in data:
+def _record_lines(data: bytes, start: int, end: int, header: bool, n_rows: int) -> np.ndarray:
+    """1-based line (counted from ``start``) of every record in ``data[start:end]``: the CSV reader skips empty
+    lines, so only non-empty lines count.  Works on the bounds, without copying the file's bytes."""
+    if data.find(b"\n\n", start, end) < 0 and data.find(b"\n\r\n", start, end) < 0:
         return np.arange(n_rows) + 1 + int(header)
-    buf = np.frombuffer(data, dtype=np.uint8)
+    buf = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
     newlines = np.flatnonzero(buf == ord("\n"))
     starts = np.concatenate([[0], newlines + 1])
     ends = np.concatenate([newlines, [len(buf)]])
@@ -141,15 +145,23 @@ def _record_lines(data: bytes, header: bool, n_rows: int) -> np.ndarray:
     return (np.flatnonzero(ends > starts) + 1)[int(header) : int(header) + n_rows]
 
 
+NUMERIC_KEYS = frozenset({*PRICE_COLUMNS, "volume", "up", "down"})
+
+
 def _read_csv(
     path: Path, fmt: VendorFormat, data: bytes, column_map: dict[str, str] | None
 ) -> tuple[pa.Table, np.ndarray, dict[str, int]]:
-    """Parse CSV bytes; returns the table (all columns as text), the file line of every row and repairs."""
+    """Parse CSV bytes; returns the table (canonical column names), the file line of every row and repairs.
+
+    The fast path casts early: prices and volumes are read as float64 by Arrow's parser (the timestamps as
+    text), so no text copy of the numbers is ever held.  If any field does not parse, the file is read again
+    with every column as text, and the column checks name the first bad line.  The file's bytes are sliced by
+    offsets, never copied.
+    """
     repairs: dict[str, int] = {}
-    stripped = data.lstrip(b"\r\n")
-    lead = data[: len(data) - len(stripped)].count(b"\n")  # blank lines before the first line of text
-    data = stripped
-    text_head = data[:4096].decode("utf-8", errors="replace")
+    start = re.match(rb"[\r\n]*", data).end()
+    lead = data.count(b"\n", 0, start)  # blank lines before the first line of text
+    text_head = data[start : start + 4096].decode("utf-8", errors="replace")
     first_line = text_head.splitlines()[0] if text_head.strip() else ""
     if not first_line.strip():
         raise BarsError(f"{path}: the file is empty; export the bars again")
@@ -178,41 +190,51 @@ def _read_csv(
                 f"{path}, line 1: {n_fields} fields, the {fmt.name} format needs {len(names)} ({', '.join(names)})"
             )
         names += [f"extra_{i}" for i in range(n_fields - len(names))]
-    body, last = _split_last_line(data)
+    end = len(data)
+    last_start, last = _last_line(data, start)
     if (
         last
         and len(last.decode("utf-8", errors="replace").split(fmt.delimiter)) < len(names)
-        and (body.count(b"\n") > int(header))
+        and data.count(b"\n", start, last_start) > int(header)
     ):
-        data = body  # an interrupted download: the last line stops mid-record
+        end = last_start  # an interrupted download: the last line stops mid-record
         repairs["truncated_last_line_dropped"] = 1
+    canonical = [_canonical_name(n, fmt, column_map) for n in names] if header else names
+    buffer = pa.py_buffer(data).slice(start, end - start)
     bad_rows: list[str] = []
 
     def on_invalid(row) -> str:
         bad_rows.append(row.text)
         return "skip"
 
-    try:
-        table = pcsv.read_csv(
-            pa.py_buffer(data),
+    def read(types: dict[str, pa.DataType]) -> pa.Table:
+        return pcsv.read_csv(
+            buffer,
             read_options=pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=1 << 24),
             parse_options=pcsv.ParseOptions(delimiter=fmt.delimiter, invalid_row_handler=on_invalid),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
-            ),
+            convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=False),
         )
+
+    text = dict.fromkeys(names, pa.string())
+    typed = {n: pa.float64() if c in NUMERIC_KEYS else pa.string() for n, c in zip(names, canonical, strict=True)}
+    try:
+        try:
+            # Databento's fixed-point integer prices are told apart from decimals by their text: read as text.
+            table = read(text if fmt.name == "databento" else typed)
+        except pa.ArrowInvalid:
+            bad_rows.clear()
+            table = read(text)  # a field that is not a number: the column checks find its line
     except (pa.ArrowInvalid, UnicodeDecodeError) as err:
         _long_line(path, data)
         raise BarsError(f"{path}: not a readable {fmt.name} CSV file ({err}); export the bars again") from None
     if bad_rows:
         _long_line(path, data)
-        line = _find_line(data, bad_rows[0]) + lead
+        line = _find_line(data[start:end], bad_rows[0]) + lead
         raise BarsError(
-            f"{path}, line {line}: expected {len(names)} fields, got {len(bad_rows[0].split(fmt.delimiter))}: {bad_rows[0]!r}; fix or remove the line"
+            f"{path}, line {line}: expected {len(names)} fields, got {len(bad_rows[0].split(fmt.delimiter))}: {_shown(bad_rows[0])!r}; fix or remove the line"
         )
-    if header:
-        table = table.rename_columns([_canonical_name(n, fmt, column_map) for n in table.column_names])
-    return table, _record_lines(data, bool(header), table.num_rows) + lead, repairs
+    table = table.rename_columns(canonical)
+    return table, _record_lines(data, start, end, bool(header), table.num_rows) + lead, repairs
 
 
 def _find_line(data: bytes, text: str) -> int:
@@ -248,19 +270,26 @@ def _numbers(column: pa.ChunkedArray, name: str, path: Path, lines: np.ndarray, 
     """Text column -> float64 (divided by ``scale``).  Arrow's cast is the fast path; only when it fails is the
     column re-parsed to find the first line that is not a number.  Infinite or absurdly large values (an
     overflowed or corrupt field) are an error naming the line."""
-    try:
-        values = pc.cast(pc.utf8_trim_whitespace(column), pa.float64()).to_numpy(zero_copy_only=False)
-        values = values.astype(np.float64, copy=False)  # object with None where a field was empty
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        values = _parse_numbers(column, name, path, lines)
+    if pa.types.is_floating(column.type):  # parsed by the CSV reader already (nulls: missing values)
+        values = pc.fill_null(column, np.nan).to_numpy()
+    else:
+        try:
+            values = pc.cast(pc.utf8_trim_whitespace(column), pa.float64()).to_numpy(zero_copy_only=False)
+            values = values.astype(np.float64, copy=False)  # object with None where a field was empty
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = _parse_numbers(column, name, path, lines)
     if scale != 1.0:
         # Divide (exact for tick prices), never multiply by 1/scale (off by one ulp for e.g. 4000.25).
         values = values / scale
     absurd = np.abs(values) > MAX_ABS_VALUE  # inf too; NaN (a missing value) is reported later, as missing
+
+    def raw_text(i: int) -> str:  # the field as written, or as the CSV reader parsed it
+        return f"{values[i] * scale:g}" if pa.types.is_floating(column.type) else str(column[i])
+
     if absurd.any():
         i = int(np.flatnonzero(absurd)[0])
         raise BarsError(
-            f"{path}, line {lines[i]}, column {name}: {_shown(str(column[i]))!r} is not a plausible {name} (infinite or above "
+            f"{path}, line {lines[i]}, column {name}: {_shown(raw_text(i))!r} is not a plausible {name} (infinite or above "
             f"{MAX_ABS_VALUE:.0e}); fix or remove the bar"
         )
     return values.astype(np.float64, copy=False)
@@ -414,6 +443,7 @@ def read_bars_file(
     else:
         data = read_text_bytes(path)
         table, lines, repairs = _read_csv(path, fmt, data, column_map)
+        del data  # the parsed table holds everything now: free the file's bytes before building the frame
         if table.num_rows == 0:
             raise BarsError(f"{path}: only a header, no bars; export the bars again")
     volume_cols = ["up", "down"] if fmt_name == "tradestation" else ["volume"]
@@ -431,21 +461,31 @@ def read_bars_file(
         ts = pd.DatetimeIndex(table.column("ts").to_pandas()).as_unit("ns")
     else:
         ts = _timestamps(table, fmt, ts_format, path, lines, tz)
+    stamps = dict.fromkeys(("ts", *fmt.ts_columns, "date", "time"))  # (dropped once each: no longer needed)
+    table = table.drop_columns([c for c in stamps if c in table.column_names])
     # Databento fixed-point prices are integers in units of 1e-9 (a decimal point means they were exported as
     # decimals).  Judged on the first close: a file is one or the other.
     first_close = str(table.column("close")[0]).strip()
     scale = 1e9 if fmt_name == "databento" and first_close.isdigit() and len(first_close) > 8 else 1.0
-    prices = {c: _numbers(table.column(c), c, path, lines, scale=scale) for c in PRICE_COLUMNS}
-    volume = sum(_numbers(table.column(c), c, path, lines) for c in volume_cols)
-    frame = pd.DataFrame({"ts": localize(ts, tz, path=path, lines=lines), **prices, "volume": volume, "line": lines})
+    # Column by column, each dropped from the Arrow table once converted: one copy of the numbers at a time.
+    frame = pd.DataFrame({"ts": localize(ts, tz, path=path, lines=lines)})
+    del ts
+    for name in PRICE_COLUMNS:
+        frame[name] = _numbers(table.column(name), name, path, lines, scale=scale)
+        table = table.drop_columns([name])
+    frame["volume"] = sum(_numbers(table.column(c), c, path, lines) for c in volume_cols)
+    frame["line"] = lines
     if stamp == "end":
         frame["ts"] = frame["ts"] - pd.Timedelta(minutes=1)  # normalise to bar start
     contract_col = "symbol" if fmt_name == "databento" else "contract"
-    if contract_col in table.column_names:
-        frame["contract"] = pd.Series(
-            table.column(contract_col).to_numpy(zero_copy_only=False), dtype="str"
-        ).str.strip()
+    if contract_col in table.column_names:  # categorical: a few distinct codes over millions of rows
+        codes = pc.utf8_trim_whitespace(table.column(contract_col)).dictionary_encode().combine_chunks()
+        frame["contract"] = pd.Categorical.from_codes(
+            codes.indices.to_numpy(zero_copy_only=False), categories=codes.dictionary.to_pylist()
+        )
     else:
-        frame["contract"] = pd.Series(pd.NA, index=frame.index, dtype="str")
-    frame["file"] = str(path)
+        frame["contract"] = pd.Categorical.from_codes(np.full(len(frame), -1, dtype=np.int8), categories=[])
+    frame["file"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[str(path)])
+    del table
+    pa.default_memory_pool().release_unused()  # hand the CSV reader's buffers back to the system
     return RawBars(frame=frame, repairs=repairs, timezone=tz, stamp=stamp)
