@@ -275,3 +275,34 @@ def test_a_daily_series_named_like_an_instrument_is_refused(tmp_path):
         "data.daily_paths: 'CL' is an instrument root (WTI crude oil futures); a cross-asset daily series needs a "
         "name of its own (e.g. WTI for the crude spot price, DX for the dollar index)"
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "{path}: the file is empty; download the series again"),
+        (b"date,close\n2024-01-02,13.5\n2024-01-03,inf\n",
+         "{path}, line 3, column close: 'inf' is not a plausible value (infinite or above 1e+09); fix or remove the row"),
+        (b"date,close\n2024-01-02,13.5\n2024-01-03,1e30\n",
+         "{path}, line 3, column close: '1e30' is not a plausible value (infinite or above 1e+09); fix or remove the row"),
+        (b"date,close\n2024-01-02,13.5,7,8\n2024-01-03,14\n",
+         "{path}, line 2: 4 fields where the header has 2; fix or remove the line"),
+        (b"\x1f\x8b\x08broken",
+         "{path}: gzip-compressed but cannot be unpacked (Compressed file ended before the end-of-stream marker was "
+         "reached); download the file again"),
+    ],
+    ids=["empty", "inf", "1e30", "extra-fields", "broken-gzip"],
+)  # fmt: skip
+def test_broken_daily_files_name_the_file_and_line(tmp_path, content, expected):
+    path = tmp_path / "vix.csv"
+    path.write_bytes(content)
+    with pytest.raises(BarsError) as info:
+        read_daily_series(f"VIX={path}")
+    assert str(info.value) == expected.format(path=path)
+
+
+def test_a_gzipped_daily_file_is_read(tmp_path):
+    plain = write(tmp_path, "vix.csv", "date,close\n2024-01-02,13.5\n2024-01-03,14.0\n")
+    packed = tmp_path / "vix.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    pd.testing.assert_frame_equal(read_daily_series(f"VIX={plain}")[0], read_daily_series(f"VIX={packed}")[0])

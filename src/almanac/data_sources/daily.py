@@ -9,14 +9,16 @@ are dropped and counted, never filled.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from almanac import calendar, instruments
-from almanac.data_sources.readers import confine
+from almanac.data_sources.readers import MAX_ABS_VALUE, confine, read_text_bytes
 from almanac.errors import BarsError
 
 DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "WTI": "14:30"}
@@ -46,8 +48,25 @@ def _value_column(frame: pd.DataFrame, path: Path) -> str:
 
 
 def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
-    """One series: ``symbol, date, close`` and the number of missing rows dropped."""
-    frame = pd.read_csv(path, na_values=MISSING, keep_default_na=False, dtype=str, skip_blank_lines=False)
+    """One series: ``symbol, date, close`` and the number of missing rows dropped.
+
+    Errors name the file and the 1-based line: an empty or compressed-but-broken file, a line with another
+    number of fields than the header, a date or value that does not parse, an infinite or absurd value.
+    """
+    content = read_text_bytes(path).decode("utf-8", errors="replace")
+    if not content.strip():
+        raise BarsError(f"{path}: the file is empty; download the series again")
+    # Daily files are small (tens of thousands of lines): a line-by-line field count gives the exact line.
+    rows = csv.reader(io.StringIO(content))
+    width = len(next(rows))
+    for number, row in enumerate(rows, start=2):
+        if row and len(row) != width:
+            raise BarsError(
+                f"{path}, line {number}: {len(row)} fields where the header has {width}; fix or remove the line"
+            )
+    frame = pd.read_csv(
+        io.StringIO(content), na_values=MISSING, keep_default_na=False, dtype=str, skip_blank_lines=False
+    )
     blank = frame.isna().all(axis=1).to_numpy()  # empty lines: kept while reading so that line numbers stay true
     lines = (np.arange(len(frame)) + 2)[~blank]  # the header is line 1
     frame = frame.loc[~blank].reset_index(drop=True)
@@ -72,6 +91,13 @@ def read_daily_file(path: Path, symbol: str) -> tuple[pd.DataFrame, int]:
         i = int(bad.to_numpy().argmax())
         raise BarsError(
             f"{path}, line {lines[i]}, column {value_col}: {text.iloc[i]!r} is not a number (missing values must be 'null' or '.')"
+        )
+    absurd = (values.abs() > MAX_ABS_VALUE).to_numpy()  # inf too
+    if absurd.any():
+        i = int(absurd.argmax())
+        raise BarsError(
+            f"{path}, line {lines[i]}, column {value_col}: {text.iloc[i]!r} is not a plausible value (infinite or "
+            f"above {MAX_ABS_VALUE:.0e}); fix or remove the row"
         )
     keep = values.notna().to_numpy()
     out = pd.DataFrame(
