@@ -226,10 +226,10 @@ class LogisticParams(Section):
 class LightGBMParams(Section):
     """``train.lightgbm.*``: ``lightgbm.LGBMClassifier`` keyword arguments."""
 
-    num_leaves: int = Field(31, ge=2, description="leaves per tree")
+    num_leaves: int = Field(4, ge=2, description="leaves per tree (small: 500-day training blocks, a weak signal)")
     learning_rate: float = Field(0.05, gt=0, le=1, description="shrinkage")
     n_estimators: int = Field(100, ge=1, description="boosting rounds")
-    min_child_samples: int = Field(20, ge=1, description="minimum rows per leaf")
+    min_child_samples: int = Field(50, ge=1, description="minimum rows per leaf")
     subsample: float = Field(1.0, gt=0, le=1, description="row subsampling per tree")
     colsample_bytree: float = Field(1.0, gt=0, le=1, description="column subsampling per tree")
 
@@ -237,10 +237,10 @@ class LightGBMParams(Section):
 class XGBoostParams(Section):
     """``train.xgboost.*``: ``xgboost.XGBClassifier`` keyword arguments."""
 
-    max_depth: int = Field(6, ge=1, description="tree depth")
+    max_depth: int = Field(2, ge=1, description="tree depth (shallow: 500-day training blocks, a weak signal)")
     learning_rate: float = Field(0.05, gt=0, le=1, description="shrinkage")
     n_estimators: int = Field(100, ge=1, description="boosting rounds")
-    min_child_weight: float = Field(1.0, ge=0, description="minimum hessian per leaf")
+    min_child_weight: float = Field(20.0, ge=0, description="minimum hessian per leaf")
     subsample: float = Field(1.0, gt=0, le=1, description="row subsampling per tree")
     colsample_bytree: float = Field(1.0, gt=0, le=1, description="column subsampling per tree")
 
@@ -253,6 +253,14 @@ class TrainParams(Section):
         description="`logistic`, `lightgbm`, `xgboost`, `base_rate`, `open_to_cutoff_sign`, `previous_day`",
     )
     seed: int = Field(42, ge=0, description="seed of every model")
+    calibration: Literal["none", "sigmoid", "isotonic"] = Field(
+        "none",
+        description="recalibrate probabilities on the last `calibration_fraction` of each training block: "
+        "`none`, `sigmoid` (Platt) or `isotonic`",
+    )
+    calibration_fraction: float = Field(
+        0.2, gt=0, lt=0.5, description="share of each training block (its latest days) that fits the calibration"
+    )
     logistic: LogisticParams = Field(default_factory=LogisticParams)
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
     xgboost: XGBoostParams = Field(default_factory=XGBoostParams)

@@ -102,7 +102,7 @@ ONE_EDIT = {
                       "import inspect, almanac.ml.trainers as t; print(t.DEFAULTS.labels.target)", "direction"),
     "cv.test_days": ("test_days: int = Field(126,", "test_days: int = Field(127,",
                      "from almanac.ml.cv import WalkForwardSplit; print(WalkForwardSplit().test_days)", "127"),
-    "train.lightgbm.num_leaves": ("num_leaves: int = Field(31,", "num_leaves: int = Field(7,",
+    "train.lightgbm.num_leaves": ("num_leaves: int = Field(4,", "num_leaves: int = Field(7,",
                                   "from almanac.ml.models import ModelFactory; print(ModelFactory.create_lightgbm().num_leaves)", "7"),
     "evaluate.calibration_bins": ("calibration_bins: int = Field(10,", "calibration_bins: int = Field(12,",
                                   "from almanac.ml import evaluators; print(evaluators.DEFAULTS.evaluate.calibration_bins)", "12"),

@@ -6,6 +6,7 @@ accuracy), and all curves are returned as small tables so the pipeline can store
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
@@ -15,6 +16,9 @@ from sklearn.pipeline import Pipeline
 
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
 from almanac.ml.metrics import bootstrap_auc_ci, classification_scores, delong_test, null_auc_sd
+
+log = logging.getLogger(__name__)
+ECE_OK = 0.05  # expected calibration error at or below which probabilities count as calibrated (with skill > 0)
 
 
 class ModelEvaluator:
@@ -62,6 +66,9 @@ class ModelEvaluator:
         """
         import shap  # imported lazily: it is slow to import and only needed here
 
+        from almanac.ml.models import explained_model  # lazily: the model libraries are slow to import
+
+        model = explained_model(model)
         estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
         name = type(estimator).__name__
         if name in ("LGBMClassifier", "XGBClassifier"):
@@ -240,6 +247,10 @@ def evaluate(
         metrics.update({"tn": tn, "fp": fp, "fn": fn, "tp": tp})
         plots["roc"] = roc_table(codes, proba[:, 1])
         plots["calibration"] = calibration_table(codes, proba[:, 1], settings.calibration_bins)
+        table = plots["calibration"]
+        metrics["ece"] = float(
+            (table["count"] * (table["mean_predicted"] - table["observed"]).abs()).sum() / len(codes)
+        )
         plots["rolling_auc"] = rolling_auc(oof["trade_date"], codes, proba[:, 1], window_days=settings.rolling_days)
         if oracle is not None:
             p_oracle = oracle.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy()
@@ -254,6 +265,20 @@ def evaluate(
             plots["rolling_auc"] = plots["rolling_auc"].merge(
                 oracle_roll.rename(columns={"auc": "oracle_auc"}), on="trade_date", how="left"
             )
+    # Calibration against the simplest honest forecast, the training base rate (same folds).
+    metrics["brier_skill"] = 1.0 - metrics["brier"] / metrics["base_rate_brier"]
+    metrics["calibration_ok"] = bool(
+        metrics["brier"] < metrics["base_rate_brier"]
+        and metrics["log_loss"] < metrics["base_rate_log_loss"]
+        and metrics.get("ece", 0.0) <= ECE_OK
+    )
+    if metrics["brier"] >= metrics["base_rate_brier"] or metrics["log_loss"] >= metrics["base_rate_log_loss"]:
+        log.warning(
+            "the model's probabilities are worse than the base rate (Brier %.4f vs %.4f, log loss %.4f vs %.4f): "
+            "they are overconfident, and a probability threshold acting on them means little; try "
+            "train.calibration or simpler hyperparameters",
+            metrics["brier"], metrics["base_rate_brier"], metrics["log_loss"], metrics["base_rate_log_loss"],
+        )  # fmt: skip
     plots["shap_importance"] = shap_importance(shap_values, list(feature_names))
     metrics["shap_available"] = bool(plots["shap_importance"]["mean_abs_shap"].notna().any())
     return metrics, plots

@@ -97,6 +97,104 @@ class SignClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+class TimeCalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier fitted on all its training rows whose probabilities are recalibrated out of sample.
+
+    ``fit`` fits an inner clone of ``estimator`` on the first ``1 - fraction`` of the rows (in trade-date order),
+    learns a calibration map from its predictions on the last ``fraction`` (rows it never saw) to their labels,
+    then fits the model itself on all the rows and applies the map to its predictions.  Inside a walk-forward fold
+    the calibration rows are the end of the training block, never test days.  The map is non-decreasing
+    (``sigmoid``: Platt's logistic fit on the log-odds, replaced by the held-out frequency if its slope is not
+    positive; ``isotonic``: scikit-learn's ``IsotonicRegression``, clipped away from 0 and 1), so within a fold a
+    binary model's ranking is kept or flattened, never reversed; multiclass maps are one-vs-rest, renormalised.  Why not ``CalibratedClassifierCV``: it calibrates the models it fits on the rows it is given
+    (its folds ignore time order) or a frozen model on rows that model may have trained on; here the map must
+    come from an earlier model's predictions on later days and be applied to the model fitted on all of them.
+    """
+
+    def __init__(self, estimator=None, method="sigmoid", fraction=0.2):
+        self.estimator = estimator
+        self.method = method
+        self.fraction = fraction
+
+    def fit(self, X, y):
+        """Fit the calibration map out of sample, then the model on every row."""
+        from sklearn.base import clone
+
+        y = np.asarray(y)
+        cut = int(round(len(y) * (1.0 - self.fraction)))
+        if len(np.unique(y[:cut])) < 2 or len(np.unique(y[cut:])) < 2:
+            raise ValueError(
+                f"calibration needs two classes in both the first {cut} and the last {len(y) - cut} training rows"
+            )
+        inner = clone(self.estimator).fit(_rows(X, slice(0, cut)), y[:cut])
+        held_out = _place(inner, inner.predict_proba(_rows(X, slice(cut, None))), np.unique(y))
+        self.model_ = clone(self.estimator).fit(X, y)
+        self.classes_ = np.asarray(self.model_.classes_)
+        self.maps_ = [self._fit_map(held_out[:, k], (y[cut:] == c).astype(int)) for k, c in enumerate(self.classes_)]
+        return self
+
+    def _fit_map(self, p: np.ndarray, hit: np.ndarray):
+        if self.method == "isotonic":
+            from sklearn.isotonic import IsotonicRegression
+
+            return IsotonicRegression(y_min=CALIBRATION_EPS, y_max=1 - CALIBRATION_EPS, out_of_bounds="clip").fit(
+                p, hit
+            )
+        platt = LogisticRegression(C=1e6).fit(_logit(p)[:, None], hit)
+        if platt.coef_[0, 0] <= 0:
+            # On held-out days the model ranked worse than chance: a calibration map must not turn that into a
+            # reversed signal, so it says the held-out frequency to every row (no skill claimed).
+            return float(hit.mean())
+        return platt
+
+    def _apply(self, model_map, p: np.ndarray) -> np.ndarray:
+        if isinstance(model_map, float):
+            return np.full(len(p), model_map)
+        if self.method == "isotonic":
+            return model_map.predict(p)
+        return model_map.predict_proba(_logit(p)[:, None])[:, 1]
+
+    def predict_proba(self, X):
+        """Calibrated class probabilities (rows sum to 1)."""
+        check_is_fitted(self)
+        raw = self.model_.predict_proba(X)
+        if len(self.classes_) == 2:
+            p = self._apply(self.maps_[1], raw[:, 1])
+            return np.column_stack([1 - p, p])
+        out = np.column_stack([self._apply(m, raw[:, k]) for k, m in enumerate(self.maps_)])
+        return out / out.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The most probable class per row."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+CALIBRATION_EPS = 1e-3  # isotonic probabilities stay inside [0.001, 0.999]: one surprise is not infinite loss
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    # Clipped only to keep the log finite (a tree model can say exactly 0 or 1); a wider clip would tie, and so
+    # reorder, the most confident predictions.
+    p = np.clip(np.asarray(p, dtype=float), 1e-15, 1 - 1e-15)
+    return np.log(p / (1 - p))
+
+
+def _place(model, proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``proba`` with one column per class of ``classes`` (a class the inner model never saw gets 0)."""
+    out = np.zeros((len(proba), len(classes)))
+    out[:, np.searchsorted(classes, np.asarray(model.classes_))] = proba
+    return out
+
+
+def _rows(X, rows: slice):
+    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+
+
+def explained_model(model):
+    """The fitted model whose inputs are the features (unwraps :class:`TimeCalibratedClassifier`), for SHAP."""
+    return model.model_ if isinstance(model, TimeCalibratedClassifier) else model
+
+
 class ModelFactory:
     """Factory for creating models with consistent interfaces (names as in ``train.model``)."""
 
@@ -161,9 +259,14 @@ class ModelFactory:
 
     @classmethod
     def from_params(cls, train: TrainParams, name: str | None = None):
-        """Model ``name`` (default ``train.model``) configured by its ``train.<name>.*`` block and ``train.seed``."""
+        """Model ``name`` (default ``train.model``) configured by its ``train.<name>.*`` block and ``train.seed``,
+        wrapped in :class:`TimeCalibratedClassifier` when ``train.calibration`` is not ``none`` (baselines are
+        frequencies already and are never wrapped)."""
         name = name or train.model
-        return cls.create(name, train.hyperparameters(name))
+        model = cls.create(name, train.hyperparameters(name))
+        if train.calibration == "none" or is_baseline(name):
+            return model
+        return TimeCalibratedClassifier(model, method=train.calibration, fraction=train.calibration_fraction)
 
 
 def is_baseline(name: str) -> bool:
