@@ -1,6 +1,7 @@
 """Stage ``backtest``: trade the out-of-fold probabilities from the cutoff to the RTH close.
 
-Writes ``metrics/backtest.json`` and the equity curve CSV.  One contract, long above the threshold, short
+Writes ``metrics/backtest.json``, the equity curve CSV and the risk-coverage table (coverage, hit rate and P&L
+for thresholds 0.50-0.80; a view of the trade-off, not a way to pick the threshold).  One contract, long above the threshold, short
 below ``1 - threshold``, flat otherwise; entry at the cutoff price plus slippage, exit at the close.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.backtester import CostModel, backtest
+from almanac.ml.backtester import RISK_COVERAGE_EMPTY, CostModel, backtest, risk_coverage
 from almanac.stage_io import read_params, run_stage, stage_parser
 
 log = logging.getLogger("stages.backtest")
@@ -20,15 +21,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = stage_parser(
         __doc__,
         inputs={"oof": "out-of-fold predictions", "sessions": "session table"},
-        outputs={"metrics": "backtest metrics JSON", "equity": "equity curve CSV"},
+        outputs={
+            "metrics": "backtest metrics JSON",
+            "equity": "equity curve CSV",
+            "risk_coverage": "coverage, hit rate and P&L per threshold CSV",
+        },
     )
     args = parser.parse_args(argv)
     params = read_params(args.params)
     sessions = read_table(args.sessions).set_index("trade_date")
     costs = CostModel.from_params(params.backtest, symbol=params.data.symbol)  # P&L in the symbol's own dollars
-    metrics, equity = backtest(read_table(args.oof), sessions, settings=params.backtest, costs=costs)
+    oof = read_table(args.oof)
+    metrics, equity = backtest(oof, sessions, settings=params.backtest, costs=costs)
     write_json(metrics, args.metrics)
     write_csv(equity, args.equity)
+    # Binary targets only (a multiclass target maps classes to positions; its table stays empty).
+    table = risk_coverage(oof, sessions, costs=costs) if "probability" in oof.columns else RISK_COVERAGE_EMPTY
+    write_csv(table, args.risk_coverage)
     log.info("%d trades, Sharpe %.2f, total %.0f USD", metrics["trades"], metrics["sharpe"], metrics["total_pnl_usd"])
 
 

@@ -144,6 +144,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         sessions=t / "sessions.parquet",
         metrics=t / "backtest.json",
         equity=t / "equity.csv",
+        risk_coverage=t / "risk_coverage.csv",
     )
     run(
         "audit",
@@ -168,8 +169,11 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     for key in keys:
         assert key in evaluate and evaluate[key] == evaluate[key], key  # present and not NaN
     backtest = json.loads((t / "backtest.json").read_text())
-    for key in ("sharpe", "max_drawdown", "win_rate", "trades", "coverage", "total_pnl_usd", "psr"):
+    for key in ("sharpe", "max_drawdown", "win_rate", "trades", "coverage", "total_pnl_usd", "psr", "degenerate"):
         assert key in backtest, key
+    table = pd.read_csv(t / "risk_coverage.csv")
+    if target == "rest_of_day":
+        assert table["threshold"].tolist()[0] == 0.5 and table["coverage"].is_monotonic_decreasing
     assert json.loads((t / "audit.json").read_text())["violations"] == 0
     registry = json.loads((t / "registry.json").read_text())
     (entry,) = registry.values()

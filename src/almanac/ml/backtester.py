@@ -10,6 +10,7 @@ trade earn exactly zero and count in the Sharpe ratio.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 
 import numpy as np
@@ -21,6 +22,8 @@ from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
 from almanac.sessions import indexed_by_trade_date
 
 TRADING_DAYS = 252
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,33 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
         "psr": probabilistic_sharpe(r, 0.0),
         "dsr": probabilistic_sharpe(r, benchmark),
     }
+
+
+MIN_DAYS = 60  # fewer out-of-fold days: no Sharpe-based significance is reported
+MIN_TRADES = 30  # fewer trades: likewise
+MIN_SIGNAL_SD = 0.005  # probabilities varying less than this across days carry no day-to-day signal
+
+
+def flag_degenerate(metrics: dict, signal: np.ndarray) -> dict:
+    """Mark results too thin or too constant to support a significance claim: ``psr``/``dsr`` become NaN and
+    ``degenerate`` is True (with a warning).  ``signal`` is the daily probability the positions came from; its
+    standard deviation is reported as ``signal_sd`` (a model predicting its fold's base rate has about 0)."""
+    signal_sd = float(np.nanstd(signal)) if len(signal) else 0.0
+    reasons = []
+    if metrics["days"] < MIN_DAYS:
+        reasons.append(f"{metrics['days']} out-of-fold days (< {MIN_DAYS})")
+    if metrics["trades"] < MIN_TRADES:
+        reasons.append(f"{metrics['trades']} trades (< {MIN_TRADES})")
+    if signal_sd < MIN_SIGNAL_SD:
+        reasons.append(f"near-constant probabilities (sd {signal_sd:.4f} < {MIN_SIGNAL_SD})")
+    out = {**metrics, "signal_sd": signal_sd, "degenerate": bool(reasons)}
+    if reasons:
+        out["psr"] = out["dsr"] = float("nan")
+        log.warning(
+            "backtest too thin to judge: %s; psr and dsr are not reported (Sharpe %.2f means nothing here)",
+            "; ".join(reasons), metrics["sharpe"],
+        )  # fmt: skip
+    return out
 
 
 class MLBacktester:
@@ -219,5 +249,37 @@ def backtest(
     )
     pnl = result.pop("pnl")
     result.pop("equity_curve")
+    result = flag_degenerate(result, p_long.to_numpy(dtype=float))
     equity = pnl.reset_index()[["trade_date", "position", "pnl_usd", "equity_usd", "drawdown_usd"]]
     return result, equity
+
+
+RISK_COVERAGE_THRESHOLDS = np.round(np.arange(0.50, 0.801, 0.025), 3)
+RISK_COVERAGE_EMPTY = pd.DataFrame(columns=["threshold", "coverage", "trades", "hit_rate", "pnl_usd", "avg_trade_usd"])
+
+
+def risk_coverage(oof: pd.DataFrame, sessions: pd.DataFrame, *, costs: CostModel) -> pd.DataFrame:
+    """Coverage, hit rate and P&L if the threshold were each of 0.500, 0.525, ..., 0.800 (binary targets).
+
+    A look at the whole trade-off, not a way to pick the threshold: every row uses the same out-of-fold
+    probabilities, so choosing the best row afterwards is in-sample selection.
+    """
+    index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
+    p = pd.Series(oof["probability"].to_numpy(dtype=float), index=index)
+    s = indexed_by_trade_date(sessions)
+    rows = []
+    for threshold in RISK_COVERAGE_THRESHOLDS:  # thirteen thresholds, each vectorised over the days
+        side = pd.Series(positions(p.to_numpy(), 1.0 - p.to_numpy(), float(threshold)), index=index)
+        pnl = daily_pnl(s, side, costs)
+        traded = pnl["position"] != 0
+        rows.append(
+            {
+                "threshold": float(threshold),
+                "coverage": float(traded.mean()) if len(pnl) else 0.0,
+                "trades": int(traded.sum()),
+                "hit_rate": float((pnl.loc[traded, "gross_pnl_usd"] > 0).mean()) if traded.any() else float("nan"),
+                "pnl_usd": float(pnl["pnl_usd"].sum()),
+                "avg_trade_usd": float(pnl.loc[traded, "pnl_usd"].mean()) if traded.any() else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -129,6 +129,23 @@ def rolling_auc(
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 
 
+def _per_fold_difference(fold: np.ndarray, y: np.ndarray, p: np.ndarray, base: np.ndarray, name: str) -> dict:
+    """Mean over folds of (model AUC - baseline AUC) and its paired t-test p-value (two-sided, scipy)."""
+    from scipy import stats
+
+    diffs = []
+    for f in np.unique(fold):  # one iteration per fold
+        rows = fold == f
+        if len(np.unique(y[rows])) == 2:
+            diffs.append(roc_auc_score(y[rows], p[rows]) - roc_auc_score(y[rows], base[rows]))
+    diffs = np.asarray(diffs)
+    p_value = float(stats.ttest_1samp(diffs, 0.0).pvalue) if len(diffs) > 1 and diffs.std() > 0 else float("nan")
+    return {
+        f"fold_auc_minus_{name}": float(diffs.mean()) if len(diffs) else float("nan"),
+        f"fold_ttest_p_vs_{name}": p_value,
+    }
+
+
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int) -> pd.DataFrame:
     """Reliability curve: per equal-width probability bin, mean predicted, observed frequency and count."""
     p = np.asarray(p, dtype=float)
@@ -232,6 +249,9 @@ def evaluate(
             diff, p_value = delong_test(codes, proba[:, 1], base[:, 1])
             metrics[f"auc_minus_{name}"] = diff
             metrics[f"delong_p_vs_{name}"] = p_value
+            # Per fold: pooled AUC across folds mixes each fold's constant (the base rate's pooled AUC is not
+            # 0.5); the mean of per-fold differences with a paired t-test compares like with like.
+            metrics.update(_per_fold_difference(oof["fold"].to_numpy(), codes, proba[:, 1], base[:, 1], name))
     plots: dict[str, pd.DataFrame] = {}
     predicted = proba.argmax(axis=1)
     plots["confusion"] = confusion_table(
@@ -256,8 +276,13 @@ def evaluate(
             p_oracle = oracle.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy()
             known = np.isfinite(p_oracle)
             metrics["oracle_auc"] = float(roc_auc_score(codes[known], p_oracle[known]))
+            # Efficiency divides by the oracle's edge: when that edge is within 2 null standard deviations of
+            # nothing (a market without signal, kappa = 0), the ratio is noise over noise and is not reported.
+            metrics["oracle_informative"] = bool(abs(metrics["oracle_auc"] - 0.5) > 2 * metrics["null_auc_sd"])
             metrics["oracle_efficiency"] = (
-                (metrics["auc"] - 0.5) / (metrics["oracle_auc"] - 0.5) if metrics["oracle_auc"] != 0.5 else float("nan")
+                (metrics["auc"] - 0.5) / (metrics["oracle_auc"] - 0.5)
+                if metrics["oracle_informative"]
+                else float("nan")
             )
             oracle_roll = rolling_auc(
                 oof["trade_date"][known], codes[known], p_oracle[known], window_days=settings.rolling_days

@@ -1,0 +1,100 @@
+"""Statistics that cannot fool: thin or constant results are flagged, oracle efficiency needs an oracle edge,
+baselines are compared fold by fold, and the risk-coverage table agrees with the backtest."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from almanac.config import BacktestParams
+from almanac.ml.backtester import CostModel, backtest, risk_coverage
+from almanac.ml.evaluators import evaluate
+from almanac.ml.models import BASELINES
+
+
+def _market(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2021-01-04", periods=n)
+    move = rng.normal(0, 10, n)
+    sessions = pd.DataFrame({"trade_date": days, "cutoff_price": 4000.0, "close": 4000.0 + np.round(move * 4) / 4})
+    return sessions, pd.Series(move > 0, index=days)
+
+
+def test_a_30_day_run_on_a_constant_model_is_flagged_not_celebrated(caplog):
+    sessions, up = _market(30)
+    oof = pd.DataFrame({"trade_date": sessions["trade_date"], "probability": 0.62})  # the fold base rate
+    with caplog.at_level(logging.WARNING, logger="almanac.ml.backtester"):
+        metrics, _ = backtest(oof, sessions)
+    assert metrics["degenerate"] and np.isnan(metrics["psr"]) and np.isnan(metrics["dsr"])
+    assert metrics["signal_sd"] == 0.0
+    message = " ".join(r.getMessage() for r in caplog.records)
+    assert "30 out-of-fold days (< 60)" in message and "near-constant probabilities" in message
+
+
+def test_few_trades_are_flagged():
+    sessions, up = _market(300)
+    p = np.full(300, 0.5)
+    p[:10] = 0.9  # ten confident days: ten trades
+    metrics, _ = backtest(pd.DataFrame({"trade_date": sessions["trade_date"], "probability": p}), sessions)
+    assert metrics["trades"] == 10 and metrics["degenerate"] and np.isnan(metrics["psr"])
+
+
+def test_a_real_signal_over_enough_days_is_not_flagged():
+    sessions, up = _market(400)
+    p = np.where(up.to_numpy(), 0.7, 0.3)
+    metrics, _ = backtest(pd.DataFrame({"trade_date": sessions["trade_date"], "probability": p}), sessions)
+    assert not metrics["degenerate"] and metrics["psr"] > 0.99
+
+
+def test_risk_coverage_row_at_the_threshold_is_the_backtest():
+    sessions, up = _market(400, seed=1)
+    rng = np.random.default_rng(2)
+    p = np.clip(0.5 + 0.15 * (up.to_numpy() - 0.5) + rng.normal(0, 0.1, 400), 0.01, 0.99)
+    oof = pd.DataFrame({"trade_date": sessions["trade_date"], "probability": p})
+    settings = BacktestParams(threshold=0.6)
+    metrics, _ = backtest(oof, sessions, settings=settings)
+    table = risk_coverage(oof, sessions, costs=CostModel.from_params(settings))
+    row = table.loc[np.isclose(table["threshold"], 0.6)].iloc[0]
+    assert row["trades"] == metrics["trades"]
+    assert row["pnl_usd"] == pytest.approx(metrics["total_pnl_usd"])
+    assert table["coverage"].is_monotonic_decreasing
+    assert table["threshold"].iloc[0] == 0.5 and table["threshold"].iloc[-1] == 0.8
+
+
+def _oof(p, y, fold, oracle_noise=None):
+    frame = pd.DataFrame({"trade_date": pd.bdate_range("2020-01-01", periods=len(y)), "fold": fold, "y_true": y})
+    frame["probability"] = p
+    for name in BASELINES:
+        frame[f"baseline_{name}"] = pd.Series(y).groupby(fold).transform("mean").to_numpy()  # a per-fold constant
+    return frame
+
+
+def test_oracle_efficiency_is_not_reported_without_an_oracle_edge():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 1000)
+    p = np.clip(0.5 + 0.2 * (y - 0.5) + rng.normal(0, 0.2, 1000), 0.01, 0.99)
+    frame = _oof(p, y, np.repeat(np.arange(5), 200))
+    no_edge = pd.Series(0.5 + rng.normal(0, 1e-3, 1000), index=pd.DatetimeIndex(frame["trade_date"]))  # kappa = 0
+    metrics, _ = evaluate(frame, classes=[0, 1], oracle=no_edge)
+    assert abs(metrics["oracle_auc"] - 0.5) < 2 * metrics["null_auc_sd"]
+    assert not metrics["oracle_informative"] and np.isnan(metrics["oracle_efficiency"])
+    edge = pd.Series(np.where(y == 1, 0.6, 0.4), index=no_edge.index)
+    metrics, _ = evaluate(frame, classes=[0, 1], oracle=edge)
+    assert metrics["oracle_informative"] and 0 < metrics["oracle_efficiency"] < 1
+
+
+def test_baselines_are_compared_fold_by_fold():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 1000)
+    fold = np.repeat(np.arange(5), 200)
+    p = np.clip(0.5 + 0.1 * (y - 0.5) + rng.normal(0, 0.2, 1000), 0.01, 0.99)
+    metrics, _ = evaluate(_oof(p, y, fold), classes=[0, 1])
+    per_fold = [roc_auc_score(y[fold == f], p[fold == f]) - 0.5 for f in range(5)]  # a constant has AUC 0.5
+    assert metrics["fold_auc_minus_base_rate"] == pytest.approx(np.mean(per_fold))
+    assert metrics["fold_ttest_p_vs_base_rate"] < 0.05
+    # Pooled, the per-fold constants are not 0.5 against each other: the pooled difference is something else.
+    assert metrics["auc_minus_base_rate"] != pytest.approx(metrics["fold_auc_minus_base_rate"])
