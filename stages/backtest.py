@@ -1,6 +1,6 @@
 """Stage ``backtest``: trade the out-of-fold probabilities from the cutoff to the RTH close.
 
-Writes ``metrics/backtest.json``, the equity curve CSV and the risk-coverage table (coverage, hit rate and P&L
+Writes ``metrics/backtest.json``, the equity curve CSV, P&L per year and the risk-coverage table (coverage, hit rate and P&L
 for thresholds 0.50-0.80; a view of the trade-off, not a way to pick the threshold).  One contract, long above the threshold, short
 below ``1 - threshold``, flat otherwise; entry at the cutoff price plus slippage, exit at the close.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.backtester import RISK_COVERAGE_EMPTY, CostModel, backtest, risk_coverage
+from almanac.ml.backtester import RISK_COVERAGE_EMPTY, CostModel, backtest, risk_coverage, yearly
 from almanac.stage_io import read_params, run_stage, stage_parser
 
 log = logging.getLogger("stages.backtest")
@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
             "metrics": "backtest metrics JSON",
             "equity": "equity curve CSV",
             "risk_coverage": "coverage, hit rate and P&L per threshold CSV",
+            "yearly": "P&L per calendar year CSV",
         },
     )
     args = parser.parse_args(argv)
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     # Binary targets only (a multiclass target maps classes to positions; its table stays empty).
     table = risk_coverage(oof, sessions, costs=costs) if "probability" in oof.columns else RISK_COVERAGE_EMPTY
     write_csv(table, args.risk_coverage)
+    write_csv(yearly(equity), args.yearly)
     log.info("%d trades, Sharpe %.2f, total %.0f USD", metrics["trades"], metrics["sharpe"], metrics["total_pnl_usd"])
 
 

@@ -50,15 +50,18 @@ def main(argv: list[str] | None = None) -> None:
         shap_values = ModelEvaluator().compute_shap_values(checkpoint["model"], sample)
     oracle = None
     truth = read_table(args.truth)
+    sessions = read_table(args.sessions)
     if not truth.empty and target in ORACLE_TARGETS:  # only the synthetic source has a truth table
-        sessions = read_table(args.sessions)
         oracle = oracle_probability(truth, sessions, cutoff=params.features.cutoff_time, target=target)
+    s = sessions.set_index("trade_date")
+    rest_of_day = (s["close"] / s["cutoff_price"] - 1.0) * 100.0  # what the signal is about, cutoff to close
     metrics, plots = evaluate(
         read_table(args.oof),
         classes=checkpoint["classes"],
         shap_values=shap_values,
         feature_names=names,
         oracle=oracle,
+        returns=rest_of_day,
         settings=params.evaluate,
     )
     write_json(metrics, args.metrics)

@@ -145,6 +145,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         metrics=t / "backtest.json",
         equity=t / "equity.csv",
         risk_coverage=t / "risk_coverage.csv",
+        yearly=t / "yearly.csv",
     )
     run(
         "audit",
@@ -171,6 +172,8 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     backtest = json.loads((t / "backtest.json").read_text())
     for key in ("sharpe", "max_drawdown", "win_rate", "trades", "coverage", "total_pnl_usd", "psr", "degenerate"):
         assert key in backtest, key
+    by_year = pd.read_csv(t / "yearly.csv")
+    assert by_year["pnl_usd"].sum() == pytest.approx(backtest["total_pnl_usd"], abs=0.01 * len(by_year))
     table = pd.read_csv(t / "risk_coverage.csv")
     if target == "rest_of_day":
         assert table["threshold"].tolist()[0] == 0.5 and table["coverage"].is_monotonic_decreasing

@@ -98,3 +98,46 @@ def test_baselines_are_compared_fold_by_fold():
     assert metrics["fold_ttest_p_vs_base_rate"] < 0.05
     # Pooled, the per-fold constants are not 0.5 against each other: the pooled difference is something else.
     assert metrics["auc_minus_base_rate"] != pytest.approx(metrics["fold_auc_minus_base_rate"])
+
+
+def test_trade_statistics_against_a_hand_count():
+    from almanac.ml.backtester import yearly
+
+    days = pd.bdate_range("2021-12-29", periods=6)  # three days in 2021, three in 2022
+    sessions = pd.DataFrame(
+        {"trade_date": days, "cutoff_price": 100.0, "close": [101.0, 99.0, 102.0, 100.0, 98.0, 103.0]}
+    )
+    oof = pd.DataFrame({"trade_date": days, "probability": [0.9, 0.9, 0.9, 0.1, 0.9, 0.5]})
+    free = BacktestParams(commission_usd=0.0, slippage_ticks=0.0)
+    metrics, equity = backtest(oof, sessions, settings=free)
+    # long +50, long -50, long +100, short 0, long -100, flat (p 0.5 is neither side)
+    assert equity["pnl_usd"].tolist() == [50.0, -50.0, 100.0, 0.0, -100.0, 0.0]
+    assert metrics["profit_factor"] == pytest.approx(150 / 150)
+    assert metrics["gross_pnl_usd"] == 0.0 and metrics["cost_usd"] == 0.0
+    assert metrics["buy_hold_pnl_usd"] == pytest.approx(50 * (1 - 1 + 2 + 0 - 2 + 3))
+    # equity 50, 0, 100, 100, 0, 0: under water on day 2, then days 5 and 6
+    assert metrics["longest_drawdown_days"] == 2
+    table = yearly(equity)
+    assert table["year"].tolist() == [2021, 2022]
+    assert table["pnl_usd"].tolist() == [100.0, -100.0]
+    assert table["trades"].tolist() == [3, 2]
+    assert table["buy_hold_pnl_usd"].tolist() == [100.0, 50.0]
+
+
+def test_information_coefficient_pooled_and_per_fold():
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    n = 600
+    fold = np.repeat(np.arange(4), 150)
+    r = rng.normal(0, 1, n)
+    p = np.clip(0.5 + 0.05 * r + rng.normal(0, 0.05, n), 0.01, 0.99)
+    frame = _oof(p, (r > 0).astype(int), fold)
+    returns = pd.Series(r, index=pd.DatetimeIndex(frame["trade_date"]))
+    metrics, _ = evaluate(frame, classes=[0, 1], returns=returns)
+    assert metrics["ic"] == pytest.approx(stats.pearsonr(p - 0.5, r)[0])
+    assert metrics["rank_ic"] == pytest.approx(stats.spearmanr(p - 0.5, r)[0])
+    per_fold = [stats.pearsonr(p[fold == f] - 0.5, r[fold == f])[0] for f in range(4)]
+    assert metrics["ic_fold_mean"] == pytest.approx(np.mean(per_fold))
+    assert metrics["ic_tstat"] == pytest.approx(np.mean(per_fold) / (np.std(per_fold, ddof=1) / 2))
+    assert metrics["ic"] > 0.5 and metrics["ic_tstat"] > 5

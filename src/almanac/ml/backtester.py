@@ -71,6 +71,10 @@ def daily_pnl(sessions: pd.DataFrame, side: pd.Series, costs: CostModel) -> pd.D
     gross = (pos * (s["close"] - s["cutoff_price"]) * costs.point_value_usd).fillna(0.0)
     cost = pos.abs() * (2 * costs.commission_usd + 2 * slip * costs.point_value_usd)
     net = (pos * (exit_ - entry) * costs.point_value_usd).fillna(0.0) - pos.abs() * 2 * costs.commission_usd
+    # The benchmark: long one contract from the cutoff to the close every tradable day, same costs.
+    hold = tradable.astype(np.int64)
+    hold_pnl = (hold * ((s["close"] - slip) - (s["cutoff_price"] + slip)) * costs.point_value_usd).fillna(0.0)
+    hold_pnl = hold_pnl - hold * 2 * costs.commission_usd
     out = pd.DataFrame(
         {
             "position": pos,
@@ -79,6 +83,7 @@ def daily_pnl(sessions: pd.DataFrame, side: pd.Series, costs: CostModel) -> pd.D
             "gross_pnl_usd": gross,
             "cost_usd": cost.astype(float),
             "pnl_usd": net,
+            "hold_pnl_usd": hold_pnl,
             "untradable": ~tradable,
         },
         index=side.index,
@@ -113,7 +118,62 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
         "untradable_days": int(pnl["untradable"].sum()),
         "psr": probabilistic_sharpe(r, 0.0),
         "dsr": probabilistic_sharpe(r, benchmark),
+        **trade_statistics(pnl),
     }
+
+
+def trade_statistics(pnl: pd.DataFrame) -> dict[str, float]:
+    """What a trader reads next to the Sharpe ratio, from the daily P&L frame.
+
+    ``gross_pnl_usd`` and ``cost_usd`` (net = ``total_pnl_usd``), ``sortino`` (annualised, downside deviation
+    over all days), ``calmar`` (annualised P&L / maximum drawdown), ``profit_factor`` (winning trades' P&L /
+    losing trades' loss), ``longest_drawdown_days`` (trade dates spent below an earlier equity peak), and the
+    benchmark of always being long one contract from the cutoff to the close, net of the same costs:
+    ``buy_hold_pnl_usd`` and ``buy_hold_sharpe``.  ``avg_trade_usd`` is the expectancy per trade and
+    ``coverage`` the exposure (share of days in the market).
+    """
+    r = pnl["pnl_usd"].to_numpy(dtype=float)
+    traded = pnl["position"].to_numpy() != 0
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if len(r) else 0.0
+    drawdown = float(-pnl["drawdown_usd"].min()) if len(r) else 0.0
+    wins, losses = r[traded & (r > 0)].sum(), -r[traded & (r < 0)].sum()
+    under = (pnl["drawdown_usd"].to_numpy() < 0).astype(np.int64)
+    runs = np.diff(np.flatnonzero(np.concatenate([[1], under == 0, [1]]))) - 1  # lengths of runs under water
+    hold = pnl["hold_pnl_usd"].to_numpy(dtype=float)
+    hold_sd = hold.std(ddof=1) if len(hold) > 1 else float("nan")
+    return {
+        "gross_pnl_usd": float(pnl["gross_pnl_usd"].sum()),
+        "cost_usd": float(pnl["cost_usd"].sum()),
+        "sortino": float(r.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else float("nan"),
+        "calmar": float(r.mean() * TRADING_DAYS / drawdown) if drawdown > 0 else float("nan"),
+        "profit_factor": float(wins / losses) if losses > 0 else float("nan"),
+        "longest_drawdown_days": int(runs.max()) if len(runs) else 0,
+        "buy_hold_pnl_usd": float(hold.sum()),
+        "buy_hold_sharpe": float(hold.mean() / hold_sd * math.sqrt(TRADING_DAYS)) if hold_sd > 0 else float("nan"),
+    }
+
+
+def yearly(pnl: pd.DataFrame) -> pd.DataFrame:
+    """Per calendar year: days, trades, hit rate, net P&L, Sharpe, and the buy-and-hold benchmark's P&L.
+
+    ``pnl``: the daily frame (indexed by trade date) or the equity table :func:`backtest` returns.
+    """
+    pnl = indexed_by_trade_date(pnl)
+    year = pd.DatetimeIndex(pnl.index).year
+    traded = pnl["position"] != 0
+    frame = pnl.assign(year=year, traded=traded, hit=traded & (pnl["gross_pnl_usd"] > 0))
+    grouped = frame.groupby("year")
+    table = pd.DataFrame(
+        {
+            "days": grouped.size(),
+            "trades": grouped["traded"].sum(),
+            "hit_rate": grouped["hit"].sum() / grouped["traded"].sum().replace(0, np.nan),
+            "pnl_usd": grouped["pnl_usd"].sum(),
+            "sharpe": grouped["pnl_usd"].mean() / grouped["pnl_usd"].std(ddof=1) * math.sqrt(TRADING_DAYS),
+            "buy_hold_pnl_usd": grouped["hold_pnl_usd"].sum(),
+        }
+    )
+    return table.reset_index()
 
 
 MIN_DAYS = 60  # fewer out-of-fold days: no Sharpe-based significance is reported
@@ -250,7 +310,8 @@ def backtest(
     pnl = result.pop("pnl")
     result.pop("equity_curve")
     result = flag_degenerate(result, p_long.to_numpy(dtype=float))
-    equity = pnl.reset_index()[["trade_date", "position", "pnl_usd", "equity_usd", "drawdown_usd"]]
+    columns = ["trade_date", "position", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd", "equity_usd", "drawdown_usd"]
+    equity = pnl.reset_index()[columns]
     return result, equity
 
 

@@ -129,6 +129,32 @@ def rolling_auc(
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 
 
+def information_coefficient(oof: pd.DataFrame, p: np.ndarray, returns: pd.Series) -> dict:
+    """IC (Pearson) and rank IC (Spearman) of the signal ``p - 0.5`` against ``returns``, pooled and per fold.
+
+    ``ic``/``rank_ic`` over all out-of-fold days; ``ic_fold_mean``/``rank_ic_fold_mean`` the mean of per-fold
+    values and ``ic_tstat``/``rank_ic_tstat`` their t-statistic (mean / standard error over folds), the way
+    Qlib's signal analysis reports them.  scipy computes the correlations.
+    """
+    from scipy import stats
+
+    r = returns.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy(dtype=float)
+    signal = p - 0.5
+    known = np.isfinite(r) & np.isfinite(signal)
+    fold = oof["fold"].to_numpy()
+    out = {}
+    for name, corr in (("ic", stats.pearsonr), ("rank_ic", stats.spearmanr)):
+        out[name] = float(corr(signal[known], r[known])[0]) if known.sum() > 2 else float("nan")
+        per_fold = np.array(
+            [corr(signal[known & (fold == f)], r[known & (fold == f)])[0] for f in np.unique(fold[known])]
+        )  # one value per fold
+        mean = float(per_fold.mean()) if len(per_fold) else float("nan")
+        se = per_fold.std(ddof=1) / np.sqrt(len(per_fold)) if len(per_fold) > 1 else float("nan")
+        out[f"{name}_fold_mean"] = mean
+        out[f"{name}_tstat"] = float(mean / se) if se and se > 0 else float("nan")
+    return out
+
+
 def _per_fold_difference(fold: np.ndarray, y: np.ndarray, p: np.ndarray, base: np.ndarray, name: str) -> dict:
     """Mean over folds of (model AUC - baseline AUC) and its paired t-test p-value (two-sided, scipy)."""
     from scipy import stats
@@ -195,6 +221,7 @@ def evaluate(
     shap_values: np.ndarray | None = None,
     feature_names: list[str] = (),
     oracle: pd.Series | None = None,
+    returns: pd.Series | None = None,
     settings: EvaluateParams | None = None,
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Flat metrics and plot tables for out-of-fold predictions, against the baselines and the oracle.
@@ -212,6 +239,9 @@ def evaluate(
     oracle : Series, optional
         Bayes-optimal probabilities by trade date (synthetic data only): adds ``oracle_auc`` and
         ``oracle_efficiency``.
+    returns : Series, optional
+        The return the signal is about, by trade date (the pipeline: cutoff price to close, in percent): adds
+        the information coefficient of ``probability - 0.5`` against it (binary targets).
     settings : EvaluateParams, optional
         ``evaluate.*``; default the schema's.
 
@@ -290,6 +320,8 @@ def evaluate(
             plots["rolling_auc"] = plots["rolling_auc"].merge(
                 oracle_roll.rename(columns={"auc": "oracle_auc"}), on="trade_date", how="left"
             )
+    if binary and returns is not None:
+        metrics.update(information_coefficient(oof, proba[:, 1], returns))
     # Calibration against the simplest honest forecast, the training base rate (same folds).
     metrics["brier_skill"] = 1.0 - metrics["brier"] / metrics["base_rate_brier"]
     metrics["calibration_ok"] = bool(
