@@ -18,7 +18,8 @@ from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
 from almanac.synth.oracle import oracle_probability
 
 PLOTS = {"roc": ["fpr", "tpr", "threshold"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count"],
-         "confusion": ["actual", "predicted", "count"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"]}  # fmt: skip
+         "confusion": ["actual", "predicted", "count"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"],
+         "breakdown": ["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct"]}  # fmt: skip
 SHAP_MAX_ROWS = 2000
 log = logging.getLogger("stages.evaluate")
 
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         oracle = oracle_probability(truth, sessions, cutoff=params.features.cutoff_time, target=target)
     s = sessions.set_index("trade_date")
     rest_of_day = (s["close"] / s["cutoff_price"] - 1.0) * 100.0  # what the signal is about, cutoff to close
+    context = breakdown_context(s, features)
     metrics, plots = evaluate(
         read_table(args.oof),
         classes=checkpoint["classes"],
@@ -62,12 +64,36 @@ def main(argv: list[str] | None = None) -> None:
         feature_names=names,
         oracle=oracle,
         returns=rest_of_day,
+        context=context,
         settings=params.evaluate,
     )
     write_json(metrics, args.metrics)
     for name, columns in PLOTS.items():
         write_csv(plots.get(name, pd.DataFrame(columns=columns)).reindex(columns=columns), getattr(args, name))
     log.info("out-of-fold AUC %.4f over %d days", metrics["auc"], metrics["n_days"])
+
+
+def breakdown_context(sessions: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+    """Groupings of the breakdown table by trade date: year, weekday, half day, roll week (the roll day and the
+    four trade dates after it), and terciles of ATR and VIX where those features exist.  The terciles are cut
+    over the whole sample: this is a description of where the signal worked, not an input to it."""
+    dates = pd.DatetimeIndex(sessions.index)
+    roll = sessions["roll_day"].to_numpy(dtype=bool)
+    roll_week = pd.Series(roll).rolling(5, min_periods=1).max().to_numpy(dtype=bool)
+    context = pd.DataFrame(
+        {
+            "year": dates.year,
+            "weekday": dates.day_name().str[:3],
+            "half_day": sessions["half_day"].to_numpy(dtype=bool),
+            "roll_week": roll_week,
+        },
+        index=dates,
+    )
+    for name, column in (("atr_tercile", "atr_pct"), ("vix_tercile", "vix_level")):
+        if column in features.columns:
+            values = features[column].reindex(dates)
+            context[name] = pd.qcut(values, 3, labels=["low", "mid", "high"]).astype("str").where(values.notna())
+    return context
 
 
 if __name__ == "__main__":

@@ -131,7 +131,10 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         sessions=t / "sessions.parquet", oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
         metrics=t / "train.json", folds=t / "folds.csv",
     )  # fmt: skip
-    plots = {name: t / f"{name}.csv" for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance")}
+    plots = {
+        name: t / f"{name}.csv"
+        for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance", "breakdown")
+    }
     run(
         "evaluate", params, oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
         features=t / "features.parquet",
@@ -188,7 +191,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         columns = ["probability_Range", "probability_TrendDown", "probability_TrendUp"]
         assert (oof[columns].sum(axis=1) - 1).abs().max() < 1e-9
         assert set(oof["y_true"]) == {"Range", "TrendDown", "TrendUp"}
-    binary_only = {"roc", "calibration", "rolling_auc"} if target == "archetype" else set()
+    binary_only = {"roc", "calibration", "rolling_auc", "breakdown"} if target == "archetype" else set()
     for name, path in plots.items():
         assert (len(pd.read_csv(path)) > 0) != (name in binary_only), path
 

@@ -141,3 +141,23 @@ def test_information_coefficient_pooled_and_per_fold():
     assert metrics["ic_fold_mean"] == pytest.approx(np.mean(per_fold))
     assert metrics["ic_tstat"] == pytest.approx(np.mean(per_fold) / (np.std(per_fold, ddof=1) / 2))
     assert metrics["ic"] > 0.5 and metrics["ic_tstat"] > 5
+
+
+def test_breakdown_by_group():
+    from almanac.ml.evaluators import breakdown
+
+    rng = np.random.default_rng(5)
+    n = 400
+    y = rng.integers(0, 2, n)
+    # Right on Mondays-to-Thursdays, a coin flip on Fridays.
+    frame = _oof(np.where(y == 1, 0.6, 0.4), y, np.zeros(n, dtype=int))
+    dates = pd.DatetimeIndex(frame["trade_date"])
+    friday = dates.day_of_week == 4
+    p = np.where(friday, rng.uniform(0.3, 0.7, n), np.where(y == 1, 0.6, 0.4))
+    r = pd.Series(np.where(y == 1, 1.0, -1.0), index=dates)
+    context = pd.DataFrame({"weekday": dates.day_name().str[:3]}, index=dates)
+    table = breakdown(frame, y, p, returns=r, context=context).set_index("value")
+    assert table.loc["Mon", "auc"] == 1.0 and table.loc["Mon", "hit_rate"] == 1.0
+    assert table.loc["Mon", "signed_return_pct"] == 1.0
+    assert 0.3 < table.loc["Fri", "auc"] < 0.7
+    assert table["n_days"].sum() == n

@@ -129,6 +129,36 @@ def rolling_auc(
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 
 
+def breakdown(
+    oof: pd.DataFrame, y: np.ndarray, p: np.ndarray, *, returns: pd.Series | None, context: pd.DataFrame
+) -> pd.DataFrame:
+    """Per value of each ``context`` column: ``n_days``, ``auc`` (NaN with one class), ``hit_rate`` (share of
+    days whose side, ``p >= 0.5`` up, was right) and ``signed_return_pct`` (mean of the side times the
+    cutoff-to-close return: a cost-free P&L proxy).  Where the signal works and where it does not."""
+    dates = pd.DatetimeIndex(oof["trade_date"])
+    ctx = context.reindex(dates)
+    side = np.where(p >= 0.5, 1.0, -1.0)
+    hit = (side > 0) == (y == 1)
+    r = returns.reindex(dates).to_numpy(dtype=float) if returns is not None else np.full(len(p), np.nan)
+    rows = []
+    for column in ctx.columns:  # a handful of groupings
+        values = ctx[column].to_numpy()
+        for value in pd.unique(values[pd.notna(values)]):  # a few values each
+            rows_of = values == value
+            both = len(np.unique(y[rows_of])) == 2
+            rows.append(
+                {
+                    "group": column,
+                    "value": str(value),
+                    "n_days": int(rows_of.sum()),
+                    "auc": float(roc_auc_score(y[rows_of], p[rows_of])) if both else float("nan"),
+                    "hit_rate": float(hit[rows_of].mean()),
+                    "signed_return_pct": float(np.nanmean(side[rows_of] * r[rows_of])),
+                }
+            )
+    return pd.DataFrame(rows, columns=["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct"])
+
+
 def information_coefficient(oof: pd.DataFrame, p: np.ndarray, returns: pd.Series) -> dict:
     """IC (Pearson) and rank IC (Spearman) of the signal ``p - 0.5`` against ``returns``, pooled and per fold.
 
@@ -222,6 +252,7 @@ def evaluate(
     feature_names: list[str] = (),
     oracle: pd.Series | None = None,
     returns: pd.Series | None = None,
+    context: pd.DataFrame | None = None,
     settings: EvaluateParams | None = None,
 ) -> tuple[dict, dict[str, pd.DataFrame]]:
     """Flat metrics and plot tables for out-of-fold predictions, against the baselines and the oracle.
@@ -242,6 +273,9 @@ def evaluate(
     returns : Series, optional
         The return the signal is about, by trade date (the pipeline: cutoff price to close, in percent): adds
         the information coefficient of ``probability - 0.5`` against it (binary targets).
+    context : DataFrame, optional
+        Grouping columns by trade date (e.g. ``year``, ``weekday``, ``half_day``, ``atr_tercile``): adds the
+        ``breakdown`` table (per group: days, AUC, hit rate, mean signed return) for binary targets.
     settings : EvaluateParams, optional
         ``evaluate.*``; default the schema's.
 
@@ -322,6 +356,8 @@ def evaluate(
             )
     if binary and returns is not None:
         metrics.update(information_coefficient(oof, proba[:, 1], returns))
+    if binary and context is not None:
+        plots["breakdown"] = breakdown(oof, codes, proba[:, 1], returns=returns, context=context)
     # Calibration against the simplest honest forecast, the training base rate (same folds).
     metrics["brier_skill"] = 1.0 - metrics["brier"] / metrics["base_rate_brier"]
     metrics["calibration_ok"] = bool(
