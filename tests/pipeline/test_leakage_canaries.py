@@ -1,6 +1,6 @@
 """Leakage canaries on small synthetic markets (docs/synthetic_market.md).
 
-* A martingale (kappa = 0) must score chance: every model's out-of-fold rest-of-day AUC within 3 null standard
+* A martingale (kappa = 0, three seeds) must score chance: every model's out-of-fold rest-of-day AUC within 3 null standard
   deviations of 0.5 (sd from the test-day counts).  A leak anywhere (features, labels, folds) shows up here.
 * A planted signal (kappa = 0.5, rho = 0.8) must be learned: LightGBM and logistic reach at least
   0.5 + 0.6 (oracle AUC - 0.5) and no more than the oracle + 3 sd (beating the Bayes-optimal is a leak).
@@ -47,9 +47,9 @@ def market(kappa: float, rho: float, seed: int):
     return data, sessions, features, build_labels(sessions)
 
 
-@pytest.fixture(scope="module")
-def null_market():
-    return market(0.0, 0.8, seed=101)
+@pytest.fixture(scope="module", params=[101, 202, 303], ids=lambda seed: f"seed{seed}")
+def null_market(request):
+    return market(0.0, 0.8, seed=request.param)
 
 
 @pytest.fixture(scope="module")
