@@ -1,7 +1,7 @@
 """Leakage canaries on small synthetic markets (docs/synthetic_market.md).
 
-* A martingale (kappa = 0, three seeds) must score chance: every model's out-of-fold rest-of-day AUC within 3 null standard
-  deviations of 0.5 (sd from the test-day counts).  A leak anywhere (features, labels, folds) shows up here.
+* A martingale (kappa = 0, three seeds) must score chance: every model's out-of-fold rest-of-day AUC within 3
+  null standard deviations of 0.5 (sd from the test-day counts).  A leak anywhere (features, labels, folds) shows up here.
 * A planted signal (kappa = 0.5, rho = 0.8) must be learned: LightGBM and logistic reach at least
   0.5 + 0.6 (oracle AUC - 0.5) and no more than the oracle + 3 sd (beating the Bayes-optimal is a leak).
 
