@@ -294,25 +294,39 @@ def stamp_check(bars: pd.DataFrame) -> dict:
     """
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
-    pick = np.isin(minute, [569, 570, 571])
-    table = pd.DataFrame(
-        {"day": bars["trade_date"].to_numpy()[pick], "minute": minute[pick], "volume": bars["volume"].to_numpy()[pick]}
-    )
-    wide = table.pivot_table(index="day", columns="minute", values="volume", aggfunc="sum").dropna()
-    if len(wide) < 3 or wide.shape[1] < 3:
-        return {"verdict": "not enough data", "days": len(wide)}
-    median = wide.median()
-    peak = int(median.idxmax())
-    verdict = {570: "ok", 571: "looks end-stamped", 569: "looks early by a minute"}[peak]
-    if median.max() < SPIKE_RATIO * median.drop(peak).min():
-        verdict = "no clear spike"  # volume without a cash-open spike (or too noisy) says nothing either way
-    return {
-        "verdict": verdict,
-        "days": len(wide),
-        "median_volume_0929": float(median[569]),
-        "median_volume_0930": float(median[570]),
-        "median_volume_0931": float(median[571]),
-    }
+    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    checks = _opening_checks(np.zeros(len(bars), dtype=np.int64), day, minute, bars["volume"].to_numpy())
+    return checks.get(0, {"verdict": "not enough data", "days": 0})
+
+
+OPENING_MINUTES = (569, 570, 571)  # the bars labelled 09:29, 09:30 and 09:31 ET
+VERDICTS = {570: "ok", 571: "looks end-stamped", 569: "looks early by a minute"}
+
+
+def _opening_checks(segment: np.ndarray, day: np.ndarray, minute: np.ndarray, volume: np.ndarray) -> dict[int, dict]:
+    """:func:`stamp_check`'s verdict for every segment code in ``segment`` that has an opening bar: one pivot
+    of the few opening bars, medians over each segment's days."""
+    pick = np.isin(minute, OPENING_MINUTES)
+    opening = pd.DataFrame({"segment": segment[pick], "day": day[pick], "minute": minute[pick], "volume": volume[pick]})
+    wide = opening.pivot_table(index=["segment", "day"], columns="minute", values="volume", aggfunc="sum")
+    wide = wide.reindex(columns=list(OPENING_MINUTES)).dropna()
+    counted = wide.groupby(level="segment").size()
+    checks = {}
+    for i, median in wide.groupby(level="segment").median().iterrows():  # one row per segment
+        days = int(counted[i])
+        if days < 3:
+            checks[int(i)] = {"verdict": "not enough data", "days": days}
+            continue
+        peak = int(median.idxmax())
+        clear = median.max() >= SPIKE_RATIO * median.drop(peak).min()  # volume without a jump says nothing
+        checks[int(i)] = {
+            "verdict": VERDICTS[peak] if clear else "no clear spike",
+            "days": days,
+            "median_volume_0929": float(median[569]),
+            "median_volume_0930": float(median[570]),
+            "median_volume_0931": float(median[571]),
+        }
+    return checks
 
 
 OPEN_MINUTE_ET = calendar.RTH_OPEN_ET.hour * 60 + calendar.RTH_OPEN_ET.minute
@@ -371,30 +385,12 @@ def segment_checks(bars: pd.DataFrame) -> list[dict]:
             f"{int(best[i]):+d} h (the cash-open volume jump is at {seen // 60:02d}:{seen % 60:02d} ET instead of "
             "09:30); part of the file was written in another timezone? Fix those lines or check data.timezone"
         )
-    # The one-minute check of stamp_check, per segment: medians over days of the 09:29, 09:30 and 09:31 bars.
-    pick = np.isin(minute, [569, 570, 571])
-    opening = pd.DataFrame({"segment": segment[pick], "day": day[pick], "minute": minute[pick], "volume": volume[pick]})
-    wide = opening.pivot_table(index=["segment", "day"], columns="minute", values="volume", aggfunc="sum")
-    wide = wide.reindex(columns=[569, 570, 571]).dropna()
-    median = wide.groupby(level="segment").median()
-    counted = wide.groupby(level="segment").size()
+    # The one-minute check of stamp_check, per segment.
     report = []
-    verdicts = {569: "looks early by a minute", 571: "looks end-stamped"}
-    for i, row in median.loc[counted[counted >= 3].index].iterrows():  # one row per flagged-or-not segment
-        peak = int(row.idxmax())
-        if peak in verdicts and row.max() >= SPIKE_RATIO * row.drop(peak).min():
-            file, when = describe(int(i))
-            report.append(
-                {
-                    "file": file,
-                    "month": when,
-                    "verdict": verdicts[peak],
-                    "days": int(counted[i]),
-                    "median_volume_0929": float(row[569]),
-                    "median_volume_0930": float(row[570]),
-                    "median_volume_0931": float(row[571]),
-                }
-            )
+    for i, check in _opening_checks(segment, day, minute, volume).items():  # one entry per segment
+        if check["verdict"] in ("looks end-stamped", "looks early by a minute"):
+            file, when = describe(i)
+            report.append({"file": file, "month": when, **check})
     return report
 
 
@@ -433,6 +429,8 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     files = expand_paths(source.paths, root=raw_root)
     repairs: dict[str, int] = {}
     frames, file_rows = [], {}
+    # One set of categories for every file, so that the column stays categorical through the concat.
+    names = list(dict.fromkeys(str(p) for p in files))  # a file listed twice is one category
     for path in files:  # one iteration per file
         raw = read_bars_file(
             path,
@@ -445,8 +443,6 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         for key, value in raw.repairs.items():
             repairs[key] = repairs.get(key, 0) + value
         frame = raw.frame
-        # One set of categories for every file, so that the column stays categorical through the concat.
-        names = list(dict.fromkeys(str(p) for p in files))  # a file listed twice is one category
         frame["file"] = pd.Categorical.from_codes(
             np.full(len(frame), names.index(str(path)), dtype=np.int32), categories=names
         )
