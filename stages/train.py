@@ -7,11 +7,12 @@ per-fold plot CSV, at the paths given on the command line.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 
 from almanac.data_sources.store import read_json, read_table, write_csv, write_json, write_table
-from almanac.ml.registry import registry_entry
+from almanac.ml.registry import register, registry_entry
 from almanac.ml.trainers import train
 from almanac.stage_io import read_params, run_stage, stage_parser
 
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         outputs={
             "oof": "out-of-fold predictions",
             "model": "final model (joblib)",
-            "registry": "model registry JSON",
+            "registry": "model registry JSON (read too: versions accumulate)",
             "metrics": "train metrics JSON",
             "folds": "per-fold plot CSV",
         },
@@ -48,13 +49,16 @@ def main(argv: list[str] | None = None) -> None:
         model=settings.model,
         target=target,
         symbol=params.data.symbol,
+        cutoff=params.features.cutoff,
         params={**settings.hyperparameters(), "cv": params.cv.model_dump()},
         feature_lineage=read_json(args.lineage),
         features=features,
         metrics=out.metrics,
         model_sha256=sha256,
     )
-    write_json(entry, args.registry)
+    # The registry persists between runs (dvc.yaml: persist: true): this model is registered and made current.
+    previous = read_json(args.registry) if Path(args.registry).is_file() else None
+    write_json(register(previous, entry), args.registry)
     write_json(out.metrics, args.metrics)
     write_csv(pd.DataFrame(out.folds), args.folds)
     log.info("%s on %s: mean walk-forward AUC %.4f over %d folds", settings.model, target,

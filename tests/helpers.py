@@ -35,3 +35,55 @@ def write_lines(path, lines: list[str]):
     """Write ``lines`` (newline-terminated) to ``path`` and return it."""
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def run_stage(name: str, params, **paths) -> None:
+    """Run ``stages/<name>.py``'s ``main`` with ``--params`` and ``--key=path`` arguments, in this process."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "stages" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--params", str(params), *[f"--{k}={v}" for k, v in paths.items()]])
+
+
+def small_pipeline(root, *, overrides: dict | None = None):
+    """bars -> sessions -> features -> labels -> train on thirteen months of the synthetic market, laid out under
+    ``root`` as the pipeline lays out the repository (``data/``, ``models/``, ``params.yaml``).
+
+    Returns ``(params_path, PipelineFiles)``.  ``overrides`` maps ``section.key`` to values.
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from almanac.ml.predictors import PipelineFiles
+
+    root = Path(root)
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    raw["data"].update({"start": "2023-06-01", "end": "2024-06-28"})
+    raw["cv"].update({"min_train_days": 100, "test_days": 40, "embargo_days": 2})
+    for dotted, value in (overrides or {}).items():
+        section, key = dotted.split(".", 1)
+        target = raw[section]
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    files = PipelineFiles(data=root / "data", models=root / "models")
+    if not files.bars.exists():
+        run_stage("bars", params, bars=files.bars, daily=files.daily, manifest=files.manifest,
+                  truth=root / "data" / "truth" / "truth.parquet")  # fmt: skip
+        run_stage("sessions", params, bars=files.bars, manifest=files.manifest, out=files.sessions)
+        run_stage("features", params, bars=files.bars, sessions=files.sessions, daily=files.daily,
+                  out=files.features, lineage=root / "data" / "features_lineage.json")  # fmt: skip
+        run_stage("labels", params, sessions=files.sessions, out=root / "data" / "labels.parquet")
+    run_stage("train", params, features=files.features, lineage=root / "data" / "features_lineage.json",
+              labels=root / "data" / "labels.parquet", sessions=files.sessions,
+              oof=root / "data" / "predictions" / "oof.parquet", model=files.model, registry=files.registry,
+              metrics=root / "metrics" / "train.json", folds=root / "plots" / "cv_folds.csv")  # fmt: skip
+    return params, files

@@ -96,9 +96,18 @@ def _xnys(first_year: int, last_year: int) -> xcals.ExchangeCalendar:
         return xcals.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
 
 
+_BUILT: list[tuple[int, int]] = []  # year ranges of the calendars built so far (each ~0.2 s to build)
+
+
 def _calendar_for(start: pd.Timestamp, end: pd.Timestamp) -> xcals.ExchangeCalendar:
-    # Cache by whole years (with a margin) so repeated calls share one calendar object.
-    return _xnys(max(start.year - 1, 1990), end.year + 1)
+    # Cache by whole years (with a margin), and reuse any calendar already built that covers the request, so
+    # the session table (years of history) and one day's cutoff share one calendar object.
+    first, last = max(start.year - 1, 1990), end.year + 1
+    for lo, hi in _BUILT:
+        if lo <= first and last <= hi:
+            return _xnys(lo, hi)
+    _BUILT.append((first, last))
+    return _xnys(first, last)
 
 
 def trading_days(start, end) -> pd.DatetimeIndex:

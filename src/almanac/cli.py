@@ -1,16 +1,18 @@
-"""The ``almanac`` command: check params, summarise the pipeline's data, score the synthetic oracle.
+"""The ``almanac`` command: check params, summarise the pipeline's data, score the synthetic oracle, predict a day.
 
-Run it from the repository root (it reads ``params.yaml`` and ``data/`` there unless told otherwise).
-``dvc repro`` runs the pipeline itself; this command is for looking at what it produced.
+Run it from the repository root (it reads ``params.yaml``, ``data/`` and ``models/`` there unless told otherwise).
+``dvc repro`` runs the pipeline itself; this command is for looking at what it produced and for the trader's
+morning (``almanac predict``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from pathlib import Path
 
-from almanac.config import ParamsError, describe, dotted_keys, get_dotted, load_params, parse_cutoff
+from almanac.config import DataParams, ParamsError, describe, dotted_keys, get_dotted, load_params, parse_cutoff
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -90,6 +92,25 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from almanac.ml.predictors import PipelineFiles, predict_day
+
+    params = load_params(args.params)
+    if args.format:
+        params = params.model_copy(update={"data": params.data.model_copy(update={"format": args.format})})
+    prediction = predict_day(
+        args.date,
+        params=params,
+        files=PipelineFiles(data=Path(args.data_dir), models=Path(args.models_dir)),
+        extra_bars=args.bars,
+        top=args.top,
+    )
+    print(json.dumps(prediction.to_dict(), indent=2) if args.json else prediction.to_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
@@ -104,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     oracle.add_argument("--cutoff", default="10:15", help="ET cutoff HH:MM (default 10:15)")
     oracle.add_argument("--target", default="rest_of_day", choices=["rest_of_day", "direction"])
     oracle.set_defaults(func=_cmd_oracle)
+    predict = sub.add_parser(
+        "predict",
+        help="P(up), the decision and its SHAP reasons for one day at the cutoff, with the registered model",
+        description="Predict the rest of a trade date's session from the bars up to its cutoff (default: the last "
+        "date in the data), with the model in models/ after checking its sha256 against the registry.",
+    )
+    predict.add_argument("--date", help="trade date YYYY-MM-DD (default: the last date in the data)")
+    predict.add_argument(
+        "--bars", nargs="+", default=[], metavar="FILE", help="vendor files with bars after the stored ones"
+    )
+    predict.add_argument(
+        "--format", choices=typing.get_args(DataParams.model_fields["format"].annotation),
+        help="vendor format of --bars files (default: data.format)",
+    )  # fmt: skip
+    predict.add_argument("--models-dir", default="models", help="model and registry directory (default: models)")
+    predict.add_argument("--top", type=int, default=5, help="SHAP contributions to print (default 5)")
+    predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.set_defaults(func=_cmd_predict)
     return parser
 
 

@@ -182,7 +182,8 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         assert table["threshold"].tolist()[0] == 0.5 and table["coverage"].is_monotonic_decreasing
     assert json.loads((t / "audit.json").read_text())["violations"] == 0
     registry = json.loads((t / "registry.json").read_text())
-    (entry,) = registry.values()
+    (entry,) = registry["versions"].values()
+    assert registry["current"] in registry["versions"]
     assert entry["model"] == "lightgbm" and len(entry["model_sha256"]) == 64
     equity = pd.read_csv(t / "equity.csv")
     assert len(equity) == train["n_oof_days"]

@@ -18,6 +18,7 @@ import pandas as pd
 
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.instruments import instrument
+from almanac.ml.decision import positions  # the decision rule, shared with almanac predict
 from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
 from almanac.sessions import indexed_by_trade_date
 
@@ -46,14 +47,6 @@ class CostModel:
             commission_usd=backtest.commission_usd,
             slippage_ticks=backtest.slippage_ticks,
         )
-
-
-def positions(p_long: np.ndarray, p_short: np.ndarray, threshold: float) -> np.ndarray:
-    """+1 where ``p_long >= threshold``, -1 where ``p_short >= threshold``, else 0 (abstain)."""
-    p_long, p_short = np.asarray(p_long, float), np.asarray(p_short, float)
-    long_ = (p_long >= threshold) & ~(p_short >= threshold)
-    short = (p_short >= threshold) & ~(p_long >= threshold)
-    return np.where(long_, 1, np.where(short, -1, 0)).astype(np.int64)
 
 
 def daily_pnl(sessions: pd.DataFrame, side: pd.Series, costs: CostModel) -> pd.DataFrame:

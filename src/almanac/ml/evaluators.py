@@ -57,12 +57,14 @@ class ModelEvaluator:
             metrics.update({"roc_auc": scores["auc"], "brier": scores["brier"], "log_loss": scores["log_loss"]})
         return metrics
 
-    def compute_shap_values(self, model, X: pd.DataFrame, background_samples: int = 100) -> np.ndarray | None:
+    def compute_shap_values(
+        self, model, X: pd.DataFrame, background_samples: int = 100, *, background: pd.DataFrame | None = None
+    ) -> np.ndarray | None:
         """SHAP values (rows x features; multiclass: averaged magnitude is left to the caller, classes last).
 
         Trees (LightGBM, XGBoost) use ``shap.TreeExplainer``; the logistic pipeline uses ``LinearExplainer`` on
-        its imputed, scaled inputs with ``background_samples`` rows as background.  Baselines have no features
-        to explain and return ``None``.
+        its imputed, scaled inputs with ``background_samples`` rows of ``background`` (default ``X`` itself) as
+        background.  Baselines have no features to explain and return ``None``.
         """
         import shap  # imported lazily: it is slow to import and only needed here
 
@@ -81,8 +83,10 @@ class ModelEvaluator:
         elif name == "LogisticRegression":
             prep = model[:-1] if isinstance(model, Pipeline) else None
             data = prep.transform(X) if prep is not None else X.to_numpy()
-            background = data[np.linspace(0, len(data) - 1, min(background_samples, len(data))).astype(int)]
-            values = shap.LinearExplainer(estimator, background).shap_values(data)
+            pool = data if background is None else (prep.transform(background) if prep is not None else background)
+            pool = np.asarray(pool)
+            rows = pool[np.linspace(0, len(pool) - 1, min(background_samples, len(pool))).astype(int)]
+            values = shap.LinearExplainer(estimator, rows).shap_values(data)
         else:
             return None
         values = np.asarray(values)

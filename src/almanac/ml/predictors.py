@@ -1,4 +1,5 @@
-"""Inference with a model saved by :meth:`almanac.ml.trainers.ModelTrainer.save` or the ``train`` stage.
+"""Inference with a model saved by :meth:`almanac.ml.trainers.ModelTrainer.save` or the ``train`` stage, and the
+trader's morning: :func:`predict_day` (``almanac predict``).
 
 A model file is a pickle, and unpickling runs code: it is loaded only after its sha256 matches the one the
 registry (or the checksum file written beside it) records (:func:`almanac.ml.registry.load_model`).
@@ -6,13 +7,19 @@ registry (or the checksum file written beside it) records (:func:`almanac.ml.reg
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from almanac.config import DEFAULTS
-from almanac.ml.registry import load_model
+from almanac import calendar
+from almanac.config import DEFAULTS, Params
+from almanac.data_sources.store import read_json, read_table
+from almanac.errors import NotEnoughDataError
+from almanac.ml.decision import positions
+from almanac.ml.registry import current_record, load_model
 
 NO_PREDICTION = -1
 
@@ -94,3 +101,327 @@ def predict(
     return pd.DataFrame(
         {f"probability_{c}": proba[:, i] for i, c in enumerate(predictor.classes)}, index=features.index
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineFiles:
+    """Where the pipeline's stages write (the paths of ``dvc.yaml``), relative to the repository root."""
+
+    data: Path = Path("data")
+    models: Path = Path("models")
+
+    @property
+    def bars(self) -> Path:
+        """Canonical minute bars (stage ``bars``)."""
+        return self.data / "bars" / "minute.parquet"
+
+    @property
+    def daily(self) -> Path:
+        """Cross-asset daily series (stage ``bars``)."""
+        return self.data / "bars" / "daily.parquet"
+
+    @property
+    def manifest(self) -> Path:
+        """The bars manifest (rolls, repairs)."""
+        return self.data / "bars" / "manifest.json"
+
+    @property
+    def sessions(self) -> Path:
+        """The session table (stage ``sessions``)."""
+        return self.data / "sessions.parquet"
+
+    @property
+    def features(self) -> Path:
+        """The feature table (stage ``features``)."""
+        return self.data / "features.parquet"
+
+    @property
+    def model(self) -> Path:
+        """The final model (stage ``train``)."""
+        return self.models / "model.joblib"
+
+    @property
+    def registry(self) -> Path:
+        """The model registry (stage ``train``)."""
+        return self.models / "model_registry.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class MorningPrediction:
+    """One day's prediction at the cutoff, as ``almanac predict`` prints it."""
+
+    trade_date: str
+    cutoff_et: str
+    cutoff_price: float
+    contract: str
+    target: str
+    probabilities: dict[str, float]  # P(up) for binary targets ("up"), one per class otherwise
+    decision: str  # long, short or abstain
+    threshold: float
+    model: str  # the registry name
+    version: str
+    model_sha256: str
+    contributions: list[dict]  # the largest SHAP contributions: feature, value, shap (log-odds of the base model)
+    new_bars: int  # bars taken from --bars files (0: the pipeline's stored bars only)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (``almanac predict --json``)."""
+        return dataclasses.asdict(self)
+
+    def to_text(self) -> str:
+        """A few lines for the terminal."""
+        probs = ", ".join(f"P({k}) = {v:.4f}" for k, v in self.probabilities.items())
+        lines = [
+            f"{self.trade_date} at {self.cutoff_et} ET ({self.contract} {self.cutoff_price:g}): {probs}",
+            f"decision: {self.decision.upper()} (trade when the larger side reaches {self.threshold:g})",
+            f"model: {self.model} (version {self.version}, sha256 {self.model_sha256[:12]}… verified)",
+        ]
+        if self.contributions:
+            lines.append("largest SHAP contributions (log-odds of the base model):")
+            width = max(len(c["feature"]) for c in self.contributions)
+            lines += [
+                f"  {c['feature']:<{width}}  {c['shap']:+.4f}   (value {c['value']:.4g})" for c in self.contributions
+            ]
+        if self.new_bars:
+            lines.append(f"{self.new_bars} bars read from the --bars files")
+        return "\n".join(lines)
+
+
+def _morning_bars(paths: list[Path], params: Params, stored_tail: pd.DataFrame) -> pd.DataFrame:
+    """Canonical bars of the user's extra files (this morning), read and checked by the pipeline's file reader.
+
+    A file without contract codes continues the contract of the last stored bar.
+    """
+    from almanac.data_sources.files import build_file_dataset  # lazily: only with --bars
+
+    source = params.data.model_copy(
+        update={
+            "source": "files",
+            "paths": ",".join(str(p) for p in paths),
+            "daily_paths": "",
+            "daily_available_at": "",
+            "end": dt.date(2099, 12, 31),
+        }
+    )
+    bars = build_file_dataset(source).bars
+    if not stored_tail.empty and (bars["contract"] == f"{params.data.symbol}-continuous").all():
+        bars = bars.assign(contract=str(stored_tail["contract"].iloc[-1]))
+    return bars
+
+
+def _refuse_missing(row: pd.Series, names: list[str], stored: pd.DataFrame, sessions: pd.DataFrame, date) -> None:
+    """Stop when a feature the model learned with is NaN on ``date``, saying which and what history is missing."""
+    learned = stored[names].notna().mean() >= 0.5 if len(stored) else pd.Series(True, index=names)
+    missing = [n for n in names if pd.isna(row[n]) and bool(learned[n])]
+    if not missing:
+        return
+    before = sessions.loc[sessions["trade_date"] < date].tail(DEFAULTS.features.rank_days)
+    empty = before.loc[before["rth_bars"] == 0, "trade_date"]
+    notes = []
+    if len(before) < DEFAULTS.features.rank_days:
+        notes.append(f"the data holds only {len(before)} sessions before it")
+    if len(empty):
+        listed = ", ".join(str(d.date()) for d in empty.iloc[-5:])
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        notes.append(f"sessions without RTH bars in the {len(before)} before it: {listed}{more}")
+    holes = "; " + "; ".join(notes) if notes else ""
+    raise NotEnoughDataError(
+        f"{date.date()}: the history these features need is missing, so no prediction is made: "
+        f"{', '.join(missing)}{holes}. Add the missing bars (or daily series) and run dvc repro"
+    )
+
+
+def predict_day(
+    date: str | dt.date | None = None,
+    *,
+    params: Params,
+    files: PipelineFiles | None = None,
+    extra_bars: list[str | Path] = (),
+    top: int = 5,
+) -> MorningPrediction:
+    """Predict the rest of ``date``'s session from what is known at its cutoff, with the registered model.
+
+    The bars up to the cutoff of ``date`` (the pipeline's stored bars, plus ``extra_bars`` files such as this
+    morning's, read with ``params.data``'s format and checks) go through the pipeline's own session and feature
+    code; the model is loaded only after its sha256 matches the registry's current record.
+
+    Parameters
+    ----------
+    date : str or date, optional
+        The trade date; default the last one in the data.
+    params : Params
+        The pipeline's params (``params.yaml``); its cutoff, symbol and target must be the registered model's.
+    files : PipelineFiles, optional
+        Where the pipeline's outputs are (default: ``data/`` and ``models/`` of the working directory).
+    extra_bars : list of path
+        Vendor files with bars after the stored ones (bars already stored are not read twice).
+    top : int
+        How many SHAP contributions to report.
+
+    Returns
+    -------
+    MorningPrediction
+
+    Raises
+    ------
+    NotEnoughDataError
+        The cutoff of ``date`` has not passed in the data, ``date`` is not a trade date of the data, or the
+        history the features need is missing.
+    ModelIntegrityError
+        The model file does not match its registered sha256, or the registry's model was trained with another
+        cutoff, symbol or target than ``params``.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> from almanac.ml.predictors import predict_day
+    >>> today = predict_day(params=almanac.load_params("params.yaml"))  # doctest: +SKIP
+    >>> print(today.to_text())  # doctest: +SKIP
+    """
+    from almanac.errors import ModelIntegrityError
+    from almanac.features.ml_features import build_features
+    from almanac.sessions import build_sessions
+
+    files = files or PipelineFiles()
+    name, record = current_record(read_json(files.registry), source=files.registry)
+    wanted = {"cutoff_et": params.features.cutoff, "symbol": params.data.symbol, "target": params.labels.target}
+    differ = {k: (record[k], v) for k, v in wanted.items() if k in record and record[k] != v}
+    if differ:
+        raise ModelIntegrityError(
+            f"{files.registry}: the current model {name} was trained with "
+            + ", ".join(f"{k} {was!r} but params say {now!r}" for k, (was, now) in differ.items())
+            + "; run dvc repro to train a model for these params"
+        )
+    predictor = ModelPredictor(files.model, registry_path=files.registry)
+    cutoff = params.features.cutoff_time
+    sessions = read_table(files.sessions)
+    manifest = read_json(files.manifest)
+    stored_dates = pd.DatetimeIndex(sessions.loc[sessions["rth_bars"] > 0, "trade_date"])
+    settings = params.features
+    # The bar-based features look back over a few sessions (the volume averages); earlier history reaches the
+    # features through the stored session table (the regime windows).  One read covers the last stored days.
+    lookback = settings.volume_avg_days + 5
+    bars = read_table(files.bars, filters=[("trade_date", ">=", stored_dates[-lookback - 1].to_pydatetime())])
+
+    new = pd.DataFrame(columns=bars.columns)
+    if extra_bars:
+        new = _morning_bars([Path(p) for p in extra_bars], params, bars)
+        new = new.loc[new["ts"] > bars["ts"].max()].reset_index(drop=True)
+        if new.empty:
+            raise NotEnoughDataError(
+                f"{', '.join(map(str, extra_bars))}: no bar after the last stored one "
+                f"({bars['ts'].max().tz_convert(calendar.ET):%Y-%m-%d %H:%M} ET)"
+            )
+    all_dates = stored_dates.union(pd.DatetimeIndex(new["trade_date"].unique()))
+    day = pd.Timestamp(date) if date is not None else all_dates[-1]
+    if day not in all_dates:
+        raise NotEnoughDataError(
+            f"{day.date()} is not a trade date with bars in the data ({all_dates[0].date()} to {all_dates[-1].date()}"
+            f"{' incl. --bars' if extra_bars else ''}); give a date in that range or add its bars with --bars"
+        )
+    first = all_dates[max(all_dates.get_loc(day) - lookback, 0)]
+    if first < bars["trade_date"].min():
+        bars = read_table(files.bars, filters=[("trade_date", ">=", first.to_pydatetime())])
+    bars = bars.loc[(bars["trade_date"] >= first) & (bars["trade_date"] <= day)].reset_index(drop=True)
+    new_used = new.loc[new["trade_date"] <= day]
+    if len(new_used):
+        bars = pd.concat([bars, new_used[bars.columns]], ignore_index=True)
+        first_new = new_used["trade_date"].min()
+        fresh = build_sessions(bars, cutoff, rolls=manifest.get("rolls"))
+        sessions = pd.concat(
+            [sessions.loc[sessions["trade_date"] < first_new], fresh.loc[fresh["trade_date"] >= first_new]],
+            ignore_index=True,
+        )
+    sessions = sessions.loc[sessions["trade_date"] <= day].reset_index(drop=True)
+    today = sessions.iloc[-1]
+    seen = bars.loc[bars["trade_date"] == day, "ts"]
+    # The cutoff has passed in the data when the day has a cutoff price and its bars reach the cutoff: a file
+    # that stops at 10:05 gives a 10:05 "cutoff price" but says nothing yet about 10:05-10:15.
+    instant = calendar.cutoff_instants(pd.DatetimeIndex([day]), cutoff)[0]
+    reached = len(seen) > 0 and seen.max() + pd.Timedelta(minutes=1) >= instant
+    if today["trade_date"] != day or not np.isfinite(today["cutoff_price"]) or not reached:
+        last = (
+            f"its last bar starts at {seen.max().tz_convert(calendar.ET):%H:%M} ET" if len(seen) else "it has no bars"
+        )
+        raise NotEnoughDataError(
+            f"{day.date()}: the cutoff {settings.cutoff} ET has not passed in the data ({last}; a bar that ends by "
+            "the cutoff is needed); add the bars up to the cutoff with --bars"
+        )
+    features, _ = build_features(bars, sessions, read_table(files.daily), settings=settings)
+    X = features.loc[[day], predictor.feature_names]
+    history = read_table(files.features, columns=predictor.feature_names)
+    _refuse_missing(X.iloc[0], predictor.feature_names, history, sessions, day)
+
+    proba = predictor.predict_proba(X)[0]
+    classes = [str(c) for c in predictor.classes]
+    if len(classes) == 2:
+        probabilities = {"up": float(proba[1])}
+        p_long, p_short = proba[1], proba[0]
+    else:
+        probabilities = {c: float(p) for c, p in zip(classes, proba, strict=True)}
+        p_long, p_short = probabilities.get("TrendUp", 0.0), probabilities.get("TrendDown", 0.0)
+    threshold = params.backtest.threshold
+    side = int(positions(np.array([p_long]), np.array([p_short]), threshold)[0])
+    return MorningPrediction(
+        trade_date=str(day.date()),
+        cutoff_et=settings.cutoff,
+        cutoff_price=float(today["cutoff_price"]),
+        contract=str(today["contract"]),
+        target=params.labels.target,
+        probabilities=probabilities,
+        decision={1: "long", -1: "short", 0: "abstain"}[side],
+        threshold=threshold,
+        model=name,
+        version=str(record.get("version", "")),
+        model_sha256=str(record["model_sha256"]),
+        contributions=_contributions(
+            predictor,
+            X,
+            history=history,
+            top=top,
+            explained_class=classes.index("TrendUp") if "TrendUp" in classes else len(classes) - 1,
+        ),
+        new_bars=int(len(new_used)),
+    )
+
+
+def _contributions(
+    predictor: ModelPredictor, X: pd.DataFrame, *, history: pd.DataFrame, top: int, explained_class: int
+) -> list[dict]:
+    """The ``top`` SHAP contributions to this one prediction (empty for the baselines, which have no features).
+
+    Tree models use their own library's exact TreeSHAP (``pred_contrib``: the algorithm ``shap.TreeExplainer``
+    runs, without importing ``shap``, which would cost the morning command half a second); the logistic
+    pipeline goes through :meth:`ModelEvaluator.compute_shap_values` with the training rows as background.
+    """
+    from almanac.ml.models import explained_model
+
+    model = explained_model(predictor.model)
+    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+    kind = type(estimator).__name__
+    if kind == "LGBMClassifier":
+        values = np.asarray(estimator.predict(X, pred_contrib=True), dtype=float)
+    elif kind == "XGBClassifier":
+        import xgboost
+
+        values = estimator.get_booster().predict(xgboost.DMatrix(X), pred_contribs=True)
+    else:
+        from almanac.ml.evaluators import ModelEvaluator
+
+        values = ModelEvaluator().compute_shap_values(predictor.model, X, background=history)
+        if values is None:
+            return []
+    values = np.asarray(values, dtype=float)
+    n = X.shape[1]
+    if kind in ("LGBMClassifier", "XGBClassifier"):
+        # Binary: rows x (features + bias), log-odds of code 1.  Multiclass: per class (in the order of the
+        # fitted model's classes_) features + bias.
+        seen = [int(c) for c in estimator.classes_]
+        if len(seen) == 2:
+            row = values.reshape(len(X), n + 1)[0, :n] * (1.0 if explained_class == seen[1] else -1.0)
+        else:
+            row = values.reshape(len(X), len(seen), n + 1)[0, seen.index(explained_class), :n]
+    else:
+        row = values[0, :, explained_class] if values.ndim == 3 else values[0]
+    order = np.argsort(-np.abs(row), kind="stable")[:top]
+    return [{"feature": predictor.feature_names[i], "value": float(X.iloc[0, i]), "shap": float(row[i])} for i in order]

@@ -1,8 +1,14 @@
-"""The model registry record (the original design's ``model_registry.json``).
+"""The model registry (the original design's ``model_registry.json``): every registered version and the current one.
+
+``{"current": name, "versions": {name: record, ...}}``.  Each ``train`` run registers its model: a new version is
+appended, a retrained one replaces its own record in place, and ``current`` names the model now in
+``models/model.joblib``.  The file is a ``persist: true`` output of the ``train`` stage, so versions accumulate
+across runs and are committed with ``dvc.lock``; an older model file is recovered from its commit
+(``dvc get . models/model.joblib --rev <commit>``) and checked against its recorded sha256.
 
 No wall-clock times: they would make every rerun differ, and the pipeline's outputs are byte-identical for the
-same params and data.  The version is a content hash of model name, params, target and feature set, so the same
-experiment always gets the same version and any change gets a new one.
+same params and data.  The version is a content hash of model name, params, target, cutoff and feature set, so the
+same experiment always gets the same version and any change gets a new one.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ def registry_entry(
     model: str,
     target: str,
     symbol: str,
+    cutoff: str,
     params: dict,
     feature_lineage: dict,
     features: pd.DataFrame,
@@ -31,7 +38,9 @@ def registry_entry(
     """``{name: record}`` for a trained model; ``model_sha256`` is the hash of the saved joblib file."""
     feature_set = sorted(features.columns)
     identity = json.dumps(
-        {"model": model, "params": params, "target": target, "features": feature_set}, sort_keys=True, default=str
+        {"model": model, "params": params, "target": target, "cutoff": cutoff, "features": feature_set},
+        sort_keys=True,
+        default=str,
     )
     version = hashlib.sha256(identity.encode()).hexdigest()[:12]
     families = sorted({v["family"] for v in feature_lineage.values()})
@@ -40,7 +49,9 @@ def registry_entry(
         name: {
             "model": model,
             "version": version,
+            "symbol": symbol,
             "target": target,
+            "cutoff_et": cutoff,
             "params": params,
             "feature_set": "+".join(families),
             "features": feature_set,
@@ -50,6 +61,33 @@ def registry_entry(
             "model_sha256": model_sha256,
         }
     }
+
+
+def register(registry: dict | None, entry: dict) -> dict:
+    """``registry`` with ``entry`` (one ``{name: record}``) registered and made current.
+
+    A name already registered (the same model, params, target and features) keeps its place and gets the new
+    record; a new one is appended.  A registry in the older one-record format becomes the first version.
+    """
+    ((name, record),) = entry.items()
+    versions = dict(_versions(registry or {}))
+    versions[name] = record
+    return {"current": name, "versions": versions}
+
+
+def _versions(registry: dict) -> dict:
+    if "versions" in registry:
+        return registry["versions"]
+    return {k: v for k, v in registry.items() if isinstance(v, dict) and "model_sha256" in v}  # one-record format
+
+
+def current_record(registry: dict, *, source: str | Path = "registry") -> tuple[str, dict]:
+    """``(name, record)`` of the current model of a registry (the last record of the older format)."""
+    versions = _versions(registry)
+    name = registry.get("current") if "versions" in registry else (list(versions)[-1] if versions else None)
+    if name is None or name not in versions:
+        raise ModelIntegrityError(f"{source}: no current model is registered (current={name!r})")
+    return name, versions[name]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -76,9 +114,8 @@ def recorded_sha256(model_path: str | Path, registry_path: str | Path | None = N
     registry = Path(registry_path) if registry_path is not None else model_path.parent / "model_registry.json"
     if registry.is_file():
         entries = json.loads(registry.read_text())
-        records = [r for r in entries.values() if isinstance(r, dict) and "model_sha256" in r]
-        if records:
-            return records[-1]["model_sha256"]
+        if _versions(entries):
+            return current_record(entries, source=registry)[1]["model_sha256"]
     if registry_path is None and sidecar_path(model_path).is_file():
         return sidecar_path(model_path).read_text().split()[0]
     raise ModelIntegrityError(

@@ -1,0 +1,194 @@
+"""The trader's morning: ``almanac predict`` / :func:`predict_day` on a small trained pipeline, and the registry's
+versions.
+
+The reference for every prediction is the pipeline itself: the final model's probability for the row of
+``data/features.parquet`` that the ``features`` stage wrote for that day.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from almanac.config import load_params
+from almanac.data_sources.store import read_table, write_table
+from almanac.errors import ModelIntegrityError, NotEnoughDataError
+from almanac.ml.decision import positions
+from almanac.ml.evaluators import ModelEvaluator
+from almanac.ml.predictors import ModelPredictor, PipelineFiles, predict_day
+from helpers import firstrate_lines, small_pipeline, write_lines
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    root = tmp_path_factory.mktemp("morning")
+    params, files = small_pipeline(root)
+    return root, params, files
+
+
+def pipeline_probability(files: PipelineFiles, day: pd.Timestamp) -> float:
+    predictor = ModelPredictor(files.model, registry_path=files.registry)
+    features = read_table(files.features).set_index("trade_date")
+    return float(predictor.predict_proba(features.loc[[day], predictor.feature_names])[0, 1])
+
+
+def test_last_date_is_the_final_models_probability_for_the_pipelines_features(pipeline):
+    root, params, files = pipeline
+    settings = load_params(params)
+    day = read_table(files.features)["trade_date"].iloc[-1]
+    out = predict_day(params=settings, files=files)
+    assert out.trade_date == str(day.date())
+    assert out.probabilities["up"] == pipeline_probability(files, day)  # exactly, not approximately
+    p = out.probabilities["up"]
+    side = int(positions(np.array([p]), np.array([1 - p]), settings.backtest.threshold)[0])
+    assert out.decision == {1: "long", -1: "short", 0: "abstain"}[side]
+    registry = json.loads(files.registry.read_text())
+    assert out.model == registry["current"]
+    assert out.model_sha256 == registry["versions"][out.model]["model_sha256"]
+    sessions = read_table(files.sessions).set_index("trade_date")
+    assert out.cutoff_price == sessions.loc[day, "cutoff_price"] and out.cutoff_et == "10:15"
+
+
+def test_earlier_dates_match_the_pipeline_too(pipeline):
+    _, params, files = pipeline
+    dates = read_table(files.features)["trade_date"]
+    for day in dates.iloc[[-60, -25, -2]]:  # three dates: mid-history, a month back, the day before the last
+        out = predict_day(day.date(), params=load_params(params), files=files)
+        assert out.probabilities["up"] == pipeline_probability(files, day), day
+
+
+def test_contributions_are_the_shap_values_of_the_evaluate_stage(pipeline):
+    _, params, files = pipeline
+    out = predict_day(params=load_params(params), files=files, top=30)
+    predictor = ModelPredictor(files.model, registry_path=files.registry)
+    features = read_table(files.features).set_index("trade_date")
+    X = features.loc[[pd.Timestamp(out.trade_date)], predictor.feature_names]
+    reference = ModelEvaluator().compute_shap_values(predictor.model, X)  # shap.TreeExplainer
+    reference = reference[0, :, 1] if reference.ndim == 3 else reference[0]
+    got = {c["feature"]: c["shap"] for c in out.contributions}
+    assert len(got) == len(predictor.feature_names)
+    for name, value in zip(predictor.feature_names, reference, strict=True):
+        assert got[name] == pytest.approx(value, abs=1e-9), name
+    magnitudes = [abs(c["shap"]) for c in out.contributions]
+    assert magnitudes == sorted(magnitudes, reverse=True)
+
+
+def truncated_store(root, files: PipelineFiles, day: pd.Timestamp) -> PipelineFiles:
+    """A copy of the pipeline's outputs whose bars and sessions stop the evening before ``day``."""
+    store = PipelineFiles(data=root / "data", models=root / "models")
+    shutil.copytree(files.data, store.data)
+    shutil.copytree(files.models, store.models)
+    bars = read_table(files.bars)
+    write_table(bars.loc[bars["trade_date"] < day], store.bars)
+    sessions = read_table(files.sessions)
+    write_table(sessions.loc[sessions["trade_date"] < day], store.sessions)
+    return store
+
+
+def morning_file(path, files: PipelineFiles, day: pd.Timestamp, until: str):
+    """``day``'s bars up to ``until`` ET (bar start), as a FirstRate file: the overnight session and the morning."""
+    bars = read_table(files.bars)
+    bars = bars.loc[bars["trade_date"] == day]
+    local = bars["ts"].dt.tz_convert("America/New_York")
+    bars = bars.loc[(local.dt.strftime("%H:%M") <= until) | (local.dt.date < day.date())]
+    return write_lines(path, firstrate_lines(bars)), len(bars)
+
+
+def test_this_mornings_file_gives_the_pipelines_prediction(pipeline, tmp_path):
+    _, params, files = pipeline
+    day = read_table(files.features)["trade_date"].iloc[-1]
+    store = truncated_store(tmp_path, files, day)
+    path, rows = morning_file(tmp_path / "today.csv", files, day, until="10:20")
+    out = predict_day(params=load_params(params), files=store, extra_bars=[path])
+    assert out.trade_date == str(day.date()) and out.new_bars == rows
+    assert out.probabilities["up"] == pipeline_probability(files, day)
+
+
+def test_refuses_before_the_cutoff_has_passed(pipeline, tmp_path):
+    _, params, files = pipeline
+    day = read_table(files.features)["trade_date"].iloc[-1]
+    store = truncated_store(tmp_path, files, day)
+    path, _ = morning_file(tmp_path / "early.csv", files, day, until="10:05")
+    with pytest.raises(NotEnoughDataError, match=r"cutoff 10:15 ET has not passed .*last bar starts at 10:05 ET"):
+        predict_day(params=load_params(params), files=store, extra_bars=[path])
+
+
+def test_refuses_without_the_history_the_features_need(pipeline):
+    _, params, files = pipeline
+    second = read_table(files.sessions)["trade_date"].iloc[1]
+    with pytest.raises(NotEnoughDataError, match=r"history these features need is missing.*atr_pct.*only 1 sessions"):
+        predict_day(second.date(), params=load_params(params), files=files)
+    with pytest.raises(NotEnoughDataError, match="2024-07-04 is not a trade date with bars"):
+        predict_day("2024-07-04", params=load_params(params), files=files)
+
+
+def test_refuses_a_model_trained_for_other_params(pipeline, tmp_path):
+    _, params, files = pipeline
+    other = load_params(params)
+    other = other.model_copy(update={"features": other.features.model_copy(update={"cutoff": "10:30"})})
+    with pytest.raises(ModelIntegrityError, match=r"cutoff_et '10:15' but params say '10:30'.*dvc repro"):
+        predict_day(params=other, files=files)
+
+
+def test_refuses_a_replaced_model_file(pipeline, tmp_path):
+    _, params, files = pipeline
+    store = PipelineFiles(data=files.data, models=tmp_path / "models")
+    shutil.copytree(files.models, store.models)
+    with open(store.model, "ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelIntegrityError, match="does not match the recorded"):
+        predict_day(params=load_params(params), files=store)
+
+
+def test_command_line_json_and_errors(pipeline):
+    root, params, files = pipeline
+    command = [sys.executable, "-m", "almanac.cli", "--params", str(params), "--data-dir", str(files.data)]
+    done = subprocess.run(
+        [*command, "predict", "--models-dir", str(files.models), "--json"], capture_output=True, text=True, cwd=root
+    )
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed == json.loads(json.dumps(predict_day(params=load_params(params), files=files).to_dict()))
+    text = subprocess.run([*command, "predict", "--models-dir", str(files.models)], capture_output=True, text=True)
+    assert "P(up) = " in text.stdout and "verified" in text.stdout and "largest SHAP contributions" in text.stdout
+    bad = subprocess.run(
+        [*command, "predict", "--models-dir", str(files.models), "--date", "2024-07-04"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: 2024-07-04") and "Traceback" not in bad.stderr
+
+
+def test_registry_keeps_every_version_and_names_the_current_one(tmp_path):
+    params, files = small_pipeline(tmp_path)
+    first = json.loads(files.registry.read_text())
+    (lightgbm,) = first["versions"]
+    assert first["current"] == lightgbm
+    small_pipeline(tmp_path, overrides={"train.model": "logistic"})
+    second = json.loads(files.registry.read_text())
+    assert list(second["versions"]) == [lightgbm, second["current"]] and "logistic" in second["current"]
+    out = predict_day(params=load_params(params), files=files)  # the logistic model, explained by shap
+    assert out.model == second["current"] and len(out.contributions) == 5
+    assert out.probabilities["up"] == pipeline_probability(files, pd.Timestamp(out.trade_date))
+    small_pipeline(tmp_path)  # lightgbm again: the same version, re-registered in place and current again
+    third = json.loads(files.registry.read_text())
+    assert list(third["versions"]) == list(second["versions"]) and third["current"] == lightgbm
+    assert third["versions"][lightgbm] == first["versions"][lightgbm]
+    record = third["versions"][lightgbm]
+    for key in ("version", "params", "data_range", "cv_score", "model_sha256", "cutoff_et", "symbol", "target"):
+        assert key in record, key
+
+
+def test_the_readme_example_runs(pipeline, monkeypatch, capsys):
+    root, _, files = pipeline
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("The same from Python (`almanac.ml.predictors`):", 1)[1].split("```python\n", 1)[1]
+    monkeypatch.chdir(root)  # the README runs from the repository root: params.yaml, data/, models/
+    exec(compile(block.split("```", 1)[0], "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "P(up) = " in printed and json.loads(files.registry.read_text())["current"].split("_")[-1] in printed
