@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS = 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev repro test lint bench sweep clean
+.PHONY: help venv dev chromium repro test lint bench sweep clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -20,7 +20,16 @@ $(BIN)/.installed: requirements.txt pyproject.toml
 
 $(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(MAKE) --no-print-directory chromium
 	touch $@
+
+# The browser tests drive Debian's chromium with Playwright (Playwright cannot download its own browsers here).
+chromium: ## install Debian's chromium for the browser tests (as root; otherwise says how)
+	@command -v chromium >/dev/null 2>&1 && echo "chromium: $$(command -v chromium)" || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser tests will skip"; \
+	  else echo "chromium not found: run 'sudo apt-get install chromium' for the browser tests (they skip without it)"; fi; }
 
 venv: $(BIN)/.installed ## create .venv with the pinned requirements
 

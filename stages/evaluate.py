@@ -17,9 +17,9 @@ from almanac.stage_io import read_params, run_stage, stage_parser
 from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
 from almanac.synth.oracle import oracle_probability
 
-PLOTS = {"roc": ["fpr", "tpr", "threshold"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count"],
-         "confusion": ["actual", "predicted", "count"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"],
-         "breakdown": ["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct"]}  # fmt: skip
+PLOTS = {"roc": ["fpr", "tpr", "threshold", "chance"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"],
+         "confusion": ["trade_date", "actual", "predicted"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"],
+         "breakdown": ["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct", "label"]}  # fmt: skip
 SHAP_MAX_ROWS = 2000
 log = logging.getLogger("stages.evaluate")
 

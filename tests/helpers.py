@@ -87,3 +87,14 @@ def small_pipeline(root, *, overrides: dict | None = None):
               oof=root / "data" / "predictions" / "oof.parquet", model=files.model, registry=files.registry,
               metrics=root / "metrics" / "train.json", folds=root / "plots" / "cv_folds.csv")  # fmt: skip
     return params, files
+
+
+def screenshot(page, name: str):
+    """Save a full-page screenshot of a Playwright ``page`` as ``test-artifacts/<name>.png`` (for people to look at)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -111,6 +111,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plots(args: argparse.Namespace) -> int:
+    from almanac.dvc_plots import render
+
+    page = render(args.revisions, out=args.out)
+    print(f"{'compared ' + ', '.join(args.revisions) + ' with the workspace' if args.revisions else 'plots'}: {page}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
@@ -143,6 +151,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--top", type=int, default=5, help="SHAP contributions to print (default 5)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.set_defaults(func=_cmd_predict)
+    plots = sub.add_parser(
+        "plots",
+        help="dvc plots show (or diff REV...) as an HTML page that works offline",
+        description="Render the plots of dvc.yaml with DVC into dvc_plots/index.html, with the charting "
+        "libraries inline (no CDN). With revisions, compare them with the workspace (dvc plots diff).",
+    )
+    plots.add_argument("revisions", nargs="*", help="git revisions or experiment names to compare (dvc plots diff)")
+    plots.add_argument("-o", "--out", default="dvc_plots", help="output directory (default: dvc_plots)")
+    plots.set_defaults(func=_cmd_plots)
     return parser
 
 
@@ -151,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParamsError, FileNotFoundError, ValueError) as err:
+    except (ParamsError, FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -187,6 +187,12 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     assert entry["model"] == "lightgbm" and len(entry["model_sha256"]) == 64
     equity = pd.read_csv(t / "equity.csv")
     assert len(equity) == train["n_oof_days"]
+    assert equity["hold_equity_usd"].iloc[-1] == pytest.approx(backtest["buy_hold_pnl_usd"], abs=0.01)
+    confusion = pd.read_csv(t / "confusion.csv")  # one row per day: DVC's confusion template counts rows
+    assert len(confusion) == train["n_oof_days"] and list(confusion.columns) == ["trade_date", "actual", "predicted"]
+    if target == "rest_of_day":
+        assert confusion.eval("actual == 1 and predicted == 1").sum() == evaluate["tp"]
+        assert pd.read_csv(t / "breakdown.csv")["label"].is_unique
     oof = read_table(t / "oof.parquet")
     if target == "archetype":  # multiclass: one probability column per class, summing to one
         columns = ["probability_Range", "probability_TrendDown", "probability_TrendUp"]

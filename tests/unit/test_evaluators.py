@@ -246,7 +246,8 @@ def test_calibration_table_golden():
     p = np.array([0.05, 0.15, 0.12, 0.95, 1.0, 0.0])
     y = np.array([0, 1, 0, 1, 1, 0])
     out = calibration_table(y, p, bins=10)
-    assert list(out.columns) == ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count"]
+    assert list(out.columns) == ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"]
+    assert (out["perfect"] == out["mean_predicted"]).all()
     assert list(out["bin"]) == [0, 1, 9]  # p = 1.0 belongs to the last bin
     assert list(out["count"]) == [2, 2, 2]
     np.testing.assert_allclose(out["observed"], [0.0, 0.5, 1.0])
@@ -275,6 +276,7 @@ def test_roc_table_matches_sklearn_with_thresholds_capped(binary_case):
     assert (out["fpr"].iloc[0], out["tpr"].iloc[0]) == (0.0, 0.0)
     assert (out["fpr"].iloc[-1], out["tpr"].iloc[-1]) == (1.0, 1.0)
     assert out["threshold"].max() == 1.0  # sklearn's first threshold is +inf
+    assert (out["chance"] == out["fpr"]).all()  # the diagonal drawn beside the curve
     assert np.isfinite(out["threshold"]).all()
 
 

@@ -82,6 +82,7 @@ def daily_pnl(sessions: pd.DataFrame, side: pd.Series, costs: CostModel) -> pd.D
         index=side.index,
     )
     out["equity_usd"] = out["pnl_usd"].cumsum()
+    out["hold_equity_usd"] = out["hold_pnl_usd"].cumsum()  # the benchmark: long at every cutoff
     out["drawdown_usd"] = out["equity_usd"] - out["equity_usd"].cummax().clip(lower=0.0)
     return out
 
@@ -275,7 +276,8 @@ def backtest(
     metrics : dict
         Flat metrics (see ``metrics/backtest.json`` in the README).
     equity : DataFrame
-        ``trade_date, position, pnl_usd, equity_usd, drawdown_usd`` per out-of-fold day.
+        ``trade_date, position, gross_pnl_usd, pnl_usd, hold_pnl_usd, equity_usd, drawdown_usd,
+        hold_equity_usd`` per out-of-fold day.
 
     Examples
     --------
@@ -303,7 +305,8 @@ def backtest(
     pnl = result.pop("pnl")
     result.pop("equity_curve")
     result = flag_degenerate(result, p_long.to_numpy(dtype=float))
-    columns = ["trade_date", "position", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd", "equity_usd", "drawdown_usd"]
+    columns = ["trade_date", "position", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd", "equity_usd", "drawdown_usd",
+               "hold_equity_usd"]  # fmt: skip
     equity = pnl.reset_index()[columns]
     return result, equity
 

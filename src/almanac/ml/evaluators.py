@@ -160,7 +160,8 @@ def breakdown(
                     "signed_return_pct": float(np.nanmean(side[rows_of] * r[rows_of])),
                 }
             )
-    return pd.DataFrame(rows, columns=["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct"])
+    table = pd.DataFrame(rows, columns=["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct"])
+    return table.assign(label=table["group"] + " " + table["value"])  # values repeat across groups (low, true)
 
 
 def information_coefficient(oof: pd.DataFrame, p: np.ndarray, returns: pd.Series) -> dict:
@@ -219,13 +220,14 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int) -> pd.DataFrame:
     )
     table["bin_low"] = edges[table["bin"]]
     table["bin_high"] = edges[table["bin"] + 1]
-    return table[["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count"]]
+    table["perfect"] = table["mean_predicted"]  # the diagonal, drawn beside the observed frequencies
+    return table[["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"]]
 
 
 def roc_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     """ROC curve points (false and true positive rates by threshold)."""
     fpr, tpr, thresholds = roc_curve(np.asarray(y, dtype=int), np.asarray(p, dtype=float))
-    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.minimum(thresholds, 1.0)})
+    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.minimum(thresholds, 1.0), "chance": fpr})
 
 
 def confusion_table(y_true: np.ndarray, y_pred: np.ndarray, labels: list) -> pd.DataFrame:
@@ -322,8 +324,13 @@ def evaluate(
             metrics.update(_per_fold_difference(oof["fold"].to_numpy(), codes, proba[:, 1], base[:, 1], name))
     plots: dict[str, pd.DataFrame] = {}
     predicted = proba.argmax(axis=1)
-    plots["confusion"] = confusion_table(
-        classes_arr[codes].astype(str), classes_arr[predicted].astype(str), [str(c) for c in classes]
+    # One row per day, as DVC's confusion template counts rows (an aggregated table would draw one solid block).
+    plots["confusion"] = pd.DataFrame(
+        {
+            "trade_date": pd.DatetimeIndex(oof["trade_date"]).strftime("%Y-%m-%d"),
+            "actual": np.array([str(c) for c in classes])[codes],
+            "predicted": np.array([str(c) for c in classes])[predicted],
+        }
     )
     if binary:
         n_pos, n_neg = int(codes.sum()), int((codes == 0).sum())
@@ -331,7 +338,7 @@ def evaluate(
         metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(
             codes, proba[:, 1], n_boot=settings.bootstrap, seed=settings.seed
         )
-        tn, fp, fn, tp = (int(x) for x in plots["confusion"]["count"])
+        tn, fp, fn, tp = (int(x) for x in confusion_matrix(codes, predicted, labels=[0, 1]).ravel())
         metrics.update({"tn": tn, "fp": fp, "fn": fn, "tp": tp})
         plots["roc"] = roc_table(codes, proba[:, 1])
         plots["calibration"] = calibration_table(codes, proba[:, 1], settings.calibration_bins)
