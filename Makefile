@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS = 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev chromium repro test lint bench sweep clean
+.PHONY: help venv dev chromium repro test lint report bench sweep clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: dev ## set up and run the whole test suite
 lint: dev ## ruff check and format check
 	$(BIN)/ruff check src stages tests benchmarks
 	$(BIN)/ruff format --check src stages tests benchmarks
+
+report: venv ## write reports/report.html: headline metrics, charts and trades of the committed run (offline)
+	$(BIN)/almanac report --html reports/report.html
 
 bench: venv ## time the stages on the default 9-year market; prints wall time and peak RSS
 	$(BIN)/python benchmarks/run.py

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     oof = read_table(args.oof)
     metrics, equity = backtest(oof, sessions, settings=params.backtest, costs=costs)
     write_json(metrics, args.metrics)
-    write_csv(equity, args.equity)
+    write_csv(equity, args.equity, exact=("entry", "exit"))  # fill prices in full: the report's trade list
     # Binary targets only (a multiclass target maps classes to positions; its table stays empty).
     table = risk_coverage(oof, sessions, costs=costs) if "probability" in oof.columns else RISK_COVERAGE_EMPTY
     write_csv(table, args.risk_coverage)

@@ -119,6 +119,20 @@ def _cmd_plots(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from almanac.report import load_run, markdown, to_html
+
+    run = load_run(".", params=args.params)
+    if args.html is None:
+        print(markdown(run), end="")
+        return 0
+    out = Path(args.html)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_html(run), encoding="utf-8")
+    print(f"report: {out.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
@@ -160,6 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     plots.add_argument("revisions", nargs="*", help="git revisions or experiment names to compare (dvc plots diff)")
     plots.add_argument("-o", "--out", default="dvc_plots", help="output directory (default: dvc_plots)")
     plots.set_defaults(func=_cmd_plots)
+    report = sub.add_parser(
+        "report",
+        help="headline metrics vs baselines and oracle (Markdown), or --html FILE: one offline page with charts",
+        description="Summarise the committed run (metrics/, plots/, models/model_registry.json): Markdown on "
+        "stdout, or with --html one self-contained HTML page (charts, breakdown, trade list).",
+    )
+    report.add_argument("--html", nargs="?", const="reports/report.html", metavar="FILE",
+                        help="write the HTML page (default FILE: reports/report.html)")  # fmt: skip
+    report.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -72,8 +72,12 @@ def read_table(path: str | Path, filters=None, columns=None) -> pd.DataFrame:
     return frame
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a small table (a DVC plot) as CSV with 6 significant digits, so reruns give the same bytes."""
+def write_csv(frame: pd.DataFrame, path: str | Path, *, exact: tuple[str, ...] = ()) -> None:
+    """Write a small table (a DVC plot) as CSV with 6 significant digits, so reruns give the same bytes.
+
+    ``exact`` columns (prices on the tick grid) are written in full (shortest repr; NaN as empty).
+    """
+    frame = frame.assign(**{c: frame[c].map(lambda v: "" if pd.isna(v) else repr(float(v))) for c in exact})
     with atomic_path(path) as temporary:
         frame.to_csv(temporary, index=False, float_format="%.6g", lineterminator="\n")
 

@@ -276,8 +276,8 @@ def backtest(
     metrics : dict
         Flat metrics (see ``metrics/backtest.json`` in the README).
     equity : DataFrame
-        ``trade_date, position, gross_pnl_usd, pnl_usd, hold_pnl_usd, equity_usd, drawdown_usd,
-        hold_equity_usd`` per out-of-fold day.
+        ``trade_date, p_long, position, entry, exit`` (fill prices, slippage included; empty when flat),
+        ``gross_pnl_usd, pnl_usd, hold_pnl_usd, equity_usd, drawdown_usd, hold_equity_usd`` per out-of-fold day.
 
     Examples
     --------
@@ -305,8 +305,9 @@ def backtest(
     pnl = result.pop("pnl")
     result.pop("equity_curve")
     result = flag_degenerate(result, p_long.to_numpy(dtype=float))
-    columns = ["trade_date", "position", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd", "equity_usd", "drawdown_usd",
-               "hold_equity_usd"]  # fmt: skip
+    pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(TrendUp) for archetypes)
+    columns = ["trade_date", "p_long", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",
+               "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
     equity = pnl.reset_index()[columns]
     return result, equity
 

@@ -1,0 +1,375 @@
+"""The run report (``almanac report``): headline metrics against the baselines and the oracle, as Markdown for a
+pull-request comment, or as one self-contained HTML page with the charts and the trade list.
+
+It reads only what the pipeline commits (``metrics/*.json``, ``plots/*.csv``, ``models/model_registry.json``,
+``params.yaml``), so it works on a fresh clone without running anything.  Charts are Plotly figures with
+plotly.js inline (``include_plotlyjs`` once for the page), so the file opens offline; div ids are fixed, so the
+same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from almanac.config import Params, load_params
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What one pipeline run produced (the committed outputs)."""
+
+    params: Params
+    train: dict
+    evaluate: dict
+    backtest: dict
+    registry: dict
+    plots: dict[str, pd.DataFrame]
+
+    @property
+    def model(self) -> tuple[str, dict]:
+        """``(name, record)`` of the current registered model (empty when there is no registry)."""
+        name = self.registry.get("current", "")
+        return name, self.registry.get("versions", {}).get(name, {})
+
+
+PLOT_FILES = ("cv_folds", "roc", "calibration", "rolling_auc", "shap_importance", "equity", "yearly", "breakdown")
+
+
+def load_run(root: str | Path = ".", *, params: str | Path = "params.yaml") -> Run:
+    """Read a run's outputs under ``root`` (the repository root); missing files give empty tables."""
+    root = Path(root)
+
+    def json_or_empty(path: Path) -> dict:
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    missing = [name for name in ("train", "evaluate", "backtest") if not (root / "metrics" / f"{name}.json").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{root / 'metrics'}: no {', '.join(m + '.json' for m in missing)}; run the pipeline first (dvc repro)"
+        )
+    plots = {}
+    for name in PLOT_FILES:
+        path = root / "plots" / f"{name}.csv"
+        plots[name] = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+    return Run(
+        params=load_params(root / params),
+        train=json_or_empty(root / "metrics" / "train.json"),
+        evaluate=json_or_empty(root / "metrics" / "evaluate.json"),
+        backtest=json_or_empty(root / "metrics" / "backtest.json"),
+        registry=json_or_empty(root / "models" / "model_registry.json"),
+        plots=plots,
+    )
+
+
+def _num(value, digits: int = 4, *, signed: bool = False, usd: bool = False) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if usd:
+        return f"{value:+,.0f} USD" if signed else f"{value:,.0f} USD"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _p(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def headline(run: Run) -> list[tuple[str, str, str]]:
+    """``(measure, value, against what)`` rows: the figures a reader should see first, with their comparisons."""
+    e, b = run.evaluate, run.backtest
+    rows = []
+    if "auc" in e:
+        rows.append(
+            (
+                "AUC (out of fold)",
+                _num(e["auc"]),
+                f"95% CI {_num(e.get('auc_ci_low'))} to {_num(e.get('auc_ci_high'))}; chance 0.5 "
+                f"(sd {_num(e.get('null_auc_sd'))})",
+            )
+        )
+        for name, label in (
+            ("base_rate", "base rate"),
+            ("open_to_cutoff_sign", "open-to-cutoff sign"),
+            ("previous_day", "previous day"),
+        ):
+            if f"{name}_auc" in e:
+                rows.append(
+                    (
+                        f"vs {label}",
+                        _num(e.get(f"auc_minus_{name}"), signed=True),
+                        f"its AUC {_num(e[f'{name}_auc'])}; DeLong p {_p(e.get(f'delong_p_vs_{name}'))}; "
+                        f"per-fold t-test p {_p(e.get(f'fold_ttest_p_vs_{name}'))}",
+                    )
+                )
+    if "oracle_auc" in e:
+        rows.append(
+            (
+                "Oracle AUC (synthetic truth)",
+                _num(e["oracle_auc"]),
+                f"the model reaches {_num(e.get('oracle_efficiency'), 2)} of the oracle's edge over 0.5"
+                + ("" if e.get("oracle_informative", True) else " (oracle not informative here)"),
+            )
+        )
+    if "brier" in e:
+        rows.append(
+            (
+                "Brier score",
+                _num(e["brier"]),
+                f"base rate {_num(e.get('base_rate_brier'))}; skill {_num(e.get('brier_skill'), 3, signed=True)}",
+            )
+        )
+        rows.append(
+            (
+                "Calibration error (ECE)",
+                _num(e.get("ece"), 3),
+                "calibrated"
+                if e.get("calibration_ok")
+                else "NOT calibrated: thresholds act on distorted probabilities",
+            )
+        )
+    if "ic" in e:
+        rows.append(
+            (
+                "IC / rank IC",
+                f"{_num(e['ic'], 3)} / {_num(e.get('rank_ic'), 3)}",
+                f"t-statistics over folds {_num(e.get('ic_tstat'), 2)} / {_num(e.get('rank_ic_tstat'), 2)}",
+            )
+        )
+    if "trades" in b:
+        rows += [
+            (
+                "Trades",
+                f"{b['trades']} ({b.get('long_trades', 0)} long, {b.get('short_trades', 0)} short)",
+                f"coverage {_num(b.get('coverage'), 3)} of {b.get('days')} days at threshold "
+                f"{run.params.backtest.threshold}",
+            ),
+            ("Hit rate", _num(b.get("win_rate"), 3), "share of trades that made money after costs"),
+            (
+                "Net P&L",
+                _num(b.get("total_pnl_usd"), usd=True, signed=True),
+                f"gross {_num(b.get('gross_pnl_usd'), usd=True, signed=True)}, costs "
+                f"{_num(b.get('cost_usd'), usd=True)}; buy-and-hold from the cutoff "
+                f"{_num(b.get('buy_hold_pnl_usd'), usd=True, signed=True)}",
+            ),
+            (
+                "Sharpe (annualised)",
+                _num(b.get("sharpe"), 2),
+                f"PSR {_num(b.get('psr'), 3)}, DSR {_num(b.get('dsr'), 3)} over backtest.n_trials = "
+                f"{run.params.backtest.n_trials}; buy-and-hold {_num(b.get('buy_hold_sharpe'), 2)}",
+            ),
+            (
+                "Max drawdown",
+                _num(b.get("max_drawdown"), usd=True),
+                f"longest {b.get('longest_drawdown_days', 'n/a')} days; Calmar {_num(b.get('calmar'), 2)}, "
+                f"Sortino {_num(b.get('sortino'), 2)}, profit factor {_num(b.get('profit_factor'), 2)}",
+            ),
+        ]
+    return rows
+
+
+def warnings(run: Run) -> list[str]:
+    """What a reader must not miss: the run's own honesty flags."""
+    e, b, out = run.evaluate, run.backtest, []
+    if b.get("degenerate"):
+        out.append("The model's probabilities are (nearly) constant: its trades are not a signal.")
+    if "calibration_ok" in e and not e["calibration_ok"]:
+        out.append("The probabilities are not calibrated (ECE, Brier skill): the threshold acts on distorted values.")
+    if "trades" in b and b["trades"] < 30:
+        out.append(f"Only {b['trades']} trades: too few to judge; PSR and DSR are not reported.")
+    if run.params.data.source == "synthetic":
+        out.append(
+            "These figures come from the synthetic market, whose signal was planted with a known strength: they "
+            "show what the pipeline recovers, not an edge in real futures."
+        )
+    if run.params.backtest.n_trials == 1:
+        out.append(
+            "backtest.n_trials is 1: if this run was chosen among several experiments, set it to their number "
+            "(the deflated Sharpe ratio corrects for the choice)."
+        )
+    return out
+
+
+def markdown(run: Run) -> str:
+    """The headline table as Markdown (what a pull-request comment shows)."""
+    name, record = run.model
+    lines = [
+        "## Almanac Futures run",
+        "",
+        f"`{run.params.data.symbol}` {run.params.labels.target} at {run.params.features.cutoff} ET, "
+        f"{run.params.data.start} to {run.params.data.end} ({run.params.data.source}); model "
+        f"`{name or run.params.train.model}`"
+        + (f", walk-forward CV AUC {_num(record.get('cv_score'))}" if record else "")
+        + ".",
+        "",
+        "| measure | value | against |",
+        "|---|---|---|",
+        *[f"| {m} | {v} | {c} |" for m, v, c in headline(run)],
+    ]
+    flags = warnings(run)
+    if flags:
+        lines += ["", *[f"> **Warning:** {w}" for w in flags]]
+    return "\n".join(lines) + "\n"
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------
+
+
+def _figures(run: Run) -> list[tuple[str, object]]:
+    import plotly.graph_objects as go
+
+    def figure(title: str, x_title: str, y_title: str):
+        fig = go.Figure()
+        fig.update_layout(
+            title=title, xaxis_title=x_title, yaxis_title=y_title, template="plotly_white", height=380,
+            margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.2},
+        )  # fmt: skip
+        return fig
+
+    p, out = run.plots, []
+    if not p["equity"].empty:
+        eq = p["equity"]
+        fig = figure("Equity, one contract after costs", "trade date", "USD")
+        fig.add_scatter(x=eq["trade_date"], y=eq["equity_usd"], name="model", mode="lines")
+        fig.add_scatter(x=eq["trade_date"], y=eq["hold_equity_usd"], name="long at every cutoff", mode="lines")
+        out.append(("equity", fig))
+        fig = figure("Drawdown", "trade date", "USD")
+        fig.add_scatter(x=eq["trade_date"], y=eq["drawdown_usd"], name="drawdown", mode="lines", fill="tozeroy")
+        out.append(("drawdown", fig))
+    if not p["yearly"].empty:
+        fig = figure("P&L by year", "year", "USD")
+        fig.add_bar(x=p["yearly"]["year"].astype(str), y=p["yearly"]["pnl_usd"], name="model")
+        fig.add_bar(x=p["yearly"]["year"].astype(str), y=p["yearly"]["buy_hold_pnl_usd"], name="buy-and-hold")
+        out.append(("yearly", fig))
+    if not p["calibration"].empty:
+        cal = p["calibration"]
+        fig = figure("Calibration (out of fold)", "mean predicted P(up)", "observed frequency of up")
+        fig.add_scatter(x=[0, 1], y=[0, 1], name="perfect", mode="lines", line={"dash": "dash", "color": "grey"})
+        fig.add_scatter(
+            x=cal["mean_predicted"], y=cal["observed"], name="model", mode="lines+markers",
+            text=[f"{n} days" for n in cal["count"]],
+        )  # fmt: skip
+        out.append(("calibration", fig))
+    if not p["roc"].empty:
+        fig = figure(
+            f"ROC (out of fold), AUC {_num(run.evaluate.get('auc'))}", "false positive rate", "true positive rate"
+        )
+        fig.add_scatter(x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"dash": "dash", "color": "grey"})
+        fig.add_scatter(x=p["roc"]["fpr"], y=p["roc"]["tpr"], name="model", mode="lines")
+        out.append(("roc", fig))
+    if not p["rolling_auc"].empty:
+        ra = p["rolling_auc"]
+        fig = figure("Rolling AUC (drift)", "trade date", "AUC")
+        fig.add_scatter(x=ra["trade_date"], y=ra["auc"], name="model", mode="lines")
+        if "oracle_auc" in ra and ra["oracle_auc"].notna().any():
+            fig.add_scatter(x=ra["trade_date"], y=ra["oracle_auc"], name="oracle", mode="lines")
+        fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
+        out.append(("rolling_auc", fig))
+    if not p["shap_importance"].empty and p["shap_importance"]["mean_abs_shap"].notna().any():
+        shap = p["shap_importance"].sort_values("mean_abs_shap", kind="stable")
+        fig = figure("SHAP importance (mean |SHAP|, final model)", "mean |SHAP| (log-odds)", "")
+        fig.add_bar(x=shap["mean_abs_shap"], y=shap["feature"], orientation="h", name="mean |SHAP|")
+        fig.update_layout(height=max(380, 18 * len(shap)))
+        out.append(("shap", fig))
+    if not p["cv_folds"].empty:
+        fig = figure("AUC per walk-forward test block", "fold", "AUC")
+        fig.add_bar(x=p["cv_folds"]["fold"], y=p["cv_folds"]["auc"], name="AUC")
+        fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
+        out.append(("folds", fig))
+    return out
+
+
+def _table(rows: list[list[str]], header: list[str], cls: str = "") -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def trades(run: Run) -> pd.DataFrame:
+    """The trade list: every out-of-fold day with a position (entry at the cutoff, exit at the RTH close)."""
+    eq = run.plots["equity"]
+    if eq.empty or "position" not in eq:
+        return pd.DataFrame(columns=["trade_date", "side", "p_long", "entry", "exit", "pnl_usd"])
+    t = eq.loc[eq["position"] != 0]
+    return pd.DataFrame(
+        {
+            "trade_date": t["trade_date"],
+            "side": t["position"].map({1: "long", -1: "short"}),
+            "p_long": t.get("p_long"),
+            "entry": t.get("entry"),
+            "exit": t.get("exit"),
+            "pnl_usd": t["pnl_usd"],
+        }
+    ).reset_index(drop=True)
+
+
+def to_html(run: Run) -> str:
+    """One self-contained page: headline, warnings, charts, breakdown, the trade list."""
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs
+
+    name, record = run.model
+    summary = markdown(run).splitlines()[2].replace("`", "")
+    charts = "".join(
+        f'<div class="chart">{pio.to_html(fig, full_html=False, include_plotlyjs=False, div_id=f"chart-{key}", config={"displaylogo": False})}</div>'
+        for key, fig in _figures(run)
+    )  # fmt: skip
+    flags = "".join(f'<p class="warning">Warning: {html.escape(w)}</p>' for w in warnings(run))
+    listed = trades(run)
+    trade_rows = [
+        [r.trade_date, r.side, _num(r.p_long, 3), f"{r.entry:g}", f"{r.exit:g}", f"{r.pnl_usd:+,.2f}"]
+        for r in listed.itertuples()
+    ]
+    breakdown = run.plots["breakdown"]
+    breakdown_rows = (
+        [[r.group, r.value, r.n_days, _num(r.auc, 3), _num(r.hit_rate, 3)] for r in breakdown.itertuples()]
+        if not breakdown.empty
+        else []
+    )
+    model_line = (
+        f"Model {html.escape(name)} (version {html.escape(str(record.get('version', '')))}, "
+        f"sha256 {html.escape(str(record.get('model_sha256', ''))[:12])}…), features "
+        f"{html.escape(str(record.get('feature_set', '')))}, data {html.escape(str(record.get('data_range', '')))}."
+        if record
+        else ""
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Almanac Futures report</title>
+<script type="text/javascript">{get_plotlyjs()}</script>
+<style>
+body {{ font-family: sans-serif; margin: 24px; color: #222; }}
+table {{ border-collapse: collapse; margin: 12px 0; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; font-size: 14px; }}
+.warning {{ background: #fff3cd; border-left: 4px solid #e0a800; padding: 8px; }}
+.charts {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 12px; }}
+.trades {{ max-height: 480px; overflow-y: scroll; display: block; }}
+</style>
+</head>
+<body>
+<h1>Almanac Futures report</h1>
+<p>{html.escape(summary)}</p>
+<p>{model_line}</p>
+{flags}
+<h2>Headline (out of fold, walk-forward)</h2>
+{_table([list(r) for r in headline(run)], ["measure", "value", "against"], "headline")}
+<h2>Charts</h2>
+<div class="charts">{charts}</div>
+<h2>Where the signal works: AUC and hit rate by group</h2>
+{_table(breakdown_rows, ["group", "value", "days", "AUC", "hit rate"], "breakdown")}
+<h2>Trades ({len(listed)})</h2>
+<p>Entry at the cutoff price plus slippage, exit at the RTH close; P&amp;L after commission and slippage.</p>
+{_table(trade_rows, ["trade date", "side", "P(long)", "entry", "exit", "P&L USD"], "trades")}
+</body>
+</html>
+"""
