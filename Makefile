@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS = 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev chromium repro test lint report bench sweep clean
+.PHONY: help venv dev chromium repro test lint exp lab report bench sweep clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,12 @@ test: dev ## set up and run the whole test suite
 lint: dev ## ruff check and format check
 	$(BIN)/ruff check src stages tests benchmarks
 	$(BIN)/ruff format --check src stages tests benchmarks
+
+exp: venv ## the experiments table: changed params, AUC with CI, Brier, oracle efficiency, Sharpe, trades, DSR
+	$(BIN)/almanac exps
+
+lab: venv ## the ML Lab (Dash) on http://127.0.0.1:8050/
+	$(BIN)/almanac lab
 
 report: venv ## write reports/report.html: headline metrics, charts and trades of the committed run (offline)
 	$(BIN)/almanac report --html reports/report.html

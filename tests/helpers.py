@@ -98,3 +98,70 @@ def screenshot(page, name: str):
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+SMALL_RUN = {  # a few months of the synthetic market: the whole pipeline in seconds
+    "data.start": "2024-01-02",
+    "data.end": "2024-06-28",
+    "cv.min_train_days": 40,
+    "cv.test_days": 20,
+    "cv.purge_days": 1,
+    "cv.embargo_days": 0,
+    "evaluate.rolling_days": 20,
+    "evaluate.bootstrap": 50,
+}
+
+
+def dvc_repository(path, overrides: dict | None = None, *, repro: bool = True):
+    """A scratch git + DVC repository with this project's code, ``dvc.yaml`` and a small ``params.yaml``
+    (:data:`SMALL_RUN` plus ``overrides``), committed; with ``repro`` the pipeline has run and its lock and
+    outputs are committed too.  Returns ``(path, env)``: the environment to run git/dvc with.
+    """
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    repo, path = Path(__file__).resolve().parents[1], Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for item in ("src", "stages", "dvc.yaml", ".dvcignore", "data/raw", "models/model_registry.json", "pyproject.toml"):
+        source = repo / item
+        (path / item).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, path / item, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif source.exists():
+            shutil.copy(source, path / item)
+    (path / "models" / "model_registry.json").unlink(missing_ok=True)  # versions of this run only
+    raw = yaml.safe_load((repo / "params.yaml").read_text())
+    for dotted, value in {**SMALL_RUN, **(overrides or {})}.items():
+        section, key = dotted.split(".", 1)
+        raw[section][key] = value
+    (path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    (path / ".gitignore").write_text("dvc_plots/\n__pycache__/\n")
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(path / "src"),
+        "GIT_AUTHOR_NAME": "Almanac test",
+        "GIT_AUTHOR_EMAIL": "test@almanac.invalid",
+        "GIT_COMMITTER_NAME": "Almanac test",
+        "GIT_COMMITTER_EMAIL": "test@almanac.invalid",
+    }
+
+    def run(*args: str) -> None:
+        done = subprocess.run(args, cwd=path, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{' '.join(args)}: {done.stdout}{done.stderr}"
+
+    run("git", "init", "-q")
+    run(sys.executable, "-m", "dvc", "init", "-q")
+    shutil.copytree(repo / ".dvc" / "plots", path / ".dvc" / "plots")
+    if repro:
+        run(sys.executable, "-m", "dvc", "repro", "-q")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "baseline")
+    return path, env

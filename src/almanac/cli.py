@@ -133,6 +133,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_exps(args: argparse.Namespace) -> int:
+    from almanac.experiments import experiments, text_table
+
+    print(text_table(experiments(".")), end="")
+    return 0
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from almanac.pages.ml_lab import serve
+
+    print(f"ML Lab on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    serve(".", host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
@@ -183,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--html", nargs="?", const="reports/report.html", metavar="FILE",
                         help="write the HTML page (default FILE: reports/report.html)")  # fmt: skip
     report.set_defaults(func=_cmd_report)
+    sub.add_parser(
+        "exps", help="the DVC experiments: changed params, AUC with CI, Brier, oracle efficiency, Sharpe, trades, DSR"
+    ).set_defaults(func=_cmd_exps)
+    lab = sub.add_parser("lab", help="the ML Lab: a Dash page over the run, with a Train button (dvc exp queue)")
+    lab.add_argument("--port", type=int, default=8050, help="port (default 8050)")
+    lab.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    lab.set_defaults(func=_cmd_lab)
     return parser
 
 

@@ -2,8 +2,8 @@
 pull-request comment, or as one self-contained HTML page with the charts and the trade list.
 
 It reads only what the pipeline commits (``metrics/*.json``, ``plots/*.csv``, ``models/model_registry.json``,
-``params.yaml``), so it works on a fresh clone without running anything.  Charts are Plotly figures with
-plotly.js inline (``include_plotlyjs`` once for the page), so the file opens offline; div ids are fixed, so the
+``params.yaml``), so it works on a fresh clone without running anything.  Charts are the Plotly figures of
+:mod:`almanac.viz.ml_plots` with plotly.js inline (``include_plotlyjs`` once for the page), so the file opens offline; div ids are fixed, so the
 same run gives the same bytes.
 """
 
@@ -38,7 +38,8 @@ class Run:
         return name, self.registry.get("versions", {}).get(name, {})
 
 
-PLOT_FILES = ("cv_folds", "roc", "calibration", "rolling_auc", "shap_importance", "equity", "yearly", "breakdown")
+PLOT_FILES = ("cv_folds", "roc", "calibration", "rolling_auc", "shap_importance", "equity", "yearly", "breakdown",
+              "confusion")  # fmt: skip
 
 
 def load_run(root: str | Path = ".", *, params: str | Path = "params.yaml") -> Run:
@@ -224,67 +225,19 @@ def markdown(run: Run) -> str:
 
 
 def _figures(run: Run) -> list[tuple[str, object]]:
-    import plotly.graph_objects as go
+    from almanac.viz import ml_plots
 
-    def figure(title: str, x_title: str, y_title: str):
-        fig = go.Figure()
-        fig.update_layout(
-            title=title, xaxis_title=x_title, yaxis_title=y_title, template="plotly_white", height=380,
-            margin={"l": 60, "r": 20, "t": 50, "b": 50}, legend={"orientation": "h", "y": -0.2},
-        )  # fmt: skip
-        return fig
-
-    p, out = run.plots, []
-    if not p["equity"].empty:
-        eq = p["equity"]
-        fig = figure("Equity, one contract after costs", "trade date", "USD")
-        fig.add_scatter(x=eq["trade_date"], y=eq["equity_usd"], name="model", mode="lines")
-        fig.add_scatter(x=eq["trade_date"], y=eq["hold_equity_usd"], name="long at every cutoff", mode="lines")
-        out.append(("equity", fig))
-        fig = figure("Drawdown", "trade date", "USD")
-        fig.add_scatter(x=eq["trade_date"], y=eq["drawdown_usd"], name="drawdown", mode="lines", fill="tozeroy")
-        out.append(("drawdown", fig))
-    if not p["yearly"].empty:
-        fig = figure("P&L by year", "year", "USD")
-        fig.add_bar(x=p["yearly"]["year"].astype(str), y=p["yearly"]["pnl_usd"], name="model")
-        fig.add_bar(x=p["yearly"]["year"].astype(str), y=p["yearly"]["buy_hold_pnl_usd"], name="buy-and-hold")
-        out.append(("yearly", fig))
-    if not p["calibration"].empty:
-        cal = p["calibration"]
-        fig = figure("Calibration (out of fold)", "mean predicted P(up)", "observed frequency of up")
-        fig.add_scatter(x=[0, 1], y=[0, 1], name="perfect", mode="lines", line={"dash": "dash", "color": "grey"})
-        fig.add_scatter(
-            x=cal["mean_predicted"], y=cal["observed"], name="model", mode="lines+markers",
-            text=[f"{n} days" for n in cal["count"]],
-        )  # fmt: skip
-        out.append(("calibration", fig))
-    if not p["roc"].empty:
-        fig = figure(
-            f"ROC (out of fold), AUC {_num(run.evaluate.get('auc'))}", "false positive rate", "true positive rate"
-        )
-        fig.add_scatter(x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"dash": "dash", "color": "grey"})
-        fig.add_scatter(x=p["roc"]["fpr"], y=p["roc"]["tpr"], name="model", mode="lines")
-        out.append(("roc", fig))
-    if not p["rolling_auc"].empty:
-        ra = p["rolling_auc"]
-        fig = figure("Rolling AUC (drift)", "trade date", "AUC")
-        fig.add_scatter(x=ra["trade_date"], y=ra["auc"], name="model", mode="lines")
-        if "oracle_auc" in ra and ra["oracle_auc"].notna().any():
-            fig.add_scatter(x=ra["trade_date"], y=ra["oracle_auc"], name="oracle", mode="lines")
-        fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
-        out.append(("rolling_auc", fig))
-    if not p["shap_importance"].empty and p["shap_importance"]["mean_abs_shap"].notna().any():
-        shap = p["shap_importance"].sort_values("mean_abs_shap", kind="stable")
-        fig = figure("SHAP importance (mean |SHAP|, final model)", "mean |SHAP| (log-odds)", "")
-        fig.add_bar(x=shap["mean_abs_shap"], y=shap["feature"], orientation="h", name="mean |SHAP|")
-        fig.update_layout(height=max(380, 18 * len(shap)))
-        out.append(("shap", fig))
-    if not p["cv_folds"].empty:
-        fig = figure("AUC per walk-forward test block", "fold", "AUC")
-        fig.add_bar(x=p["cv_folds"]["fold"], y=p["cv_folds"]["auc"], name="AUC")
-        fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
-        out.append(("folds", fig))
-    return out
+    p = run.plots
+    return [
+        ("equity", ml_plots.equity(p["equity"])),
+        ("drawdown", ml_plots.drawdown(p["equity"])),
+        ("yearly", ml_plots.yearly(p["yearly"])),
+        ("calibration", ml_plots.calibration(p["calibration"])),
+        ("roc", ml_plots.roc(p["roc"], run.evaluate.get("auc"))),
+        ("rolling_auc", ml_plots.rolling_auc(p["rolling_auc"])),
+        ("shap", ml_plots.shap_importance(p["shap_importance"])),
+        ("folds", ml_plots.folds(p["cv_folds"])),
+    ]
 
 
 def _table(rows: list[list[str]], header: list[str], cls: str = "") -> str:

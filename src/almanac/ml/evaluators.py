@@ -239,6 +239,13 @@ def confusion_table(y_true: np.ndarray, y_pred: np.ndarray, labels: list) -> pd.
     )
 
 
+def _class_name(value) -> str:
+    """A class as a label: ``1.0`` (labels are stored as floats, NaN when unknown) -> ``'1'``; names unchanged."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _scores(y_codes: np.ndarray, proba: np.ndarray, n_classes: int, prefix: str) -> dict:
     return {f"{prefix}{k}": v for k, v in classification_scores(y_codes, proba, n_classes).items()}
 
@@ -328,8 +335,8 @@ def evaluate(
     plots["confusion"] = pd.DataFrame(
         {
             "trade_date": pd.DatetimeIndex(oof["trade_date"]).strftime("%Y-%m-%d"),
-            "actual": np.array([str(c) for c in classes])[codes],
-            "predicted": np.array([str(c) for c in classes])[predicted],
+            "actual": np.array([_class_name(c) for c in classes])[codes],
+            "predicted": np.array([_class_name(c) for c in classes])[predicted],
         }
     )
     if binary:

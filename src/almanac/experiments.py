@@ -1,0 +1,133 @@
+"""DVC experiments as one table (``almanac exps``, ``make exp``, the ML Lab), and queueing a training run.
+
+``dvc exp show --json`` nests params and metrics per file and per revision; this flattens it into one row per
+baseline commit and per experiment, with the params that differ from the baseline and the columns that matter
+(AUC with its CI, Brier, oracle efficiency, Sharpe, trades, DSR).  Every DVC call is an argument list run with
+this interpreter's DVC (``python -m dvc``): nothing goes through a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+METRICS = {  # column -> (metrics file, key)
+    "auc": ("metrics/evaluate.json", "auc"),
+    "auc_ci_low": ("metrics/evaluate.json", "auc_ci_low"),
+    "auc_ci_high": ("metrics/evaluate.json", "auc_ci_high"),
+    "brier": ("metrics/evaluate.json", "brier"),
+    "oracle_efficiency": ("metrics/evaluate.json", "oracle_efficiency"),
+    "sharpe": ("metrics/backtest.json", "sharpe"),
+    "trades": ("metrics/backtest.json", "trades"),
+    "dsr": ("metrics/backtest.json", "dsr"),
+}
+COLUMNS = ["name", "rev", "kind", "state", "changed", *METRICS]
+_LOCK = threading.Lock()  # one DVC command at a time from this process (DVC also locks the repository)
+
+
+class DvcError(RuntimeError):
+    """A DVC command failed; the message is DVC's last line."""
+
+
+def dvc(*args: str, repo: str | Path = ".", timeout: float = 600) -> str:
+    """Run ``dvc ARGS`` in ``repo`` and return its stdout; :class:`DvcError` with DVC's message on failure."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    with _LOCK:
+        done = subprocess.run(
+            [sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True, text=True,
+            timeout=timeout, check=False,
+        )  # fmt: skip
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()]
+        raise DvcError(f"dvc {' '.join(args[:2])}: {lines[-1] if lines else f'exit {done.returncode}'}")
+    return done.stdout
+
+
+def _flat(tree: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in (tree or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) -> dict:
+    data = entry.get("data") or {}
+    params = _flat(((data.get("params") or {}).get("params.yaml") or {}).get("data") or {})
+    metrics = data.get("metrics") or {}
+    row = {
+        "name": entry.get("name") or ("workspace" if entry.get("rev") == "workspace" else str(entry.get("rev"))[:7]),
+        "rev": "" if entry.get("rev") == "workspace" else str(entry.get("rev", ""))[:7],
+        "kind": kind,
+        "state": state,
+        "changed": ""
+        if baseline_params is None
+        else ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if baseline_params.get(k) != v),
+    }
+    for column, (path, key) in METRICS.items():
+        row[column] = ((metrics.get(path) or {}).get("data") or {}).get(key)
+    return row, params
+
+
+def parse(shown: list[dict]) -> pd.DataFrame:
+    """Rows of ``dvc exp show --json``: the workspace, each baseline commit and its experiments (newest first)."""
+    rows = []
+    for baseline in shown:
+        kind = "workspace" if baseline.get("rev") == "workspace" else "baseline"
+        row, params = _row(baseline, kind=kind, state="done", baseline_params=None)
+        rows.append(row)
+        for experiment in baseline.get("experiments") or []:
+            state = (experiment.get("executor") or {}).get("state") or "done"
+            for rev in experiment.get("revs") or []:
+                exp_row, _ = _row(rev, kind="experiment", state=state, baseline_params=params)
+                exp_row["name"] = experiment.get("name") or exp_row["name"]
+                rows.append(exp_row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def experiments(repo: str | Path = ".") -> pd.DataFrame:
+    """The experiments table of ``repo`` (see :func:`parse`)."""
+    return parse(json.loads(dvc("exp", "show", "--json", repo=repo) or "[]"))
+
+
+def text_table(table: pd.DataFrame) -> str:
+    """The table for a terminal: AUC with its CI, and n/a where a metric does not exist."""
+
+    def num(value, digits=3):
+        return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+    lines = []
+    for r in table.itertuples():
+        auc = f"{num(r.auc)} [{num(r.auc_ci_low)}, {num(r.auc_ci_high)}]"
+        trades = "n/a" if r.trades is None or pd.isna(r.trades) else str(int(r.trades))
+        lines.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), num(r.sharpe, 2),
+                      trades, num(r.dsr), r.changed or "-"])  # fmt: skip
+    header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe", "trades", "DSR", "changed"]
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]
+    render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *lines]]
+    return "\n".join(render) + "\n"
+
+
+def queue_training(model: str, *, repo: str | Path = ".", overrides: dict | None = None) -> str:
+    """Queue ``dvc exp run --queue -S train.model=MODEL`` (from the workspace's params) and start one worker.
+
+    The experiment runs in DVC's own temporary workspace, so the user's workspace is never touched, and two
+    calls queue two experiments.  ``model`` must be a ``train.model`` value.  Returns DVC's message.
+    """
+    from almanac.config import model_names
+
+    if model not in model_names():
+        raise ValueError(f"train.model {model!r} is not one of {', '.join(model_names())}")
+    sets = [f"train.model={model}", *(f"{k}={v}" for k, v in (overrides or {}).items())]
+    out = dvc("exp", "run", "--queue", *[arg for s in sets for arg in ("-S", s)], repo=repo)
+    dvc("queue", "start", "-j", "1", repo=repo)
+    return out.strip().splitlines()[-1] if out.strip() else "queued"

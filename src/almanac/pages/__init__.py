@@ -1,0 +1,1 @@
+"""Dash pages (the original design's ``pages/``): :mod:`almanac.pages.ml_lab`."""

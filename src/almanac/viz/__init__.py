@@ -1,0 +1,1 @@
+"""Plotly figures of the pipeline's outputs (:mod:`almanac.viz.ml_plots`)."""

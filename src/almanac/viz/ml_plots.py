@@ -1,0 +1,143 @@
+"""Plotly figures of a run's outputs (the original design's ``viz/ml_plots.py``): one builder per chart, shared
+by the HTML report (:mod:`almanac.report`) and the ML Lab page (:mod:`almanac.pages.ml_lab`).
+
+Each builder takes the tables the pipeline writes (``plots/*.csv``) and returns a figure; an empty table gives
+a figure that says there is nothing to draw, never an exception.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+LAYOUT = {"template": "plotly_white", "height": 380, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+          "legend": {"orientation": "h", "y": -0.2}}  # fmt: skip
+
+
+def figure(title: str, x_title: str = "", y_title: str = "") -> go.Figure:
+    """An empty figure in the house layout."""
+    fig = go.Figure()
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **LAYOUT)
+    return fig
+
+
+def empty(title: str, why: str = "nothing to draw yet: run the pipeline (dvc repro)") -> go.Figure:
+    """A figure that says why it is empty."""
+    fig = figure(title)
+    fig.add_annotation(text=why, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def equity(eq: pd.DataFrame) -> go.Figure:
+    """Equity of the model and of buy-and-hold from the cutoff (``plots/equity.csv``)."""
+    title = "Equity, one contract after costs"
+    if eq.empty:
+        return empty(title)
+    fig = figure(title, "trade date", "USD")
+    fig.add_scatter(x=eq["trade_date"], y=eq["equity_usd"], name="model", mode="lines")
+    if "hold_equity_usd" in eq:
+        fig.add_scatter(x=eq["trade_date"], y=eq["hold_equity_usd"], name="long at every cutoff", mode="lines")
+    return fig
+
+
+def drawdown(eq: pd.DataFrame) -> go.Figure:
+    """Drawdown of the model's equity."""
+    if eq.empty:
+        return empty("Drawdown")
+    fig = figure("Drawdown", "trade date", "USD")
+    fig.add_scatter(x=eq["trade_date"], y=eq["drawdown_usd"], name="drawdown", mode="lines", fill="tozeroy")
+    return fig
+
+
+def yearly(table: pd.DataFrame) -> go.Figure:
+    """P&L per year against buy-and-hold (``plots/yearly.csv``)."""
+    if table.empty:
+        return empty("P&L by year")
+    fig = figure("P&L by year", "year", "USD")
+    fig.add_bar(x=table["year"].astype(str), y=table["pnl_usd"], name="model")
+    fig.add_bar(x=table["year"].astype(str), y=table["buy_hold_pnl_usd"], name="buy-and-hold")
+    return fig
+
+
+def calibration(table: pd.DataFrame) -> go.Figure:
+    """Reliability curve with the perfect diagonal (``plots/calibration.csv``)."""
+    title = "Calibration (out of fold)"
+    if table.empty:
+        return empty(title, "no calibration curve: binary targets only")
+    fig = figure(title, "mean predicted P(up)", "observed frequency of up")
+    fig.add_scatter(x=[0, 1], y=[0, 1], name="perfect", mode="lines", line={"dash": "dash", "color": "grey"})
+    fig.add_scatter(
+        x=table["mean_predicted"], y=table["observed"], name="model", mode="lines+markers",
+        text=[f"{n} days" for n in table["count"]],
+    )  # fmt: skip
+    return fig
+
+
+def roc(table: pd.DataFrame, auc: float | None = None) -> go.Figure:
+    """ROC curve with the chance diagonal (``plots/roc.csv``)."""
+    title = "ROC (out of fold)" + (f", AUC {auc:.4f}" if auc is not None else "")
+    if table.empty:
+        return empty(title, "no ROC curve: binary targets only")
+    fig = figure(title, "false positive rate", "true positive rate")
+    fig.add_scatter(x=[0, 1], y=[0, 1], name="chance", mode="lines", line={"dash": "dash", "color": "grey"})
+    fig.add_scatter(x=table["fpr"], y=table["tpr"], name="model", mode="lines")
+    return fig
+
+
+def rolling_auc(table: pd.DataFrame) -> go.Figure:
+    """The drift monitor: rolling AUC of the model and of the synthetic oracle (``plots/rolling_auc.csv``)."""
+    title = "Rolling AUC (drift monitor)"
+    if table.empty:
+        return empty(title, "no rolling AUC: binary targets only")
+    fig = figure(title, "trade date", "AUC")
+    fig.add_scatter(x=table["trade_date"], y=table["auc"], name="model", mode="lines")
+    if "oracle_auc" in table and table["oracle_auc"].notna().any():
+        fig.add_scatter(x=table["trade_date"], y=table["oracle_auc"], name="oracle", mode="lines")
+    fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
+    return fig
+
+
+def shap_importance(table: pd.DataFrame, features: list[str] | None = None) -> go.Figure:
+    """Mean |SHAP| per feature, largest at the top (``plots/shap_importance.csv``), optionally only ``features``."""
+    title = "Feature importance (mean |SHAP|, final model)"
+    if table.empty or not table["mean_abs_shap"].notna().any():
+        return empty(title, "no SHAP values (a baseline model, or no run yet)")
+    if features is not None:
+        table = table.loc[table["feature"].isin(features)]
+        if table.empty:
+            return empty(title, "no feature of the selected sets is in the model")
+    table = table.sort_values("mean_abs_shap", kind="stable")
+    fig = figure(title, "mean |SHAP| (log-odds)")
+    fig.add_bar(x=table["mean_abs_shap"], y=table["feature"], orientation="h", name="mean |SHAP|")
+    fig.update_layout(height=max(380, 18 * len(table) + 100))
+    return fig
+
+
+def folds(table: pd.DataFrame) -> go.Figure:
+    """AUC per walk-forward test block (``plots/cv_folds.csv``)."""
+    title = "AUC per walk-forward test block"
+    if table.empty:
+        return empty(title)
+    fig = figure(title, "fold", "AUC")
+    fig.add_bar(x=table["fold"], y=table["auc"], name="AUC")
+    fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
+    return fig
+
+
+def confusion(days: pd.DataFrame) -> go.Figure:
+    """Confusion matrix of the out-of-fold days (``plots/confusion.csv``: one row per day)."""
+    title = "Confusion matrix (out of fold)"
+    if days.empty:
+        return empty(title)
+    labels = sorted(set(days["actual"].astype(str)) | set(days["predicted"].astype(str)))
+    counts = pd.crosstab(days["actual"].astype(str), days["predicted"].astype(str)).reindex(
+        index=labels, columns=labels, fill_value=0
+    )
+    fig = figure(title, "predicted", "actual")
+    fig.add_heatmap(
+        z=counts.to_numpy(), x=labels, y=labels, colorscale="Blues", text=counts.to_numpy(), texttemplate="%{text}",
+        hovertemplate="actual %{y}, predicted %{x}: %{z} days<extra></extra>",
+    )  # fmt: skip
+    return fig
