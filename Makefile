@@ -59,16 +59,18 @@ bench: venv ## time the stages on the default 9-year market; prints wall time an
 
 SWEEP_MODELS  ?= logistic,lightgbm,xgboost
 SWEEP_CUTOFFS ?= '10:15','10:30'
-SHOW_COLUMNS  ?= ^(Experiment|rev|train\.model|features\.cutoff|auc|oracle_auc|oracle_efficiency|open_to_cutoff_sign_auc|sharpe|trades|psr)$$
 
-sweep: venv ## queue a grid (3 models x 2 cutoffs) as DVC experiments, run 2 at a time, print the results as CSV
+sweep: venv ## queue a grid (3 models x 2 cutoffs) from the committed params, run 2 at a time, print the table
+	@git diff --quiet HEAD -- params.yaml || { echo "params.yaml differs from the last commit (a previous dvc exp run -S applied its settings?): commit it, or restore it with git checkout params.yaml, then run make sweep again"; exit 1; }
 	$(BIN)/dvc queue remove --success --failed  # forget finished tasks of earlier sweeps (their experiments stay)
 	$(BIN)/dvc exp run --queue -S "train.model=$(SWEEP_MODELS)" -S "features.cutoff=$(SWEEP_CUTOFFS)"
 	$(BIN)/dvc queue start -j 2
-	while $(BIN)/dvc queue status | grep -qE 'Queued|Running'; do sleep 10; done
+	@while s="$$($(BIN)/dvc queue status)"; echo "$$s" | grep -qE 'Queued|Running'; do \
+	  echo "$$(date +%H:%M:%S) sweep: $$(echo "$$s" | grep -cE 'Success|Failed') done, $$(echo "$$s" | grep -c Running) running, $$(echo "$$s" | grep -c Queued) queued"; \
+	  sleep 10; done
 	$(BIN)/dvc queue stop
 	@! $(BIN)/dvc queue status | grep -q Failed || { $(BIN)/dvc queue status; echo "some experiments failed: see dvc queue logs <name>"; exit 1; }
-	$(BIN)/dvc exp show --csv --drop '.*' --keep '$(SHOW_COLUMNS)'
+	$(BIN)/almanac exps
 
 clean: ## remove the virtual environment and caches (not DVC outputs)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
