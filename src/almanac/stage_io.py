@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from almanac.config import Params, ParamsError, load_params
 from almanac.errors import BarsError, ModelIntegrityError, NotEnoughDataError
@@ -27,7 +28,30 @@ def stage_parser(
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     for name, help_text in {**(inputs or {}), **outputs}.items():
         parser.add_argument(f"--{name}", required=True, help=help_text)
+    parser.add_argument(
+        "--invalidates", nargs="*", default=[], metavar="PATH",
+        help="metrics of later stages, removed if this stage fails (they would describe an earlier run)",
+    )  # fmt: skip
     return parser
+
+
+def _invalidated(argv: list[str]) -> list[str]:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--invalidates", nargs="*", default=[])
+    return parser.parse_known_args(argv)[0].invalidates
+
+
+def _remove_stale(argv: list[str]) -> None:
+    """After a failure: remove the later stages' metrics (``--invalidates``), which describe an earlier run.
+
+    DVC removes a failed stage's own outputs, but not those of the stages after it; left in place, ``dvc metrics
+    show`` would present the previous run's evaluation as this run's.
+    """
+    removed = [path for path in _invalidated(argv) if Path(path).is_file()]
+    for path in removed:
+        Path(path).unlink()
+    if removed:
+        print(f"removed the later stages' metrics of an earlier run: {', '.join(removed)}", file=sys.stderr)
 
 
 def read_params(path: str) -> Params:
@@ -38,8 +62,15 @@ def read_params(path: str) -> Params:
 
 
 def run_stage(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``; a user error (bad params, bad data, too few days) exits 1 with its message only."""
+    """Run a stage's ``main``; a user error (bad params, bad data, too few days) exits 1 with its message only.
+
+    On any failure the metrics named by ``--invalidates`` (those of the later stages) are removed first.
+    """
     try:
         main()
     except USER_ERRORS as err:
+        _remove_stale(sys.argv[1:])
         sys.exit(f"error: {err}")
+    except (Exception, KeyboardInterrupt):
+        _remove_stale(sys.argv[1:])
+        raise

@@ -148,3 +148,30 @@ def test_the_params_scan_reads_sections_and_keys(tmp_path):
 def test_no_command_interpolates_params():
     for name, stage in STAGES.items():
         assert "${" not in stage["cmd"], f"{name}: a params value would be pasted into a shell command"
+
+
+def test_a_failed_stage_invalidates_exactly_the_metrics_of_the_stages_after_it():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+
+    def outputs(stage):
+        return [
+            next(iter(e)) if isinstance(e, dict) else e for k in ("outs", "metrics", "plots") for e in stage.get(k, [])
+        ]
+
+    producer = {out: name for name, stage in stages.items() for out in outputs(stage)}
+    after = {name: set() for name in stages}
+    for name, stage in stages.items():
+        for dep in stage["deps"]:
+            if dep in producer:
+                after[producer[dep]].add(name)
+    for name, stage in stages.items():
+        later, todo = set(), list(after[name])
+        while todo:
+            child = todo.pop()
+            if child not in later:
+                later.add(child)
+                todo += after[child]
+        expected = {next(iter(m)) for child in later for m in stages[child].get("metrics", [])}
+        words = stage["cmd"].split()
+        listed = set(words[words.index("--invalidates") + 1 :]) if "--invalidates" in words else set()
+        assert listed == expected, f"{name}: --invalidates should list {sorted(expected)}"

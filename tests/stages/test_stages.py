@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -220,3 +221,24 @@ def test_too_few_days_stops_with_a_clear_message(tmp_path):
     message = str(exit_info.value.code)
     assert message.startswith("error: walk-forward needs at least 636 trade days")
     assert "the data has 62" in message
+
+
+def test_a_failed_train_removes_the_later_stages_metrics(tmp_path):
+    """DVC deletes a failed stage's own outputs, not the evaluation of the previous model: the stage does."""
+    import subprocess
+    import sys
+
+    params = write_params(tmp_path / "params.yaml", cv__min_train_days=5000)  # more days than the data has
+    stale = [tmp_path / "evaluate.json", tmp_path / "backtest.json"]
+    for path in stale:
+        path.write_text('{"auc": 0.9}')
+    args = [f"--{k}={tmp_path / k}" for k in ("features", "lineage", "labels", "sessions", "oof", "model", "registry",
+                                              "metrics", "folds")]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "train.py"), "--params", str(params), *args,
+         "--invalidates", *map(str, stale)],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+    )  # fmt: skip
+    assert done.returncode == 1 and "error:" in done.stderr and "Traceback" not in done.stderr
+    assert not any(path.exists() for path in stale)
+    assert "removed the later stages' metrics of an earlier run" in done.stderr
