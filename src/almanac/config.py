@@ -298,7 +298,10 @@ class EvaluateParams(Section):
 
     rolling_days: int = Field(126, ge=20, description="window of the rolling AUC (drift) plot")
     calibration_bins: int = Field(10, ge=2, description="reliability-curve bins")
-    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples of the AUC interval (0 = off)")
+    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples of the AUC intervals (0 = off)")
+    block_days: int = Field(
+        10, ge=1, description="mean block length (days) of the stationary bootstrap of `auc_block_ci_*`"
+    )
     seed: int = Field(0, ge=0, description="bootstrap seed")
 
 
@@ -311,6 +314,9 @@ class BacktestParams(Section):
     commission_usd: float = Field(2.5, ge=0, description="per side, per contract")
     slippage_ticks: float = Field(1.0, ge=0, description="per fill")
     n_trials: int = Field(1, ge=1, description="number of experiments tried, for the deflated Sharpe ratio")
+    bootstrap: int = Field(1000, ge=0, description="stationary-bootstrap resamples of the Sharpe interval (0 = off)")
+    block_days: int = Field(10, ge=1, description="mean block length (days) of that bootstrap")
+    seed: int = Field(0, ge=0, description="bootstrap seed")
 
 
 class Params(BaseModel):

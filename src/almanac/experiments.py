@@ -24,6 +24,8 @@ METRICS = {  # column -> (metrics file, key)
     "brier": ("metrics/evaluate.json", "brier"),
     "oracle_efficiency": ("metrics/evaluate.json", "oracle_efficiency"),
     "sharpe": ("metrics/backtest.json", "sharpe"),
+    "sharpe_ci_low": ("metrics/backtest.json", "sharpe_ci_low"),
+    "sharpe_ci_high": ("metrics/backtest.json", "sharpe_ci_high"),
     "trades": ("metrics/backtest.json", "trades"),
     "dsr": ("metrics/backtest.json", "dsr"),
 }
@@ -109,9 +111,11 @@ def text_table(table: pd.DataFrame) -> str:
     for r in table.itertuples():
         auc = f"{num(r.auc)} [{num(r.auc_ci_low)}, {num(r.auc_ci_high)}]"
         trades = "n/a" if r.trades is None or pd.isna(r.trades) else str(int(r.trades))
-        lines.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), num(r.sharpe, 2),
+        sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
+        lines.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
                       trades, num(r.dsr), r.changed or "-"])  # fmt: skip
-    header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe", "trades", "DSR", "changed"]
+    header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades", "DSR",
+              "changed"]  # fmt: skip
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]
     render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *lines]]
     return "\n".join(render) + "\n"

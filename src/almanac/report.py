@@ -93,7 +93,8 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             (
                 "AUC (out of fold)",
                 _num(e["auc"]),
-                f"95% CI {_num(e.get('auc_ci_low'))} to {_num(e.get('auc_ci_high'))}; chance 0.5 "
+                f"95% CI {_num(e.get('auc_ci_low'))} to {_num(e.get('auc_ci_high'))} (block bootstrap "
+                f"{_num(e.get('auc_block_ci_low'))} to {_num(e.get('auc_block_ci_high'))}); chance 0.5 "
                 f"(sd {_num(e.get('null_auc_sd'))})",
             )
         )
@@ -164,6 +165,7 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             (
                 "Sharpe (annualised)",
                 _num(b.get("sharpe"), 2),
+                f"95% CI {_num(b.get('sharpe_ci_low'), 2)} to {_num(b.get('sharpe_ci_high'), 2)} (block bootstrap); "
                 f"PSR {_num(b.get('psr'), 3)}, DSR {_num(b.get('dsr'), 3)} over backtest.n_trials = "
                 f"{run.params.backtest.n_trials}; buy-and-hold {_num(b.get('buy_hold_sharpe'), 2)}",
             ),

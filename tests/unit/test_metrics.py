@@ -227,3 +227,28 @@ def test_deflated_benchmark_golden_value():
 def test_deflated_benchmark_increases_with_trials():
     values = [deflated_sharpe_benchmark(0.01, n) for n in (1, 2, 5, 10, 100, 1000)]
     assert all(a < b for a, b in zip(values, values[1:], strict=False))
+
+
+def test_stationary_bootstrap_keeps_serial_dependence_in_the_interval():
+    from almanac.ml.metrics import stationary_bootstrap_ci
+
+    rng = np.random.default_rng(3)
+    x = np.zeros(1500)
+    for t in range(1, len(x)):  # AR(1), phi 0.9: strongly dependent days
+        x[t] = 0.9 * x[t - 1] + rng.normal()
+    iid = stationary_bootstrap_ci(np.mean, x, block_days=1, n_boot=400, seed=0)
+    blocks = stationary_bootstrap_ci(np.mean, x, block_days=30, n_boot=400, seed=0)
+    assert iid[0] < x.mean() < iid[1] and blocks[0] < x.mean() < blocks[1]
+    # the long-run sd of an AR(1) mean is sqrt((1 + phi) / (1 - phi)) ~ 4.4 times the i.i.d. one
+    assert (blocks[1] - blocks[0]) > 2.5 * (iid[1] - iid[0])
+    assert stationary_bootstrap_ci(np.mean, x, block_days=30, n_boot=400, seed=0) == blocks  # seeded
+    assert np.isnan(stationary_bootstrap_ci(np.mean, x[:40], block_days=30, n_boot=400, seed=0)).all()
+
+
+def test_block_auc_interval_skips_one_class_resamples():
+    from almanac.ml.metrics import auc_or_nan, stationary_bootstrap_ci
+
+    y = np.r_[np.zeros(200), np.ones(200)]  # sorted: many short-block resamples still hold both classes
+    p = np.r_[np.linspace(0.1, 0.6, 200), np.linspace(0.4, 0.9, 200)]
+    low, high = stationary_bootstrap_ci(auc_or_nan, y, p, block_days=5, n_boot=200, seed=1)
+    assert 0.5 < low <= auc_or_nan(y, p) <= high <= 1.0

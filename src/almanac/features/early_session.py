@@ -135,7 +135,9 @@ def compute(
 
     ``sessions`` is indexed by trade date; ``daily`` is not used.
     """
-    stats = first_window_stats(bars, session_windows(sessions.index, settings.cutoff_time))
+    # Windows of the days that have bars only (the others have no stats): one calendar over the bars' range.
+    days = bars["trade_date"].unique() if len(bars) else sessions.index
+    stats = first_window_stats(bars, session_windows(days, settings.cutoff_time))
     atr_prev = regime.atr_through_previous(sessions, settings.atr_days)
     return early_session_features(stats, sessions, atr_prev=atr_prev, volume_avg_days=settings.volume_avg_days)
 

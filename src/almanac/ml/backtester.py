@@ -19,7 +19,12 @@ import pandas as pd
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.instruments import instrument
 from almanac.ml.decision import positions  # the decision rule, shared with almanac predict
-from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
+from almanac.ml.metrics import (
+    annualised_sharpe,
+    deflated_sharpe_benchmark,
+    probabilistic_sharpe,
+    stationary_bootstrap_ci,
+)
 from almanac.sessions import indexed_by_trade_date
 
 TRADING_DAYS = 252
@@ -304,6 +309,10 @@ def backtest(
     )
     pnl = result.pop("pnl")
     result.pop("equity_curve")
+    result["sharpe_ci_low"], result["sharpe_ci_high"] = stationary_bootstrap_ci(
+        annualised_sharpe, pnl["pnl_usd"].to_numpy(dtype=float), block_days=settings.block_days,
+        n_boot=settings.bootstrap, seed=settings.seed,
+    )  # fmt: skip
     result = flag_degenerate(result, p_long.to_numpy(dtype=float))
     pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(TrendUp) for archetypes)
     columns = ["trade_date", "p_long", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",

@@ -15,7 +15,14 @@ from sklearn.metrics import classification_report, confusion_matrix, roc_auc_sco
 from sklearn.pipeline import Pipeline
 
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
-from almanac.ml.metrics import bootstrap_auc_ci, classification_scores, delong_test, null_auc_sd
+from almanac.ml.metrics import (
+    auc_or_nan,
+    bootstrap_auc_ci,
+    classification_scores,
+    delong_test,
+    null_auc_sd,
+    stationary_bootstrap_ci,
+)
 
 log = logging.getLogger(__name__)
 ECE_OK = 0.05  # expected calibration error at or below which probabilities count as calibrated (with skill > 0)
@@ -342,6 +349,10 @@ def evaluate(
     if binary:
         n_pos, n_neg = int(codes.sum()), int((codes == 0).sum())
         metrics["null_auc_sd"] = null_auc_sd(n_pos, n_neg)
+        metrics["auc_block_ci_low"], metrics["auc_block_ci_high"] = stationary_bootstrap_ci(
+            auc_or_nan, codes, proba[:, 1], block_days=settings.block_days, n_boot=settings.bootstrap,
+            seed=settings.seed,
+        )  # fmt: skip
         metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(
             codes, proba[:, 1], n_boot=settings.bootstrap, seed=settings.seed
         )

@@ -68,6 +68,40 @@ def bootstrap_auc_ci(
     return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1.0 - tail))
 
 
+def stationary_bootstrap_ci(
+    statistic, *arrays: np.ndarray, block_days: int, n_boot: int, seed: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile interval of ``statistic(*arrays)`` under the stationary bootstrap (Politis & Romano 1994).
+
+    Days are resampled in runs of geometric length with mean ``block_days``, so the serial dependence of daily
+    outcomes (volatility clusters, regimes) stays in each resample; an i.i.d. bootstrap would understate the
+    uncertainty.  ``arch.bootstrap.StationaryBootstrap`` draws the resamples; a resample where the statistic is
+    undefined (NaN: one class only) is left out of the quantiles.
+    """
+    from arch.bootstrap import StationaryBootstrap  # imported lazily: only the stages that report intervals
+
+    n = len(arrays[0])
+    if n_boot <= 0 or n < 2 * block_days:
+        return float("nan"), float("nan")
+    sampler = StationaryBootstrap(block_days, *[np.asarray(a) for a in arrays], seed=np.random.default_rng(seed))
+    values = np.array([statistic(*data) for data, _ in sampler.bootstrap(n_boot)])  # n_boot resamples
+    if np.isnan(values).all():
+        return float("nan"), float("nan")
+    tail = (1.0 - level) / 2.0
+    return float(np.nanquantile(values, tail)), float(np.nanquantile(values, 1.0 - tail))
+
+
+def auc_or_nan(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC, or NaN when ``y`` holds one class only."""
+    return float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else float("nan")
+
+
+def annualised_sharpe(daily: np.ndarray) -> float:
+    """Mean over standard deviation of daily values, times sqrt(252); NaN without variation."""
+    sd = np.std(daily, ddof=1)
+    return float(np.mean(daily) / sd * np.sqrt(252)) if sd > 0 else float("nan")
+
+
 def _midranks(x: np.ndarray) -> np.ndarray:
     return stats.rankdata(x, method="average")
 
