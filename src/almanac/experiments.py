@@ -28,8 +28,11 @@ METRICS = {  # column -> (metrics file, key)
     "sharpe_ci_high": ("metrics/backtest.json", "sharpe_ci_high"),
     "trades": ("metrics/backtest.json", "trades"),
     "dsr": ("metrics/backtest.json", "dsr"),
+    "days": ("metrics/backtest.json", "days"),
+    "pnl_skew": ("metrics/backtest.json", "pnl_skew"),
+    "pnl_kurtosis": ("metrics/backtest.json", "pnl_kurtosis"),
 }
-COLUMNS = ["name", "rev", "kind", "state", "changed", *METRICS]
+COLUMNS = ["name", "rev", "kind", "state", "changed", *METRICS, "n_trials", "dsr_trials"]
 _LOCK = threading.Lock()  # one DVC command at a time from this process (DVC also locks the repository)
 
 
@@ -96,9 +99,37 @@ def parse(shown: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def deflate(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``n_trials`` and ``dsr_trials``: each run's deflated Sharpe ratio among all the runs in the table.
+
+    Every baseline commit and experiment with a backtest counts as one trial (the workspace row repeats one of
+    them and does not count).  The benchmark is the expected best Sharpe ratio of that many unskilled trials,
+    with the variance of the trials' own Sharpe ratios (Bailey and López de Prado's deflated Sharpe ratio); the
+    ``dsr`` of a single run only knows ``backtest.n_trials``.
+    """
+    from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
+
+    table = table.copy()
+    daily = pd.to_numeric(table["sharpe"], errors="coerce") / (252**0.5)
+    trial = (table["kind"] != "workspace") & daily.notna() & pd.to_numeric(table["days"], errors="coerce").gt(2)
+    n = int(trial.sum())
+    table["n_trials"] = n
+    table["dsr_trials"] = float("nan")
+    if n >= 2:
+        benchmark = deflated_sharpe_benchmark(float(daily[trial].var(ddof=1)), n)
+        days = pd.to_numeric(table["days"], errors="coerce")
+        skew = pd.to_numeric(table["pnl_skew"], errors="coerce")
+        kurtosis = pd.to_numeric(table["pnl_kurtosis"], errors="coerce")
+        for i in table.index[daily.notna() & days.notna()]:  # one row per run: a handful
+            table.loc[i, "dsr_trials"] = psr_from_moments(
+                float(daily[i]), int(days[i]), skew=float(skew[i]), kurtosis=float(kurtosis[i]), benchmark_sr=benchmark
+            )
+    return table
+
+
 def experiments(repo: str | Path = ".") -> pd.DataFrame:
-    """The experiments table of ``repo`` (see :func:`parse`)."""
-    return parse(json.loads(dvc("exp", "show", "--json", repo=repo) or "[]"))
+    """The experiments table of ``repo`` (see :func:`parse`), deflated over its trials (:func:`deflate`)."""
+    return deflate(parse(json.loads(dvc("exp", "show", "--json", repo=repo) or "[]")))
 
 
 def text_table(table: pd.DataFrame) -> str:
@@ -112,10 +143,13 @@ def text_table(table: pd.DataFrame) -> str:
         auc = f"{num(r.auc)} [{num(r.auc_ci_low)}, {num(r.auc_ci_high)}]"
         trades = "n/a" if r.trades is None or pd.isna(r.trades) else str(int(r.trades))
         sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
+        dsr = num(getattr(r, "dsr_trials", float("nan")))
         lines.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
-                      trades, num(r.dsr), r.changed or "-"])  # fmt: skip
-    header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades", "DSR",
-              "changed"]  # fmt: skip
+                      trades, dsr, r.changed or "-"])  # fmt: skip
+    trials = pd.to_numeric(table["n_trials"], errors="coerce").max() if len(table) else float("nan")
+    dsr_header = f"DSR ({int(trials)} trials)" if pd.notna(trials) else "DSR (over trials)"
+    header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades",
+              dsr_header, "changed"]  # fmt: skip
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]
     render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *lines]]
     return "\n".join(render) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -18,7 +19,16 @@ def entry(rev, model, auc, *, name=None, sharpe=1.5):
             },
             "metrics": {
                 "metrics/evaluate.json": {"data": {"auc": auc, "auc_ci_low": auc - 0.03, "auc_ci_high": auc + 0.03}},
-                "metrics/backtest.json": {"data": {"sharpe": sharpe, "trades": 100, "dsr": 0.9}},
+                "metrics/backtest.json": {
+                    "data": {
+                        "sharpe": sharpe,
+                        "trades": 100,
+                        "dsr": 0.9,
+                        "days": 1000,
+                        "pnl_skew": 0.1,
+                        "pnl_kurtosis": 4.0,
+                    }
+                },  # fmt: skip
             },
         },
     }
@@ -29,7 +39,11 @@ SHOWN = [
     {
         **entry("a" * 40, "lightgbm", 0.61, name="main"),
         "experiments": [
-            {"name": "exp-logit", "executor": {"state": "success"}, "revs": [entry("b" * 40, "logistic", 0.58)]},
+            {
+                "name": "exp-logit",
+                "executor": {"state": "success"},
+                "revs": [entry("b" * 40, "logistic", 0.58, sharpe=0.5)],
+            },  # fmt: skip
             {"name": "exp-queued", "executor": {"state": "queued"}, "revs": [{"rev": "c" * 40, "data": {}}]},
         ],
     },
@@ -52,3 +66,35 @@ def test_rows_changed_params_and_states():
 def test_queue_training_refuses_an_unknown_model(tmp_path):
     with pytest.raises(ValueError, match="train.model 'lightgbm; touch x' is not one of"):
         queue_training("lightgbm; touch x", repo=tmp_path)
+
+
+def test_deflated_sharpe_over_the_trials_in_the_table():
+    import math
+
+    from almanac.experiments import deflate
+    from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
+
+    table = deflate(parse(SHOWN))
+    assert (table["n_trials"] == 2).all()  # main and exp-logit; the workspace repeats main, the queued has no run
+    daily = [1.5 / math.sqrt(252), 0.5 / math.sqrt(252)]
+    mean = sum(daily) / 2
+    benchmark = deflated_sharpe_benchmark(sum((d - mean) ** 2 for d in daily), 2)
+    main = table.set_index("name").loc["main"]
+    assert main["dsr_trials"] == pytest.approx(
+        psr_from_moments(daily[0], 1000, skew=0.1, kurtosis=4.0, benchmark_sr=benchmark)
+    )
+    assert main["dsr_trials"] < psr_from_moments(daily[0], 1000, skew=0.1, kurtosis=4.0)  # deflating lowers it
+    assert "DSR (2 trials)" in text_table(table)
+
+
+def test_psr_from_moments_is_the_psr_of_the_series():
+    from scipy import stats
+
+    from almanac.ml.metrics import probabilistic_sharpe, psr_from_moments
+
+    r = np.random.default_rng(0).standard_t(5, 800) + 0.05
+    sr = r.mean() / r.std(ddof=1)
+    moments = {"skew": stats.skew(r), "kurtosis": stats.kurtosis(r, fisher=False)}
+    assert psr_from_moments(sr, len(r), **moments, benchmark_sr=0.02) == pytest.approx(
+        probabilistic_sharpe(r, 0.02), rel=1e-12
+    )

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.instruments import instrument
@@ -117,6 +118,9 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
         "untradable_days": int(pnl["untradable"].sum()),
         "psr": probabilistic_sharpe(r, 0.0),
         "dsr": probabilistic_sharpe(r, benchmark),
+        # What deflating this run among other experiments needs later (almanac exps): the moments of the P&L.
+        "pnl_skew": float(stats.skew(r)) if n > 2 else float("nan"),
+        "pnl_kurtosis": float(stats.kurtosis(r, fisher=False)) if n > 3 else float("nan"),
         **trade_statistics(pnl),
     }
 

@@ -138,12 +138,21 @@ def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> floa
     if len(r) < 3 or r.std(ddof=1) <= 1e-12 * max(abs(r.mean()), 1e-300):
         return float("nan")  # a (numerically) constant series has no Sharpe ratio
     sr = r.mean() / r.std(ddof=1)
-    g3 = stats.skew(r)
-    g4 = stats.kurtosis(r, fisher=False)
-    denom = 1.0 - g3 * sr + (g4 - 1.0) / 4.0 * sr**2
+    return psr_from_moments(
+        sr, len(r), skew=stats.skew(r), kurtosis=stats.kurtosis(r, fisher=False), benchmark_sr=benchmark_sr
+    )
+
+
+def psr_from_moments(sr: float, n: int, *, skew: float, kurtosis: float, benchmark_sr: float = 0.0) -> float:
+    """:func:`probabilistic_sharpe` from a per-period Sharpe ratio, the number of periods and the skew and
+    (non-excess) kurtosis of the returns: what a metrics file keeps of a run, so that runs can be deflated later."""
+    values = (sr, skew, kurtosis, benchmark_sr)
+    if n < 3 or not all(math.isfinite(v) for v in values):
+        return float("nan")
+    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr**2
     if denom <= 0:
         return float("nan")
-    return float(stats.norm.cdf((sr - benchmark_sr) * math.sqrt(len(r) - 1) / math.sqrt(denom)))
+    return float(stats.norm.cdf((sr - benchmark_sr) * math.sqrt(n - 1) / math.sqrt(denom)))
 
 
 def deflated_sharpe_benchmark(sr_trials_var: float, n_trials: int) -> float:

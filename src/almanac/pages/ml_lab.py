@@ -133,8 +133,9 @@ def _experiments_view(table) -> tuple[html.Table, str]:
     def num(value, digits=4):
         return "n/a" if value is None or value != value else f"{value:.{digits}f}"
 
+    trials = table["n_trials"].max() if len(table) else float("nan")
     header = ["name", "kind", "state", "changed params", "AUC [95% CI]", "Brier", "oracle eff.", "Sharpe", "trades",
-              "DSR"]  # fmt: skip
+              f"DSR ({int(trials)} trials)" if trials == trials else "DSR"]  # fmt: skip
     rows = [
         html.Tr(
             [
