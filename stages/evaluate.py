@@ -1,7 +1,8 @@
 """Stage ``evaluate``: ``metrics/evaluate.json`` and the plots ROC, calibration, confusion, rolling AUC, SHAP.
 
 Scores the out-of-fold probabilities against the baselines on the same days and, on synthetic data (when the
-truth table is not empty), against the Bayes-optimal oracle.
+truth table is not empty), against the Bayes-optimal oracle.  SHAP importance is out of fold too: the mean |SHAP|
+of each test day under its own fold's model (``data/predictions/oof_shap.parquet`` from the train stage).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import pandas as pd
 
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.evaluators import ModelEvaluator, evaluate
+from almanac.ml.evaluators import evaluate
 from almanac.ml.registry import load_model
 from almanac.stage_io import read_params, run_stage, stage_parser
 from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
@@ -20,7 +21,6 @@ from almanac.synth.oracle import oracle_probability
 PLOTS = {"roc": ["fpr", "tpr", "threshold", "chance"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"],
          "confusion": ["trade_date", "actual", "predicted"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"],
          "breakdown": ["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct", "label"]}  # fmt: skip
-SHAP_MAX_ROWS = 2000
 log = logging.getLogger("stages.evaluate")
 
 
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         __doc__,
         inputs={
             "oof": "out-of-fold predictions",
+            "oof_shap": "out-of-fold SHAP values (train stage)",
             "model": "final model",
             "registry": "model registry (the model's sha256 is checked before it is loaded)",
             "features": "feature table",
@@ -44,11 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     checkpoint = load_model(args.model, registry_path=args.registry)
     features = read_table(args.features).set_index("trade_date")
     names = checkpoint["feature_names"]
-    shap_values = None
-    if set(names) <= set(features.columns):
-        rows = features.reindex(columns=names)
-        sample = rows.iloc[:: max(len(rows) // SHAP_MAX_ROWS, 1)]
-        shap_values = ModelEvaluator().compute_shap_values(checkpoint["model"], sample)
+    # Importance out of fold: each test day's SHAP values come from the model of its fold (the train stage).
+    oof_shap = read_table(args.oof_shap)
+    shap_values = oof_shap[names].to_numpy(dtype=float) if len(oof_shap) and set(names) <= set(oof_shap) else None
     oracle = None
     truth = read_table(args.truth)
     sessions = read_table(args.sessions)

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         outputs={
             "oof": "out-of-fold predictions",
+            "oof_shap": "out-of-fold SHAP values (each test day explained by its fold's model)",
             "model": "final model (joblib)",
             "registry": "model registry JSON (read too: versions accumulate)",
             "metrics": "train metrics JSON",
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     labels = read_table(args.labels).set_index("trade_date")
     out = train(features, labels, read_table(args.sessions), target=target, settings=settings, cv=params.cv)
     write_table(out.oof, args.oof)
+    empty = pd.DataFrame({"trade_date": pd.Series(dtype="datetime64[s]"), "fold": pd.Series(dtype="int64")})
+    write_table(out.oof_shap if out.oof_shap is not None else empty, args.oof_shap)  # empty for a baseline
     sha256 = out.trainer.save(args.model, checksum_file=False)  # the registry records the checksum
     entry = registry_entry(
         model=settings.model,

@@ -84,7 +84,8 @@ def small_pipeline(root, *, overrides: dict | None = None):
         run_stage("labels", params, sessions=files.sessions, out=root / "data" / "labels.parquet")
     run_stage("train", params, features=files.features, lineage=root / "data" / "features_lineage.json",
               labels=root / "data" / "labels.parquet", sessions=files.sessions,
-              oof=root / "data" / "predictions" / "oof.parquet", model=files.model, registry=files.registry,
+              oof=root / "data" / "predictions" / "oof.parquet", oof_shap=root / "data" / "predictions" / "oof_shap.parquet",
+              model=files.model, registry=files.registry,
               metrics=root / "metrics" / "train.json", folds=root / "plots" / "cv_folds.csv")  # fmt: skip
     return params, files
 

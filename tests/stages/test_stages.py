@@ -129,7 +129,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     t = tmp_path
     run(
         "train", params, features=t / "features.parquet", lineage=t / "lineage.json", labels=t / "labels.parquet",
-        sessions=t / "sessions.parquet", oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
+        sessions=t / "sessions.parquet", oof=t / "oof.parquet", oof_shap=t / "oof_shap.parquet", model=t / "model.joblib", registry=t / "registry.json",
         metrics=t / "train.json", folds=t / "folds.csv",
     )  # fmt: skip
     plots = {
@@ -137,7 +137,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance", "breakdown")
     }
     run(
-        "evaluate", params, oof=t / "oof.parquet", model=t / "model.joblib", registry=t / "registry.json",
+        "evaluate", params, oof=t / "oof.parquet", oof_shap=t / "oof_shap.parquet", model=t / "model.joblib", registry=t / "registry.json",
         features=t / "features.parquet",
         sessions=t / "sessions.parquet", truth=out["truth"], metrics=t / "evaluate.json", **plots,
     )  # fmt: skip
@@ -210,7 +210,7 @@ def test_too_few_days_stops_with_a_clear_message(tmp_path):
     t = tmp_path
     argv = [
         "--params", str(params), f"--features={t / 'features.parquet'}", f"--lineage={t / 'lineage.json'}",
-        f"--labels={t / 'labels.parquet'}", f"--sessions={t / 'sessions.parquet'}", f"--oof={t / 'oof.parquet'}",
+        f"--labels={t / 'labels.parquet'}", f"--sessions={t / 'sessions.parquet'}", f"--oof={t / 'oof.parquet'}", f"--oof_shap={t / 's.parquet'}",
         f"--model={t / 'model.joblib'}", f"--registry={t / 'r.json'}", f"--metrics={t / 'm.json'}", f"--folds={t / 'f.csv'}",
     ]  # fmt: skip
     stage = load_stage("train")
@@ -232,7 +232,7 @@ def test_a_failed_train_removes_the_later_stages_metrics(tmp_path):
     stale = [tmp_path / "evaluate.json", tmp_path / "backtest.json"]
     for path in stale:
         path.write_text('{"auc": 0.9}')
-    args = [f"--{k}={tmp_path / k}" for k in ("features", "lineage", "labels", "sessions", "oof", "model", "registry",
+    args = [f"--{k}={tmp_path / k}" for k in ("features", "lineage", "labels", "sessions", "oof", "oof_shap", "model", "registry",
                                               "metrics", "folds")]  # fmt: skip
     done = subprocess.run(
         [sys.executable, str(REPO / "stages" / "train.py"), "--params", str(params), *args,

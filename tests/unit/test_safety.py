@@ -76,7 +76,7 @@ def test_evaluate_stage_refuses_a_replaced_model_without_loading_it(swapped_mode
     missing = str(tmp_path / "not-read.parquet")
     done = subprocess.run(
         [
-            sys.executable, "stages/evaluate.py", "--oof", missing, "--model", str(model), "--registry", str(registry),
+            sys.executable, "stages/evaluate.py", "--oof", missing, "--oof_shap", missing, "--model", str(model), "--registry", str(registry),
             "--features", missing, "--sessions", missing, "--truth", missing, "--metrics", str(tmp_path / "m.json"),
             *[arg for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance", "breakdown")
               for arg in (f"--{name}", str(tmp_path / f"{name}.csv"))],

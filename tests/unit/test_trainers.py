@@ -244,3 +244,24 @@ def test_features_must_be_indexed_by_date():
     X, y = make_data()
     with pytest.raises(ValueError, match="X must be indexed by trade date"):
         ModelTrainer(ModelFactory.create("logistic")).train_walk_forward(X.reset_index(drop=True), y)
+
+
+def test_shap_values_are_out_of_fold_each_day_explained_by_its_folds_model():
+    import almanac
+    from almanac.config import CVParams
+
+    data = almanac.load_bars(almanac.DataParams(start="2023-01-03", end="2023-09-29"))
+    sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
+    features, _ = almanac.build_features(data.bars, sessions, data.daily)
+    labels = almanac.build_labels(sessions)
+    out = almanac.train(features, labels, sessions, cv=CVParams(min_train_days=60, test_days=30, embargo_days=2))
+    shap = out.oof_shap
+    assert shap["trade_date"].tolist() == out.oof["trade_date"].tolist()
+    assert shap["fold"].tolist() == out.oof["fold"].tolist()
+    # TreeSHAP is additive: log-odds = base value of the explaining model + the row's SHAP sum.  The base value
+    # is one constant per fold (per model), and differs between folds: each day was explained by its own fold.
+    p = out.oof["probability"].to_numpy()
+    base = np.log(p / (1 - p)) - shap[list(features.columns)].sum(axis=1).to_numpy()
+    per_fold = pd.Series(base).groupby(shap["fold"].to_numpy())
+    assert (per_fold.max() - per_fold.min()).max() < 1e-6
+    assert per_fold.first().nunique() > 1  # not one model for all days (two small folds may share a base rate)

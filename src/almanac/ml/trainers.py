@@ -67,19 +67,25 @@ class ModelTrainer:
         out[:, present[np.asarray(model.classes_, dtype=int)]] = raw  # a class absent from the fold gets 0
         return out
 
-    def train_walk_forward(self, X: pd.DataFrame, y: pd.Series, n_splits: int = 5) -> list[float]:
+    def train_walk_forward(
+        self, X: pd.DataFrame, y: pd.Series, n_splits: int = 5, *, explain: bool = False
+    ) -> list[float]:
         """Walk-forward validation (no look-ahead); returns the per-fold AUC.
 
         Also sets ``oof_`` (trade_date, fold, y_true, probability columns) and ``folds_`` (per-fold dates,
-        sizes and scores).
+        sizes and scores).  With ``explain``, ``oof_shap_`` holds each test day's SHAP values from *its fold's*
+        model (``trade_date``, ``fold`` and one column per feature; binary: log-odds of class 1, multiclass: the
+        mean absolute value over classes), so feature importance is measured out of fold like every other score.
         """
         X, codes = self._prepare(X, y)
         splitter = self.splitter or WalkForwardSplit.from_n_splits(X.index.nunique(), n_splits)
         dates = X.index
-        frames, folds = [], []
+        frames, folds, explained = [], [], []
         for fold, (train, test) in enumerate(splitter.split(X, groups=dates)):  # one iteration per fold
             model, scaler, present = self._fit(X.iloc[train], codes[train])
             proba = self._proba(model, scaler, present, X.iloc[test])
+            if explain and scaler is None:
+                explained.append(self._fold_shap(model, X.iloc[train], X.iloc[test], fold=fold, present=present))
             scores = classification_scores(codes[test], proba, len(self.classes_))
             folds.append(
                 {
@@ -97,7 +103,27 @@ class ModelTrainer:
             frames.append(pd.concat([frame, self._proba_frame(proba, len(test))], axis=1))
         self.oof_ = pd.concat(frames, ignore_index=True)
         self.folds_ = folds
+        explained = [frame for frame in explained if frame is not None]
+        self.oof_shap_ = pd.concat(explained, ignore_index=True) if explained else None
         return [f["auc"] for f in folds]
+
+    def _fold_shap(
+        self, model, X_train: pd.DataFrame, X_test: pd.DataFrame, *, fold: int, present: np.ndarray
+    ) -> pd.DataFrame | None:
+        from almanac.ml.evaluators import ModelEvaluator  # lazily: shap is slow to import
+
+        if len(present) < 2:  # a fold that saw one class has a constant model: nothing to explain
+            return None
+        values = ModelEvaluator().compute_shap_values(model, X_test, background=X_train)
+        if values is None:  # a baseline: nothing to explain
+            return None
+        values = np.asarray(values, dtype=float)
+        if values.ndim == 3:  # rows x features x classes
+            values = values[:, :, -1] if len(present) == 2 else np.abs(values).mean(axis=2)
+        frame = pd.DataFrame(values, columns=X_test.columns)
+        frame.insert(0, "fold", fold)
+        frame.insert(0, "trade_date", X_test.index)
+        return frame
 
     def _proba_frame(self, proba: np.ndarray, n: int) -> pd.DataFrame:
         if len(self.classes_) == 2:
@@ -141,6 +167,7 @@ class TrainOutput:
     trainer: ModelTrainer
     metrics: dict
     classes: list
+    oof_shap: pd.DataFrame | None = None  # SHAP values of each test day from its fold's model (None: a baseline)
 
 
 def _proba_columns(frame: pd.DataFrame) -> list[str]:
@@ -199,7 +226,7 @@ def train(
     base_X = baseline_inputs(sessions).reindex(labels.index)
     X = base_X if is_baseline(settings.model) else features.reindex(labels.index)
     trainer = ModelTrainer(ModelFactory.from_params(settings), splitter=splitter)
-    trainer.train_walk_forward(X, y)
+    trainer.train_walk_forward(X, y, explain=not is_baseline(settings.model))
     oof = trainer.oof_
     for name in BASELINES:  # three baselines, same folds
         base = ModelTrainer(ModelFactory.create(name), splitter=splitter)
@@ -219,4 +246,7 @@ def train(
         "n_unlabeled_days": trainer.n_unlabeled_,
         "n_features": len(trainer.feature_names_),
     }
-    return TrainOutput(oof=oof, folds=trainer.folds_, trainer=trainer, metrics=metrics, classes=list(trainer.classes_))
+    return TrainOutput(
+        oof=oof, folds=trainer.folds_, trainer=trainer, metrics=metrics, classes=list(trainer.classes_),
+        oof_shap=trainer.oof_shap_,
+    )  # fmt: skip

@@ -101,7 +101,7 @@ def rolling_auc(table: pd.DataFrame) -> go.Figure:
 
 def shap_importance(table: pd.DataFrame, features: list[str] | None = None) -> go.Figure:
     """Mean |SHAP| per feature, largest at the top (``plots/shap_importance.csv``), optionally only ``features``."""
-    title = "Feature importance (mean |SHAP|, final model)"
+    title = "Feature importance (mean |SHAP| out of fold)"
     if table.empty or not table["mean_abs_shap"].notna().any():
         return empty(title, "no SHAP values (a baseline model, or no run yet)")
     if features is not None:
