@@ -120,9 +120,16 @@ def _cmd_plots(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from almanac.report import load_run, markdown, to_html
+    from almanac.report import load_experiment, load_run, markdown, to_html, with_trials
 
-    run = load_run(".", params=args.params)
+    if args.exp:
+        if args.html is not None:
+            raise ValueError("--html reports the workspace's run (plots are not stored per experiment); drop --exp")
+        run = load_experiment(args.exp)
+    else:
+        run = load_run(".", params=args.params)
+    if args.trials:
+        run = with_trials(run, args.exp or "workspace")
     if args.html is None:
         print(markdown(run), end="")
         return 0
@@ -197,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--html", nargs="?", const="reports/report.html", metavar="FILE",
                         help="write the HTML page (default FILE: reports/report.html)")  # fmt: skip
+    report.add_argument("--exp", metavar="NAME", help="a run of dvc exp show (experiment name or commit) instead")
+    report.add_argument("--no-trials", dest="trials", action="store_false",
+                        help="do not ask DVC for the runs tried (no deflated Sharpe over them)")  # fmt: skip
     report.set_defaults(func=_cmd_report)
     sub.add_parser(
         "exps", help="the DVC experiments: changed params, AUC with CI, Brier, oracle efficiency, Sharpe, trades, DSR"

@@ -30,6 +30,7 @@ class Run:
     backtest: dict
     registry: dict
     plots: dict[str, pd.DataFrame]
+    trials: dict = dataclasses.field(default_factory=dict)  # {"n": runs in dvc exp show, "dsr": deflated over them}
 
     @property
     def model(self) -> tuple[str, dict]:
@@ -66,6 +67,45 @@ def load_run(root: str | Path = ".", *, params: str | Path = "params.yaml") -> R
         registry=json_or_empty(root / "models" / "model_registry.json"),
         plots=plots,
     )
+
+
+def load_experiment(name: str, repo: str | Path = ".") -> Run:
+    """A run of ``dvc exp show`` (an experiment name, or a commit / revision prefix) as a :class:`Run`: its params
+    and metrics (plots are not part of ``dvc exp show``: the Markdown report needs none)."""
+    from almanac.experiments import dvc
+
+    found = None
+    for baseline in json.loads(dvc("exp", "show", "--json", repo=repo) or "[]"):
+        candidates = [(baseline.get("name"), baseline)]
+        for experiment in baseline.get("experiments") or []:
+            candidates += [(experiment.get("name"), rev) for rev in experiment.get("revs") or []]
+        for label, entry in candidates:
+            if name in (label, entry.get("name")) or str(entry.get("rev", "")).startswith(name):
+                found = entry
+    if found is None or not (found.get("data") or {}).get("metrics"):
+        raise FileNotFoundError(f"{name!r} is not a run in dvc exp show (or it has no metrics yet)")
+    data = found["data"]
+    metrics = {Path(path).stem: (value.get("data") or {}) for path, value in data["metrics"].items()}
+    params = Params.model_validate(data["params"]["params.yaml"]["data"])
+    return Run(
+        params=params, train=metrics.get("train", {}), evaluate=metrics.get("evaluate", {}),
+        backtest=metrics.get("backtest", {}), registry={}, plots={n: pd.DataFrame() for n in PLOT_FILES},
+    )  # fmt: skip
+
+
+def with_trials(run: Run, name: str = "workspace", repo: str | Path = ".") -> Run:
+    """``run`` with its Sharpe ratio deflated over every run in ``dvc exp show`` (:func:`experiments.deflate`);
+    unchanged when there is no DVC repository to ask."""
+    from almanac.experiments import DvcError, experiments
+
+    try:
+        table = experiments(repo)
+    except (DvcError, OSError, ValueError):
+        return run
+    rows = table.loc[table["name"] == name]
+    dsr = float(rows["dsr_trials"].iloc[0]) if len(rows) else float("nan")
+    n = int(table["n_trials"].max()) if len(table) else 0
+    return dataclasses.replace(run, trials={"n": n, "dsr": dsr})
 
 
 def _num(value, digits: int = 4, *, signed: bool = False, usd: bool = False) -> str:
@@ -168,6 +208,19 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                 f"95% CI {_num(b.get('sharpe_ci_low'), 2)} to {_num(b.get('sharpe_ci_high'), 2)} (block bootstrap); "
                 f"PSR {_num(b.get('psr'), 3)}, DSR {_num(b.get('dsr'), 3)} over backtest.n_trials = "
                 f"{run.params.backtest.n_trials}; buy-and-hold {_num(b.get('buy_hold_sharpe'), 2)}",
+            ),
+            *(
+                [
+                    (
+                        "DSR over the runs tried",
+                        _num(run.trials["dsr"], 3),
+                        f"{run.trials['n']} run(s) with a backtest in dvc exp show (baselines and experiments); the "
+                        "benchmark is the best Sharpe ratio expected of that many unskilled trials"
+                        + ("" if run.trials["n"] >= 2 else ": one run, nothing to deflate over"),
+                    )
+                ]
+                if run.trials
+                else []
             ),
             (
                 "Max drawdown",

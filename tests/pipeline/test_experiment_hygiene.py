@@ -70,3 +70,21 @@ def test_pull_request_workflow_is_valid_and_runs_the_readme_commands():
         assert command in script, command
     readme = (REPO / "README.md").read_text()
     assert ".github/workflows/cml.yaml" in readme and "dvc remote add" in readme
+
+
+@pytest.mark.pipeline
+def test_report_of_an_experiment_and_dsr_over_the_runs_tried(tmp_path):
+    import json
+
+    repo, env = dvc_repository(tmp_path / "repo")
+    dvc = [sys.executable, "-m", "dvc"]
+    run([*dvc, "exp", "run", "-q", "-n", "logit", "-S", "train.model=logistic"], repo, env)
+    report = [sys.executable, "-m", "almanac.cli", "report"]
+    shown = run([*report, "--exp", "logit", "--no-trials"], repo, env).stdout
+    metrics = json.loads((repo / "metrics" / "evaluate.json").read_text())  # applied: the experiment's own
+    assert f"| AUC (out of fold) | {metrics['auc']:.4f} |" in shown and "model `logistic`" in shown
+    deflated = run(report, repo, env).stdout
+    line = next(x for x in deflated.splitlines() if x.startswith("| DSR over the runs tried"))
+    assert "2 run(s)" in line and "n/a" not in line.split("|")[2]
+    missing = run([*report, "--exp", "nope"], repo, env, ok=False)
+    assert missing.returncode == 2 and "'nope' is not a run in dvc exp show" in missing.stderr

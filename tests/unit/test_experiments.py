@@ -98,3 +98,14 @@ def test_psr_from_moments_is_the_psr_of_the_series():
     assert psr_from_moments(sr, len(r), **moments, benchmark_sr=0.02) == pytest.approx(
         probabilistic_sharpe(r, 0.02), rel=1e-12
     )
+
+
+def test_dsr_falls_as_the_trials_grow():
+    from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
+
+    sr, variance = 0.1, 0.002
+    dsr = [
+        psr_from_moments(sr, 1000, skew=0.0, kurtosis=3.0, benchmark_sr=deflated_sharpe_benchmark(variance, n))
+        for n in (1, 2, 5, 20, 100)
+    ]
+    assert all(a > b for a, b in zip(dsr, dsr[1:], strict=False)), dsr
