@@ -311,6 +311,11 @@ class BacktestParams(Section):
     threshold: float = Field(
         0.6, ge=0.5, le=1, description="trade only when max(p, 1 − p) ≥ threshold (0.5 = always trade)"
     )
+    threshold_mode: Literal["fixed", "in_fold"] = Field(
+        "fixed",
+        description="`fixed`: `backtest.threshold` on every day; `in_fold`: each test block uses the threshold "
+        "(0.500–0.800) with the best net P&L on the out-of-fold days before it (`backtest.threshold` for the first)",
+    )
     commission_usd: float = Field(2.5, ge=0, description="per side, per contract")
     slippage_ticks: float = Field(1.0, ge=0, description="per fill")
     n_trials: int = Field(1, ge=1, description="number of experiments tried, for the deflated Sharpe ratio")

@@ -192,7 +192,11 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                 "Trades",
                 f"{b['trades']} ({b.get('long_trades', 0)} long, {b.get('short_trades', 0)} short)",
                 f"coverage {_num(b.get('coverage'), 3)} of {b.get('days')} days at threshold "
-                f"{run.params.backtest.threshold}",
+                + (
+                    f"{run.params.backtest.threshold}"
+                    if run.params.backtest.threshold_mode == "fixed"
+                    else f"chosen in fold (mean {_num(b.get('threshold_mean'), 3)})"
+                ),
             ),
             ("Hit rate", _num(b.get("win_rate"), 3), "share of trades that made money after costs"),
             (

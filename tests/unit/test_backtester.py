@@ -273,3 +273,26 @@ def test_backtest_signals_needs_a_predictor():
     daily = sessions([5000.0], [5010.0])
     with pytest.raises(ValueError, match="backtest_signals needs a predictor"):
         MLBacktester().backtest_signals(daily, pd.DataFrame({"x": [0.0]}, index=daily.index))
+
+
+def test_in_fold_threshold_is_chosen_on_earlier_folds_only():
+    from almanac.config import BacktestParams
+    from almanac.ml.backtester import backtest
+
+    days = pd.bdate_range("2024-01-02", periods=30)
+    fold = np.repeat([0, 1, 2], 10)
+    # Confident calls (0.9 / 0.1) are right, timid ones (0.55 / 0.45) wrong: trading only the confident pays.
+    p = np.tile([0.9, 0.1, 0.55, 0.45, 0.9, 0.1, 0.55, 0.45, 0.9, 0.1], 3)
+    up = np.tile([1, -1, -1, 1, 1, -1, -1, 1, 1, -1], 3).astype(float)
+    sessions = pd.DataFrame({"trade_date": days, "cutoff_price": 100.0, "close": 100.0 + up})
+    oof = pd.DataFrame({"trade_date": days, "fold": fold, "probability": p})
+    settings = BacktestParams(threshold_mode="in_fold", threshold=0.5, commission_usd=0, slippage_ticks=0)
+    metrics, equity = backtest(oof, sessions, settings=settings)
+    chosen = equity.groupby(fold)["threshold"].first().tolist()
+    assert chosen[0] == 0.5  # nothing before the first block: backtest.threshold
+    assert chosen[1] > 0.55 and chosen[2] > 0.55  # learnt from the earlier blocks: skip the timid calls
+    # No look-ahead: the last block's own outcomes do not move its threshold.
+    flipped = sessions.assign(close=np.where(fold == 2, 100.0 - up, 100.0 + up))
+    _, again = backtest(oof, flipped, settings=settings)
+    assert again.groupby(fold)["threshold"].first().tolist() == chosen
+    assert metrics["threshold_mean"] == pytest.approx(np.mean(equity["threshold"]))

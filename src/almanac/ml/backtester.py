@@ -219,13 +219,14 @@ class MLBacktester:
         p_long: pd.Series,
         p_short: pd.Series | None = None,
         *,
-        threshold: float = DEFAULTS.backtest.threshold,
+        threshold: float | np.ndarray = DEFAULTS.backtest.threshold,
         n_trials: int = DEFAULTS.backtest.n_trials,
     ) -> dict:
         """Backtest given probabilities per trade date (use out-of-fold ones for an honest figure).
 
-        ``p_short`` defaults to ``1 - p_long`` (binary up/down).  Returns the summary metrics plus ``pnl`` (the
-        daily frame) and ``equity_curve`` (cumulative USD).
+        ``p_short`` defaults to ``1 - p_long`` (binary up/down); ``threshold`` is one value or one per day (in the
+        order of ``p_long``).  Returns the summary metrics plus ``pnl`` (the daily frame) and ``equity_curve``
+        (cumulative USD).
         """
         daily = indexed_by_trade_date(df_daily)
         p_short = 1.0 - p_long if p_short is None else p_short
@@ -308,9 +309,17 @@ def backtest(
     else:
         p_long = pd.Series(oof["probability_TrendUp"].to_numpy(), index=index)
         p_short = pd.Series(oof["probability_TrendDown"].to_numpy(), index=index)
+    threshold = np.full(len(index), settings.threshold)
+    if settings.threshold_mode == "in_fold":
+        if "fold" not in oof.columns:
+            raise ValueError("backtest.threshold_mode in_fold needs the out-of-fold predictions' fold column")
+        threshold = in_fold_thresholds(
+            oof["fold"].to_numpy(), p_long, p_short, sessions=sessions, costs=costs, first=settings.threshold
+        )
     result = MLBacktester(costs=costs).backtest_probabilities(
-        sessions, p_long, p_short, threshold=settings.threshold, n_trials=settings.n_trials
+        sessions, p_long, p_short, threshold=threshold, n_trials=settings.n_trials
     )
+    result["threshold_mean"] = float(threshold.mean()) if len(threshold) else float("nan")
     pnl = result.pop("pnl")
     result.pop("equity_curve")
     result["sharpe_ci_low"], result["sharpe_ci_high"] = stationary_bootstrap_ci(
@@ -319,13 +328,41 @@ def backtest(
     )  # fmt: skip
     result = flag_degenerate(result, p_long.to_numpy(dtype=float))
     pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(TrendUp) for archetypes)
-    columns = ["trade_date", "p_long", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",
+    pnl["threshold"] = pd.Series(threshold, index=p_long.index).reindex(pnl.index)
+    columns = ["trade_date", "p_long", "threshold", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",
                "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
     equity = pnl.reset_index()[columns]
     return result, equity
 
 
 RISK_COVERAGE_THRESHOLDS = np.round(np.arange(0.50, 0.801, 0.025), 3)
+
+
+def in_fold_thresholds(
+    folds: np.ndarray, p_long: pd.Series, p_short: pd.Series, *, sessions: pd.DataFrame, costs: CostModel, first: float
+) -> np.ndarray:
+    """Per day, the threshold chosen without its own test block: for each fold, the one of
+    :data:`RISK_COVERAGE_THRESHOLDS` with the best net P&L on the out-of-fold days of the *earlier* folds (days
+    inside that fold's training window, predicted out of sample); ``first`` for the first fold, which has none.
+    Ties go to the higher threshold (fewer trades).
+    """
+    daily = indexed_by_trade_date(sessions)
+    out = np.full(len(folds), first, dtype=float)
+    for fold in np.unique(folds):  # a dozen folds x thirteen thresholds, each vectorised over the days
+        past = folds < fold
+        if not past.any():
+            continue
+        index = p_long.index[past]
+        pnl = [
+            daily_pnl(daily, pd.Series(positions(p_long[past].to_numpy(), p_short[past].to_numpy(), t), index=index),
+                      costs)["pnl_usd"].sum()
+            for t in RISK_COVERAGE_THRESHOLDS
+        ]  # fmt: skip
+        best = max(range(len(pnl)), key=lambda i: (round(pnl[i], 6), i))
+        out[folds == fold] = RISK_COVERAGE_THRESHOLDS[best]
+    return out
+
+
 RISK_COVERAGE_EMPTY = pd.DataFrame(columns=["threshold", "coverage", "trades", "hit_rate", "pnl_usd", "avg_trade_usd"])
 
 
