@@ -8,6 +8,7 @@ morning (``almanac predict``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import typing
 from pathlib import Path
@@ -222,7 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``almanac`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the try, whether stdout is buffered or not
+        return code
+    except BrokenPipeError:  # `almanac predict | head`: the reader left; not an error (Python's documented idiom)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ParamsError, FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

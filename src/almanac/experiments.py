@@ -147,7 +147,7 @@ def text_table(table: pd.DataFrame) -> str:
         lines.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
                       trades, dsr, r.changed or "-"])  # fmt: skip
     trials = pd.to_numeric(table["n_trials"], errors="coerce").max() if len(table) else float("nan")
-    dsr_header = f"DSR ({int(trials)} trials)" if pd.notna(trials) else "DSR (over trials)"
+    dsr_header = f"DSR ({int(trials)} trial{'s' if trials != 1 else ''})" if pd.notna(trials) else "DSR (over trials)"
     header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades",
               dsr_header, "changed"]  # fmt: skip
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]

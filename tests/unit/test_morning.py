@@ -8,6 +8,7 @@ The reference for every prediction is the pipeline itself: the final model's pro
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -192,3 +193,15 @@ def test_the_readme_example_runs(pipeline, monkeypatch, capsys):
     exec(compile(block.split("```", 1)[0], "README.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "P(up) = " in printed and json.loads(files.registry.read_text())["current"].split("_")[-1] in printed
+
+
+def test_a_reader_that_stops_early_is_not_an_error(pipeline):
+    root, params, files = pipeline
+    command = [sys.executable, "-m", "almanac.cli", "--params", str(params), "--data-dir", str(files.data),
+               "predict", "--models-dir", str(files.models)]  # fmt: skip
+    for unbuffered in ("1", ""):  # stdout written at once, or flushed at the end
+        env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root, env=env)
+        process.stdout.close()  # like `almanac predict | head -0`: the reader is gone before anything is printed
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == 0 and b"Traceback" not in errors and b"BrokenPipe" not in errors, errors

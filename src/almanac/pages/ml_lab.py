@@ -135,7 +135,7 @@ def _experiments_view(table) -> tuple[html.Table, str]:
 
     trials = table["n_trials"].max() if len(table) else float("nan")
     header = ["name", "kind", "state", "changed params", "AUC [95% CI]", "Brier", "oracle eff.", "Sharpe", "trades",
-              f"DSR ({int(trials)} trials)" if trials == trials else "DSR"]  # fmt: skip
+              f"DSR ({int(trials)} trial{'s' if trials != 1 else ''})" if trials == trials else "DSR"]  # fmt: skip
     rows = [
         html.Tr(
             [
