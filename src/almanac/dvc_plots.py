@@ -13,8 +13,6 @@ and every view is kept in ``window.almanacViews``.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 VEGA_LITE = "5.21"  # dvc-render writes Vega-Lite v5 specifications
@@ -57,8 +55,7 @@ def offline_template(cache_dir: str | Path = ".dvc/tmp") -> Path:
     """The page template with the charting libraries inline (built once per vl-convert version)."""
     import vl_convert
 
-    version = vl_convert.__version__ if hasattr(vl_convert, "__version__") else "unknown"
-    path = Path(cache_dir) / f"almanac-plots-{version}-vl{VEGA_LITE}.html"
+    path = Path(cache_dir) / f"almanac-plots-{vl_convert.__version__}-vl{VEGA_LITE}.html"
     if not path.is_file():
         bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,15 +70,12 @@ def render(revisions: list[str] = (), *, out: str | Path = "dvc_plots", repo: st
 
     The command is an argument list (no shell): revisions are passed to DVC as they are.
     """
+    from almanac.experiments import dvc
+
     repo = Path(repo)
     template = offline_template(repo / ".dvc" / "tmp").resolve()
-    command = [sys.executable, "-m", "dvc", "plots", *(["diff", *revisions] if revisions else ["show"])]
-    command += ["--html-template", str(template), "-o", str(out)]
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    done = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip().splitlines()
-        raise RuntimeError(f"dvc plots failed: {message[-1] if message else done.returncode}")
+    dvc("plots", *(["diff", *revisions] if revisions else ["show"]), "--html-template", str(template), "-o", str(out),
+        repo=repo)  # fmt: skip
     page = (repo / out / "index.html").resolve()
     if not page.is_file():
         raise RuntimeError(f"dvc plots wrote no page at {page}")

@@ -132,26 +132,32 @@ def experiments(repo: str | Path = ".") -> pd.DataFrame:
     return deflate(parse(json.loads(dvc("exp", "show", "--json", repo=repo) or "[]")))
 
 
-def text_table(table: pd.DataFrame) -> str:
-    """The table for a terminal: AUC with its CI, and n/a where a metric does not exist."""
+def display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """``(header, rows)`` of the table as people read it (the terminal and the ML Lab): AUC and Sharpe with their
+    CIs, the DSR over the runs tried, and n/a where a metric does not exist."""
 
     def num(value, digits=3):
         return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
-    lines = []
+    rows = []
     for r in table.itertuples():
         auc = f"{num(r.auc)} [{num(r.auc_ci_low)}, {num(r.auc_ci_high)}]"
         trades = "n/a" if r.trades is None or pd.isna(r.trades) else str(int(r.trades))
         sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
-        dsr = num(getattr(r, "dsr_trials", float("nan")))
-        lines.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
-                      trades, dsr, r.changed or "-"])  # fmt: skip
+        rows.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
+                     trades, num(r.dsr_trials), r.changed or "-"])  # fmt: skip
     trials = pd.to_numeric(table["n_trials"], errors="coerce").max() if len(table) else float("nan")
     dsr_header = f"DSR ({int(trials)} trial{'s' if trials != 1 else ''})" if pd.notna(trials) else "DSR (over trials)"
     header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades",
               dsr_header, "changed"]  # fmt: skip
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]
-    render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *lines]]
+    return header, rows
+
+
+def text_table(table: pd.DataFrame) -> str:
+    """The table for a terminal (:func:`display`), in aligned columns."""
+    header, rows = display(table)
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
+    render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
     return "\n".join(render) + "\n"
 
 

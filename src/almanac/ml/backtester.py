@@ -348,22 +348,28 @@ def in_fold_thresholds(
     """
     daily = indexed_by_trade_date(sessions)
     out = np.full(len(folds), first, dtype=float)
-    for fold in np.unique(folds):  # a dozen folds x thirteen thresholds, each vectorised over the days
+    for fold in np.unique(folds):  # a dozen folds, each a threshold sweep over the earlier days
         past = folds < fold
         if not past.any():
             continue
-        index = p_long.index[past]
-        pnl = [
-            daily_pnl(daily, pd.Series(positions(p_long[past].to_numpy(), p_short[past].to_numpy(), t), index=index),
-                      costs)["pnl_usd"].sum()
-            for t in RISK_COVERAGE_THRESHOLDS
-        ]  # fmt: skip
-        best = max(range(len(pnl)), key=lambda i: (round(pnl[i], 6), i))
-        out[folds == fold] = RISK_COVERAGE_THRESHOLDS[best]
+        totals = [
+            (round(pnl["pnl_usd"].sum(), 6), t)
+            for t, pnl in pnl_by_threshold(p_long[past], p_short[past], daily=daily, costs=costs)
+        ]
+        out[folds == fold] = max(totals)[1]  # best P&L; a tie goes to the higher threshold
     return out
 
 
 RISK_COVERAGE_EMPTY = pd.DataFrame(columns=["threshold", "coverage", "trades", "hit_rate", "pnl_usd", "avg_trade_usd"])
+
+
+def pnl_by_threshold(p_long: pd.Series, p_short: pd.Series, *, daily: pd.DataFrame, costs: CostModel):
+    """``(threshold, daily P&L frame)`` for each of :data:`RISK_COVERAGE_THRESHOLDS`: the one threshold sweep
+    that the risk-coverage table and the in-fold threshold choice both read."""
+    long_, short = p_long.to_numpy(dtype=float), p_short.to_numpy(dtype=float)
+    for threshold in RISK_COVERAGE_THRESHOLDS:  # thirteen thresholds, each vectorised over the days
+        side = pd.Series(positions(long_, short, float(threshold)), index=p_long.index)
+        yield float(threshold), daily_pnl(daily, side, costs)
 
 
 def risk_coverage(oof: pd.DataFrame, sessions: pd.DataFrame, *, costs: CostModel) -> pd.DataFrame:
@@ -374,15 +380,12 @@ def risk_coverage(oof: pd.DataFrame, sessions: pd.DataFrame, *, costs: CostModel
     """
     index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
     p = pd.Series(oof["probability"].to_numpy(dtype=float), index=index)
-    s = indexed_by_trade_date(sessions)
     rows = []
-    for threshold in RISK_COVERAGE_THRESHOLDS:  # thirteen thresholds, each vectorised over the days
-        side = pd.Series(positions(p.to_numpy(), 1.0 - p.to_numpy(), float(threshold)), index=index)
-        pnl = daily_pnl(s, side, costs)
+    for threshold, pnl in pnl_by_threshold(p, 1.0 - p, daily=indexed_by_trade_date(sessions), costs=costs):
         traded = pnl["position"] != 0
         rows.append(
             {
-                "threshold": float(threshold),
+                "threshold": threshold,
                 "coverage": float(traded.mean()) if len(pnl) else 0.0,
                 "trades": int(traded.sum()),
                 "hit_rate": float((pnl.loc[traded, "gross_pnl_usd"] > 0).mean()) if traded.any() else float("nan"),

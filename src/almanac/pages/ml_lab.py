@@ -19,7 +19,7 @@ import dash
 from dash import Input, Output, State, dcc, html
 
 from almanac.config import learner_names
-from almanac.experiments import experiments, queue_training
+from almanac.experiments import display, experiments, queue_training
 from almanac.report import Run, headline, load_run, warnings
 from almanac.viz import ml_plots
 
@@ -130,30 +130,14 @@ def layout(repo: Path):
 
 
 def _experiments_view(table) -> tuple[html.Table, str]:
-    def num(value, digits=4):
-        return "n/a" if value is None or value != value else f"{value:.{digits}f}"
-
-    trials = table["n_trials"].max() if len(table) else float("nan")
-    header = ["name", "kind", "state", "changed params", "AUC [95% CI]", "Brier", "oracle eff.", "Sharpe", "trades",
-              f"DSR ({int(trials)} trial{'s' if trials != 1 else ''})" if trials == trials else "DSR"]  # fmt: skip
+    header, cells = display(table)
     rows = [
         html.Tr(
-            [
-                html.Td(r.name),
-                html.Td(r.kind),
-                html.Td(r.state, className=f"state-{r.state}"),
-                html.Td(r.changed or "-"),
-                html.Td(f"{num(r.auc)} [{num(r.auc_ci_low, 3)}, {num(r.auc_ci_high, 3)}]"),
-                html.Td(num(r.brier)),
-                html.Td(num(r.oracle_efficiency, 2)),
-                html.Td(num(r.sharpe, 2)),
-                html.Td("n/a" if r.trades is None or r.trades != r.trades else str(int(r.trades))),
-                html.Td(num(r.dsr, 3)),
-            ],  # fmt: skip
+            [html.Td(c, className=f"state-{r.state}" if i == 2 else None) for i, c in enumerate(cells_of_row)],
             className="exp-row",
             **{"data-name": r.name, "data-state": r.state, "data-changed": r.changed or ""},
         )
-        for r in table.itertuples()
+        for r, cells_of_row in zip(table.itertuples(), cells, strict=True)
     ]
     pending = table["state"].isin(["queued", "running"]).sum()
     progress = f"{pending} experiment(s) queued or running…" if pending else f"{len(table)} rows, nothing running."
