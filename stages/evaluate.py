@@ -52,7 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     truth = read_table(args.truth)
     sessions = read_table(args.sessions)
     if not truth.empty and target in ORACLE_TARGETS:  # only the synthetic source has a truth table
-        oracle = oracle_probability(truth, sessions, cutoff=params.features.cutoff_time, target=target)
+        oracle = oracle_probability(
+            truth, sessions, cutoff=params.features.cutoff_time, target=target, symbol=params.data.symbol
+        )
     s = sessions.set_index("trade_date")
     rest_of_day = (s["close"] / s["cutoff_price"] - 1.0) * 100.0  # what the signal is about, cutoff to close
     context = breakdown_context(s, features)

@@ -1,4 +1,4 @@
-"""CME equity-index session calendar: eras, trade dates, RTH windows and cutoff instants.
+"""CME session calendar: eras, trade dates, RTH windows (per instrument) and cutoff instants.
 
 Everything is stored in UTC and converted with the tz database (never fixed offsets), so DST is handled by
 ``zoneinfo``.  NYSE trading days and early closes come from ``exchange_calendars`` (calendar ``XNYS``), a
@@ -149,24 +149,30 @@ def assign_trade_dates(ts_utc) -> np.ndarray:
     return sessions[pos]
 
 
-def rth_sessions(start, end) -> pd.DataFrame:
+def rth_sessions(start, end, *, rth: tuple[dt.time, dt.time] | None = None) -> pd.DataFrame:
     """RTH window of every NYSE trading day in ``[start, end]``.
 
+    ``rth`` is the instrument's window in ET (``Instrument.rth``); default the equity indices' 09:30-16:00.  On an
+    NYSE half day the window ends at the NYSE early close (normally 13:00 ET) when that comes first: exact for
+    the equity indices, an approximation for other hours (the exchanges' own early closes differ by minutes).
     Returns a frame indexed by ``trade_date`` (tz-naive midnight) with ``rth_open_utc`` and ``rth_close_utc``
-    (tz-aware UTC) and ``half_day`` (True on NYSE early closes, normally 13:00 ET).
+    (tz-aware UTC) and ``half_day`` (True on NYSE early closes).
     """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
+    opens, closes = rth or (RTH_OPEN_ET, RTH_CLOSE_ET)
     schedule = _calendar_for(start, end).schedule
     schedule = schedule[(schedule.index >= start) & (schedule.index <= end)]
+    dates = pd.DatetimeIndex(schedule.index, name="trade_date").as_unit("s")
+    nyse_close = pd.DatetimeIndex(schedule["close"].dt.tz_convert("UTC")).as_unit("s")
+    close_et = nyse_close.tz_convert(ET)
     out = pd.DataFrame(
         {
-            "rth_open_utc": schedule["open"].dt.tz_convert("UTC").dt.as_unit("s"),
-            "rth_close_utc": schedule["close"].dt.tz_convert("UTC").dt.as_unit("s"),
+            "rth_open_utc": local_instants(dates, opens),
+            "rth_close_utc": np.minimum(local_instants(dates, closes), nyse_close),
         },
-        index=pd.DatetimeIndex(schedule.index, name="trade_date").as_unit("s"),
+        index=dates,
     )
-    close_et = out["rth_close_utc"].dt.tz_convert(ET)
-    out["half_day"] = (close_et.dt.hour * 60 + close_et.dt.minute) < 16 * 60
+    out["half_day"] = (close_et.hour * 60 + close_et.minute) < 16 * 60
     return out
 
 
@@ -177,21 +183,21 @@ def local_instants(trade_dates, wall_time: dt.time, tz: str = ET) -> pd.Datetime
     return (dates + offset).tz_localize(tz).tz_convert("UTC").as_unit("s")
 
 
-def cutoff_instants(trade_dates, cutoff: dt.time) -> pd.DatetimeIndex:
+def cutoff_instants(trade_dates, cutoff: dt.time, *, rth: tuple[dt.time, dt.time] | None = None) -> pd.DatetimeIndex:
     """The decision cutoff (ET wall-clock) of each trade date as a UTC instant.
 
     A bar may be used at the cutoff only if ``ts + 1 minute <= cutoff``.  On half days a cutoff after the early
-    close is clipped to the close.
+    close is clipped to the close (of the RTH window ``rth``, as in :func:`rth_sessions`).
     """
     dates = pd.DatetimeIndex(trade_dates)
     if len(dates) == 0:
         return pd.DatetimeIndex([], dtype="datetime64[s, UTC]", name="cutoff_utc")
     instants = local_instants(dates, cutoff)
-    rth = rth_sessions(dates.min(), dates.max()).reindex(dates.tz_localize(None).normalize())
-    if rth["rth_close_utc"].isna().any():
-        missing = dates[rth["rth_close_utc"].isna().to_numpy()]
+    windows = rth_sessions(dates.min(), dates.max(), rth=rth).reindex(dates.tz_localize(None).normalize())
+    if windows["rth_close_utc"].isna().any():
+        missing = dates[windows["rth_close_utc"].isna().to_numpy()]
         raise ValueError(f"not NYSE trading days: {', '.join(str(d.date()) for d in missing[:5])}")
-    close = pd.DatetimeIndex(rth["rth_close_utc"])
+    close = pd.DatetimeIndex(windows["rth_close_utc"])
     return pd.DatetimeIndex(np.minimum(instants, close), name="cutoff_utc")
 
 

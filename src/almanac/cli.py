@@ -86,7 +86,7 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
     cutoff = parse_cutoff(args.cutoff)
     bars = read_table(data / "bars" / "minute.parquet")
     sessions = build_sessions(bars, cutoff, read_json(data / "bars" / "manifest.json")["rolls"])
-    p = oracle_probability(truth, sessions, cutoff=cutoff, target=args.target)
+    p = oracle_probability(truth, sessions, cutoff=cutoff, target=args.target, symbol=params.data.symbol)
     s = sessions.set_index("trade_date").loc[p.index]
     y = s["close"] > (s["cutoff_price"] if args.target == "rest_of_day" else s["open"])
     print(f"oracle {args.target} AUC at {args.cutoff} ET over {len(p)} days: {roc_auc_score(y, p):.4f}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 import typing
 import zoneinfo
@@ -70,8 +71,8 @@ class DataParams(Section):
 
     symbol: str = Field(
         "ES",
-        description="instrument root from `src/almanac/instruments.yaml` whose sessions are modelled: ES, MES, NQ, "
-        "MNQ, RTY, YM (the synthetic market is ES)",
+        description="instrument root from `src/almanac/instruments.yaml`: ES, MES, NQ, MNQ, RTY, YM, CL, GC, ZN "
+        "(the synthetic market too, with a plausible `synthetic.start_price`)",
     )
     start: Date = Field(dt.date(2016, 1, 1), description="first trade date (YYYY-MM-DD)")
     end: Date = Field(dt.date(2024, 12, 31), description="last trade date; must not be before `data.start`")
@@ -141,8 +142,6 @@ class DataParams(Section):
     def _consistent(self) -> DataParams:
         if self.end < self.start:
             raise _KeyError("end", f"{self.end} is before data.start {self.start}; data.end must be on or after it")
-        if self.source == "synthetic" and self.symbol != "ES":
-            raise _KeyError("symbol", f"{self.symbol!r}: the synthetic market models ES only; use data.source files")
         if self.source == "files" and not self.paths.strip():
             raise _KeyError(
                 "paths",
@@ -163,14 +162,18 @@ class SyntheticParams(Section):
     kappa: float = Field(0.3, ge=0, description="planted signal strength, ≥ 0 (0 = martingale)")
     rho: float = Field(0.8, ge=0, le=1, description="share of the latent score the early session reveals, 0–1")
     daily_vol_pct: float = Field(1.1, ge=0.05, le=10, description="average daily volatility in percent (0.05–10)")
-    start_price: float = Field(2000.0, gt=10, description="index level on the first day")
+    start_price: float = Field(
+        2000.0, gt=10, description="price on the first day; must be plausible for `data.symbol` (ES: 600–12000)"
+    )
 
 
 class FeaturesParams(Section):
     """``features.*``: the decision cutoff (ET wall-clock ``HH:MM``), family switches and window lengths."""
 
     cutoff: str = Field(
-        "10:15", description="decision time, ET `HH:MM`, 09:31–15:59 (clipped to the close on half days)"
+        "10:15",
+        description="decision time, ET `HH:MM`, inside `data.symbol`'s RTH (ES 09:31–15:59, CL 09:01–14:29; "
+        "clipped to the close on half days)",
     )
     early_session: bool = Field(True, description="early-session family on/off")
     cross_asset: bool = Field(True, description="cross-asset family on/off")
@@ -183,12 +186,10 @@ class FeaturesParams(Section):
 
     @field_validator("cutoff")
     @classmethod
-    def _inside_rth(cls, value: str) -> str:
+    def _a_time(cls, value: str) -> str:
         if not _HHMM.match(value):
             raise ValueError(f"{value!r} must be a time HH:MM (ET), e.g. '10:15'")
-        if not dt.time(9, 31) <= parse_cutoff(value) <= dt.time(15, 59):
-            raise ValueError(f"{value!r} must fall inside RTH, between 09:31 and 15:59 ET")
-        return value
+        return value  # inside the instrument's RTH: checked by Params, which knows data.symbol
 
     @property
     def cutoff_time(self) -> dt.time:
@@ -338,6 +339,31 @@ class Params(BaseModel):
     evaluate: EvaluateParams = Field(default_factory=EvaluateParams)
     backtest: BacktestParams = Field(default_factory=BacktestParams)
 
+    @model_validator(mode="after")
+    def _fits_the_instrument(self) -> Params:
+        """The cutoff inside ``data.symbol``'s RTH; the synthetic market's price plausible for it."""
+        from almanac import instruments  # reads the table on first use, not at import
+
+        spec = instruments.instrument(self.data.symbol)
+        low, high = spec.price_range
+        if self.data.source == "synthetic" and not low <= self.synthetic.start_price <= high:
+            example = math.sqrt(max(low, 10.0) * high)
+            raise _KeyError(
+                "synthetic.start_price",
+                f"{self.synthetic.start_price:g} is not a plausible {self.data.symbol} price ({low:g} to {high:g}); "
+                f"set it for the synthetic {self.data.symbol} market, e.g. -S synthetic.start_price={example:.0f}",
+            )
+        minutes = [t.hour * 60 + t.minute for t in spec.rth]
+        first, last = minutes[0] + 1, minutes[1] - 1  # at least one bar after the open; one before the close
+        cutoff = self.features.cutoff_time
+        if not first <= cutoff.hour * 60 + cutoff.minute <= last:
+            raise _KeyError(
+                "features.cutoff",
+                f"{self.features.cutoff!r} must fall inside RTH of {self.data.symbol} ({'-'.join(spec.rth_et)} ET), "
+                f"between {first // 60:02d}:{first % 60:02d} and {last // 60:02d}:{last % 60:02d} ET",
+            )
+        return self
+
     @model_validator(mode="before")
     @classmethod
     def _empty_sections(cls, raw: Any) -> Any:
@@ -399,7 +425,7 @@ def _message(error: dict) -> str:
     if kind == "value_error":
         cause = error["ctx"]["error"]
         if isinstance(cause, _KeyError):
-            return f"{key}.{cause.key}: {cause}"
+            return f"{key}.{cause.key}: {cause}" if key else f"{cause.key}: {cause}"
         return f"{key}: {cause}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"{key}: expected a mapping of keys, got {type(value).__name__}"

@@ -2,8 +2,8 @@
 
 Point value, tick, contract months and expiry rule, Globex and RTH times, roll rule, plausible prices.  It is
 data, not code: adding a contract is a YAML entry (validated here), and the calendar, contracts, file checks and
-backtest read it.  Only instruments whose sessions the pipeline models (NYSE trading days, 09:30-16:00 ET RTH)
-may be ``data.symbol``; the others are described so that they can be added by modelling their sessions.
+backtest read it.  Only instruments whose sessions the pipeline models (NYSE trading days, the Globex eras, the
+instrument's own RTH window) may be ``data.symbol``; a row marked ``not modelled`` is described but refused.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Instrument(BaseModel):
     tick: float = Field(gt=0)
     months: str
     expiry: Literal["third_friday", "crude_25th", "third_last_business_day", "seventh_business_day_before_month_end"]
+    expiry_ct: str
     roll_days_before_expiry: int = Field(ge=0)
     globex_ct: tuple[str, str]
     rth_et: tuple[str, str]
@@ -47,10 +48,10 @@ class Instrument(BaseModel):
             raise ValueError(f"{value!r}: contract months are month codes out of {MONTH_CODES}")
         return value
 
-    @field_validator("globex_ct", "rth_et")
+    @field_validator("globex_ct", "rth_et", "expiry_ct")
     @classmethod
-    def _times(cls, value: tuple[str, str]) -> tuple[str, str]:
-        if not all(_TIME.match(t) for t in value):
+    def _times(cls, value: tuple[str, str] | str) -> tuple[str, str] | str:
+        if not all(_TIME.match(t) for t in ((value,) if isinstance(value, str) else value)):
             raise ValueError(f"{value!r}: times are 'HH:MM'")
         return value
 
@@ -63,6 +64,11 @@ class Instrument(BaseModel):
     def rth(self) -> tuple[dt.time, dt.time]:
         """The RTH window (ET) used for labels."""
         return tuple(dt.time.fromisoformat(t) for t in self.rth_et)  # type: ignore[return-value]
+
+    @property
+    def rth_minutes(self) -> tuple[int, int]:
+        """The RTH window as ET minutes of the day (``(570, 960)`` for 09:30-16:00)."""
+        return tuple(t.hour * 60 + t.minute for t in self.rth)  # type: ignore[return-value]
 
 
 @functools.cache

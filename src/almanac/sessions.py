@@ -2,7 +2,8 @@
 
 Columns (docs/data_contracts.md):
 
-* ``open, high, low, close, volume``: RTH (09:30-16:00 ET, or the early close) of the trade date;
+* ``open, high, low, close, volume``: RTH of the trade date, in the instrument's window (``instruments.yaml``:
+  09:30-16:00 ET for the equity indices, 09:00-14:30 for CL), or to the NYSE early close on half days;
 * ``eth_open, eth_high, eth_low, eth_close, eth_volume``: the overnight session, i.e. the trade date's bars
   before the RTH open;
 * ``prev_close``: the previous trade date's RTH close *in the same contract* (on a roll day the old contract's
@@ -34,6 +35,7 @@ import pandas as pd
 
 from almanac import calendar
 from almanac.config import DEFAULTS
+from almanac.instruments import instrument, root_of
 
 LATE_MINUTES = 15  # how far the first (last) bar may start after the Globex open (end before the RTH close)
 
@@ -52,14 +54,30 @@ def _by_day(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return out
 
 
-def session_windows(trade_dates, cutoff: dt.time) -> pd.DataFrame:
-    """RTH open/close and the cutoff instant (UTC) for each trade date, indexed by ``trade_date``."""
+def rth_window(symbol: str | None = None) -> tuple[dt.time, dt.time]:
+    """The RTH window (ET) of ``symbol`` from the instrument table; default ``data.symbol``'s."""
+    return instrument(symbol or DEFAULTS.data.symbol).rth
+
+
+def symbol_of(bars: pd.DataFrame) -> str:
+    """The instrument of canonical bars, from their contract codes (``ESM24``, ``CL-continuous``): bars know
+    their market, so nothing downstream needs ``data.symbol`` passed beside them.  Default ``data.symbol``'s
+    when there are no bars."""
+    if len(bars) == 0:
+        return DEFAULTS.data.symbol
+    return root_of(str(bars["contract"].iloc[0]))
+
+
+def session_windows(trade_dates, cutoff: dt.time, *, symbol: str | None = None) -> pd.DataFrame:
+    """RTH open/close of ``symbol`` (default ``data.symbol``'s) and the cutoff instant (UTC) for each trade date,
+    indexed by ``trade_date``."""
     dates = pd.DatetimeIndex(np.unique(np.asarray(trade_dates, dtype="datetime64[s]")))
-    rth = calendar.rth_sessions(dates.min(), dates.max()).reindex(dates)
+    window = rth_window(symbol)
+    rth = calendar.rth_sessions(dates.min(), dates.max(), rth=window).reindex(dates)
     if rth["rth_open_utc"].isna().any():
         bad = dates[rth["rth_open_utc"].isna().to_numpy()][:5]
         raise ValueError(f"trade dates that are not NYSE trading days: {', '.join(str(d.date()) for d in bad)}")
-    rth["cutoff_utc"] = calendar.cutoff_instants(dates, cutoff)
+    rth["cutoff_utc"] = calendar.cutoff_instants(dates, cutoff, rth=window)
     rth.index.name = "trade_date"
     return rth
 
@@ -103,7 +121,9 @@ def _partial(bars: pd.DataFrame, windows: pd.DataFrame, rth_bars: pd.Series) -> 
     return out
 
 
-def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: list[dict] | None = None) -> pd.DataFrame:
+def build_sessions(
+    bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: list[dict] | None = None, *, symbol: str | None = None
+) -> pd.DataFrame:
     """Aggregate canonical minute bars into the session table described in the module docstring.
 
     Parameters
@@ -116,6 +136,8 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: lis
     rolls : list of dict, optional
         The manifest's roll list (``trade_date``, ``gap_pts``) used to express ``prev_close`` in the new
         contract on roll days.
+    symbol : str, optional
+        The instrument whose RTH window the sessions use; default the bars' own (:func:`symbol_of`).
 
     Returns
     -------
@@ -139,7 +161,7 @@ def build_sessions(bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: lis
     foreign = pd.DatetimeIndex(bars["trade_date"].unique()).difference(days)
     if len(foreign):
         raise ValueError(f"trade dates that are not NYSE trading days: {', '.join(str(d.date()) for d in foreign[:5])}")
-    windows = session_windows(days, cutoff)
+    windows = session_windows(days, cutoff, symbol=symbol or symbol_of(bars))
     in_rth, overnight, usable = bar_masks(bars, windows)
 
     rth = _by_day(bars.loc[in_rth], "")

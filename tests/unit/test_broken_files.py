@@ -242,7 +242,9 @@ def test_unknown_contract_code(tmp_path):
     ]
     path = write(tmp_path, lines, name="glbx.csv")
     message = error(firstrate(path, format="databento"))
-    assert_names(message, path, "line 3, column contract: not a quarterly contract code like ESH24")
+    assert_names(
+        message, path, "line 3, column contract: not an outright ES contract code (its months: HMUZ, e.g. ESH24)"
+    )
 
 
 # --- repairs ------------------------------------------------------------------------------------------------------

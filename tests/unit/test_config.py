@@ -281,27 +281,57 @@ def test_misspelt_source_gets_a_suggestion():
 
 def test_unknown_symbol_lists_the_modelled_instruments():
     message = error_of({"data": {"symbol": "NQQ"}})
-    assert (
-        message == "data.symbol: 'NQQ' is not allowed (did you mean 'NQ'?); allowed values: ES, MES, NQ, MNQ, RTY, YM"
+    assert message == (
+        "data.symbol: 'NQQ' is not allowed (did you mean 'NQ'?); allowed values: ES, MES, NQ, MNQ, RTY, YM, CL, GC, ZN"
     )
 
 
-def test_symbol_in_the_table_whose_sessions_are_not_modelled_says_so():
+def test_symbol_in_the_table_whose_sessions_are_not_modelled_says_so(monkeypatch):
+    from almanac import instruments
+
+    rows = dict(instruments.table())
+    rows["CL"] = rows["CL"].model_copy(update={"sessions": "not modelled"})
+    monkeypatch.setattr(instruments, "table", lambda: rows)
     message = error_of({"data": {"symbol": "CL", "source": "files", "paths": "data/raw/CL.csv"}})
     assert message == (
         "data.symbol: 'CL' (WTI crude oil, NYMEX) is in the instrument table but its sessions are not modelled yet "
-        "(RTH 09:00-14:30 ET); allowed values: ES, MES, NQ, MNQ, RTY, YM"
+        "(RTH 09:00-14:30 ET); allowed values: ES, MES, NQ, MNQ, RTY, YM, GC, ZN"
     )
+
+
+@pytest.mark.parametrize(("symbol", "cutoff"), [("CL", "09:01"), ("CL", "14:29"), ("GC", "08:21"), ("ZN", "14:59")])
+def test_cutoff_inside_the_instruments_own_rth_is_accepted(symbol, cutoff):
+    raw = {"data": {"symbol": symbol, "source": "files", "paths": "x.csv"}, "features": {"cutoff": cutoff}}
+    assert params_from_dict(raw).features.cutoff == cutoff
+
+
+@pytest.mark.parametrize(
+    ("symbol", "cutoff", "window", "bounds"),
+    [("CL", "14:45", "09:00-14:30", "09:01 and 14:29"), ("CL", "09:00", "09:00-14:30", "09:01 and 14:29"),
+     ("GC", "13:30", "08:20-13:30", "08:21 and 13:29")],
+)  # fmt: skip
+def test_cutoff_outside_the_instruments_own_rth_names_the_key(symbol, cutoff, window, bounds):
+    raw = {"data": {"symbol": symbol, "source": "files", "paths": "x.csv"}, "features": {"cutoff": cutoff}}
+    assert error_of(raw) == (
+        f"features.cutoff: {cutoff!r} must fall inside RTH of {symbol} ({window} ET), between {bounds} ET"
+    )
+
+
+def test_synthetic_market_of_another_symbol_needs_a_plausible_start_price():
+    assert error_of({"data": {"symbol": "CL"}}) == (
+        "synthetic.start_price: 2000 is not a plausible CL price (-50 to 250); set it for the synthetic CL market, "
+        "e.g. -S synthetic.start_price=50"
+    )
+    params = params_from_dict({"data": {"symbol": "CL"}, "synthetic": {"start_price": 70.0}})
+    assert (params.data.symbol, params.synthetic.start_price) == ("CL", 70.0)
 
 
 def test_a_shell_command_is_not_a_symbol():
     assert error_of({"data": {"symbol": "ES; touch x"}}).startswith("data.symbol: 'ES; touch x' is not allowed")
 
 
-def test_the_synthetic_market_is_es_only():
-    assert error_of({"data": {"symbol": "NQ"}}) == (
-        "data.symbol: 'NQ': the synthetic market models ES only; use data.source files"
-    )
+def test_the_synthetic_market_models_any_symbol_at_its_default_price_when_plausible():
+    assert params_from_dict({"data": {"symbol": "NQ"}}).data.symbol == "NQ"  # 2000 is a plausible NQ price
     assert params_from_dict({"data": {"symbol": "NQ", "source": "files", "paths": "x"}}).data.symbol == "NQ"
 
 

@@ -55,8 +55,37 @@ def test_contract_code_rejects_a_non_quarterly_month():
 
 @pytest.mark.parametrize("code", ["ESH4-ESM4", "ESH4", "ESF24", "ESH2X", "H24", "", "esh24"])
 def test_parse_contract_rejects_non_outright_codes(code):
-    with pytest.raises(ValueError, match="not an outright quarterly contract"):
+    with pytest.raises(ValueError, match="not an outright contract code of a known instrument"):
         parse_contract(code)
+
+
+@pytest.mark.parametrize(
+    ("code", "expiry"),
+    [
+        ("CLG24", dt.date(2024, 1, 22)),  # 25 Dec 2023 is a holiday: four business days before it
+        ("CLH24", dt.date(2024, 2, 20)),  # 25 Jan 2024 (Thu) is a business day: three business days before it
+        ("CLK20", dt.date(2020, 4, 21)),  # the contract that settled at -37.63 on 20 Apr 2020 expired the next day
+        ("CLF25", dt.date(2024, 12, 19)),
+        ("GCG24", dt.date(2024, 2, 27)),  # third-last business day of February 2024
+        ("ZNH24", dt.date(2024, 3, 19)),  # seventh business day before 28 Mar (29 Mar was Good Friday)
+        ("ZNZ24", dt.date(2024, 12, 19)),
+    ],
+)
+def test_expiry_rules_of_the_other_instruments_match_the_exchanges_published_last_trading_days(code, expiry):
+    assert expiry_date(code) == expiry
+
+
+def test_crude_has_a_contract_every_month_and_rolls_three_days_before_expiry():
+    schedule = contract_schedule("CL", "2024-01-01", "2024-06-30")
+    assert list(schedule["contract"][:6]) == ["CLG24", "CLH24", "CLJ24", "CLK24", "CLM24", "CLN24"]
+    assert all(e - r == dt.timedelta(days=3) for e, r in zip(schedule["expiry"], schedule["roll_date"], strict=True))
+    assert schedule.set_index("contract").at["CLG24", "expiry_utc"] == pd.Timestamp("2024-01-22 19:30", tz="UTC")
+
+
+def test_a_month_the_instrument_does_not_trade_is_not_a_contract():
+    with pytest.raises(ValueError):
+        parse_contract("GCH24")  # gold trades G J M Q V Z
+    assert parse_contract("GCJ24") == ("GC", 2024, 4)
 
 
 def test_parse_contract_rejects_a_spread_with_two_digit_years():

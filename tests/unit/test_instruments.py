@@ -37,9 +37,11 @@ def test_the_table_holds_the_required_contracts_with_their_published_specificati
     assert instrument("CL").price_range[0] < 0  # crude settled below zero in April 2020
 
 
-def test_only_instruments_with_modelled_sessions_may_be_the_symbol():
-    assert modelled() == ["ES", "MES", "NQ", "MNQ", "RTY", "YM"]
-    assert {s.rth_et for r, s in table().items() if r in modelled()} == {("09:30", "16:00")}
+def test_every_instrument_has_modelled_sessions_in_its_own_rth_window():
+    assert modelled() == ["ES", "MES", "NQ", "MNQ", "RTY", "YM", "CL", "GC", "ZN"]
+    assert {r: s.rth_et for r, s in table().items() if s.rth_et != ("09:30", "16:00")} == {
+        "CL": ("09:00", "14:30"), "GC": ("08:20", "13:30"), "ZN": ("08:20", "15:00"),
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,14 @@ every line and equal data.timezone's offset at that instant), OHLC consistency, 
 no missing or negative prices or volumes.  Repairs are made only where the intent is unambiguous and each is
 counted in the manifest: identical duplicate bars removed, rows put back in time order, zero-volume bars removed
 (a minute without trades is absent, never filled), a truncated last line dropped, calendar spreads dropped.
-Conflicting duplicates are an error.  Gaps are reported, never filled.  A start/end stamp sanity check (the 09:30
-ET cash-open volume spike must land in the bar labelled 09:30) warns loudly when the declared convention looks
-wrong.
+Conflicting duplicates are an error.  Gaps are reported, never filled.  A start/end stamp sanity check (the
+cash-open volume spike must land in the bar labelled with the instrument's RTH open: 09:30 ET for ES, 09:00 for
+CL) warns loudly when the declared convention looks wrong.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import logging
 import re
@@ -25,7 +26,7 @@ import pyarrow as pa
 import almanac
 from almanac import calendar
 from almanac.config import DataParams
-from almanac.data_sources.contracts import MONTH_CODES, build_continuous, contract_code
+from almanac.data_sources.contracts import build_continuous, contract_code, parse_contract
 from almanac.data_sources.daily import read_daily_series
 from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.readers import confine, parse_column_map, read_bars_file
@@ -51,29 +52,39 @@ def expand_paths(spec: str, key: str = "data.paths", *, root: Path | None = None
     return files
 
 
-_FILENAME_CODE = re.compile(r"(?<![A-Z])([A-Z]{1,3})([HMUZ])(\d{1,2})(?!\d)")
+_FILENAME_CODE = re.compile(r"(?<![A-Z])([A-Z]{1,3})([FGHJKMNQUVXZ])(\d{1,2})(?!\d)")
 _NINJA_CODE = re.compile(r"([A-Z]{1,3}) (\d{2})-(\d{2})")
 
 
 def normalize_contract(code: str | None, year_hint: int) -> str | None:
-    """Contract code with a two-digit year (``ESH4`` in 2023 -> ``ESH24``; ``ES 03-24`` -> ``ESH24``)."""
+    """Contract code with a two-digit year (``ESH4`` in 2023 -> ``ESH24``; ``ES 03-24`` -> ``ESH24``); None when
+    it is not an outright code of a known instrument in one of that instrument's contract months (``ESX24``)."""
     if code is None or code != code:
         return None
     code = code.strip().upper()
     ninja = _NINJA_CODE.fullmatch(code)
     if ninja:
         root, month, yy = ninja.groups()
-        return contract_code(root, 2000 + int(yy), int(month)) if int(month) in MONTH_CODES else None
+        try:
+            return contract_code(root, 2000 + int(yy), int(month))
+        except KeyError:  # an unknown root, or a month the instrument does not trade
+            return None
     match = _FILENAME_CODE.fullmatch(code)
     if not match:
         return None
     root, month_code, digits = match.groups()
     if len(digits) == 2:
-        return f"{root}{month_code}{digits}"
-    year = year_hint - year_hint % 10 + int(digits)
-    if year < year_hint - 1:
-        year += 10  # ESH0 traded in late 2019 is the 2020 contract
-    return f"{root}{month_code}{year % 100:02d}"
+        out = f"{root}{month_code}{digits}"
+    else:
+        year = year_hint - year_hint % 10 + int(digits)
+        if year < year_hint - 1:
+            year += 10  # ESH0 traded in late 2019 is the 2020 contract
+        out = f"{root}{month_code}{year % 100:02d}"
+    try:
+        parse_contract(out)
+    except ValueError:
+        return None
+    return out
 
 
 def _categorical(value: str | None, n: int) -> pd.Categorical:
@@ -284,10 +295,11 @@ def _dedupe(frame: pd.DataFrame, repairs: dict[str, int]) -> pd.DataFrame:
     return frame.loc[~np.concatenate([[False], identical])].reset_index(drop=True)
 
 
-def stamp_check(bars: pd.DataFrame) -> dict:
-    """Where the 09:30 ET cash-open volume spike lands: it must be the bar labelled 09:30 for start stamps.
+def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
+    """Where the cash-open volume spike lands: it must be the bar labelled with the RTH open (``open_minute``, ET
+    minute of the day: 570 = 09:30 for the equity indices, 540 = 09:00 for CL) for start stamps.
 
-    Compares the median volume of the bars labelled 09:29, 09:30 and 09:31 ET over the trade dates that have all
+    Compares the median volume of the bars labelled 09:29, 09:30 and 09:31 ET (for ES) over the trade dates that have all
     three.  ``verdict`` is ``ok``, ``looks end-stamped`` (spike at 09:31), ``looks early by a minute`` (spike at
     09:29), ``no clear spike`` (the highest median is not :data:`SPIKE_RATIO` times the lowest) or ``not enough
     data``.
@@ -295,21 +307,25 @@ def stamp_check(bars: pd.DataFrame) -> dict:
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    checks = _opening_checks(np.zeros(len(bars), dtype=np.int64), day, minute, bars["volume"].to_numpy())
+    checks = _opening_checks(
+        np.zeros(len(bars), dtype=np.int64), day, minute, bars["volume"].to_numpy(), open_minute=open_minute
+    )
     return checks.get(0, {"verdict": "not enough data", "days": 0})
 
 
-OPENING_MINUTES = (569, 570, 571)  # the bars labelled 09:29, 09:30 and 09:31 ET
-VERDICTS = {570: "ok", 571: "looks end-stamped", 569: "looks early by a minute"}
+VERDICTS = {0: "ok", 1: "looks end-stamped", -1: "looks early by a minute"}  # by the spike's minute - the open
 
 
-def _opening_checks(segment: np.ndarray, day: np.ndarray, minute: np.ndarray, volume: np.ndarray) -> dict[int, dict]:
+def _opening_checks(
+    segment: np.ndarray, day: np.ndarray, minute: np.ndarray, volume: np.ndarray, *, open_minute: int
+) -> dict[int, dict]:
     """:func:`stamp_check`'s verdict for every segment code in ``segment`` that has an opening bar: one pivot
     of the few opening bars, medians over each segment's days."""
-    pick = np.isin(minute, OPENING_MINUTES)
+    opening_minutes = [open_minute - 1, open_minute, open_minute + 1]
+    pick = np.isin(minute, opening_minutes)
     opening = pd.DataFrame({"segment": segment[pick], "day": day[pick], "minute": minute[pick], "volume": volume[pick]})
     wide = opening.pivot_table(index=["segment", "day"], columns="minute", values="volume", aggfunc="sum")
-    wide = wide.reindex(columns=list(OPENING_MINUTES)).dropna()
+    wide = wide.reindex(columns=opening_minutes).dropna()
     counted = wide.groupby(level="segment").size()
     checks = {}
     for i, median in wide.groupby(level="segment").median().iterrows():  # one row per segment
@@ -320,22 +336,21 @@ def _opening_checks(segment: np.ndarray, day: np.ndarray, minute: np.ndarray, vo
         peak = int(median.idxmax())
         clear = median.max() >= SPIKE_RATIO * median.drop(peak).min()  # volume without a jump says nothing
         checks[int(i)] = {
-            "verdict": VERDICTS[peak] if clear else "no clear spike",
+            "verdict": VERDICTS[peak - open_minute] if clear else "no clear spike",
             "days": days,
-            "median_volume_0929": float(median[569]),
-            "median_volume_0930": float(median[570]),
-            "median_volume_0931": float(median[571]),
+            **{f"median_volume_{m // 60:02d}{m % 60:02d}": float(median[m]) for m in opening_minutes},
         }
     return checks
 
 
-OPEN_MINUTE_ET = calendar.RTH_OPEN_ET.hour * 60 + calendar.RTH_OPEN_ET.minute
 SPIKE_RATIO = 1.2  # the busiest of the three minutes must beat the quietest by this factor (the open is a jump)
 SHIFT_MIN_DAYS = 5  # a segment with fewer trade dates is not judged
 SHIFT_MARGIN = 0.25  # log-ratio by which another whole-hour shift must beat none
 
 
-def _open_jump(volume_by_minute: np.ndarray, shift_hours: np.ndarray, width: int = 30) -> np.ndarray:
+def _open_jump(
+    volume_by_minute: np.ndarray, shift_hours: np.ndarray, *, open_minute: int, width: int = 30
+) -> np.ndarray:
     """log(volume in the ``width`` minutes after the cash open / the ``width`` before), with every stamp moved
     back by each of ``shift_hours``; one row per segment, one column per shift."""
 
@@ -343,15 +358,16 @@ def _open_jump(volume_by_minute: np.ndarray, shift_hours: np.ndarray, width: int
         idx = (first[:, None] + np.arange(width)) % 1440
         return volume_by_minute[:, idx].sum(axis=2)
 
-    opening = OPEN_MINUTE_ET + 60 * shift_hours
+    opening = open_minute + 60 * shift_hours
     return np.log((window(opening) + 1) / (window(opening - width) + 1))
 
 
-def segment_checks(bars: pd.DataFrame) -> list[dict]:
+def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
     """The stamp checks per segment (one file, one calendar month of trade dates), so that a file whose second
     half was written in another timezone cannot hide behind its first half.
 
-    Two checks: the whole-hour shift that best puts the cash-open volume jump at 09:30 ET (anything but 0 is an
+    Two checks: the whole-hour shift that best puts the cash-open volume jump at the RTH open ``open_minute`` (ET
+    minute of the day; 570 = 09:30) (anything but 0 is an
     error, raised here naming the file and lines), and the one-minute :func:`stamp_check` (reported).  ``bars``
     carries ``file`` and ``line`` besides the canonical columns.  Integer keys and ``bincount`` throughout: one
     pass over the bars, no loop over segments.
@@ -367,7 +383,7 @@ def segment_checks(bars: pd.DataFrame) -> list[dict]:
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     days = np.bincount(np.unique(segment.astype(np.int64) * 1_000_000 + day) // 1_000_000, minlength=n)
     shifts = np.arange(-12, 13)
-    jump = _open_jump(profile, shifts)
+    jump = _open_jump(profile, shifts, open_minute=open_minute)
     best = shifts[jump.argmax(axis=1)]
     margin = jump.max(axis=1) - jump[:, list(shifts).index(0)]
     shifted = (best != 0) & (margin > SHIFT_MARGIN) & (days >= SHIFT_MIN_DAYS)
@@ -379,24 +395,27 @@ def segment_checks(bars: pd.DataFrame) -> list[dict]:
         i = int(np.flatnonzero(shifted)[0])
         file, when = describe(i)
         lines = bars["line"].to_numpy()[segment == i]
-        seen = (OPEN_MINUTE_ET + 60 * int(best[i])) % 1440
+        seen = (open_minute + 60 * int(best[i])) % 1440
         raise BarsError(
             f"{file}, lines {lines.min()}-{lines.max()} (trade dates in {when}): the timestamps look shifted by "
             f"{int(best[i]):+d} h (the cash-open volume jump is at {seen // 60:02d}:{seen % 60:02d} ET instead of "
-            "09:30); part of the file was written in another timezone? Fix those lines or check data.timezone"
+            f"{open_minute // 60:02d}:{open_minute % 60:02d}); part of the file was written in another timezone? Fix those lines or check data.timezone"
         )
     # The one-minute check of stamp_check, per segment.
     report = []
-    for i, check in _opening_checks(segment, day, minute, volume).items():  # one entry per segment
+    for i, check in _opening_checks(
+        segment, day, minute, volume, open_minute=open_minute
+    ).items():  # one entry per segment
         if check["verdict"] in ("looks end-stamped", "looks early by a minute"):
             file, when = describe(i)
             report.append({"file": file, "month": when, **check})
     return report
 
 
-def gap_report(bars: pd.DataFrame) -> dict:
-    """RTH minutes without a bar, per trade date (reported, never filled)."""
-    windows = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max())
+def gap_report(bars: pd.DataFrame, *, rth: tuple[dt.time, dt.time] | None = None) -> dict:
+    """RTH minutes (of the window ``rth``, ET; default the equity indices') without a bar, per trade date
+    (reported, never filled)."""
+    windows = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max(), rth=rth)
     day = pd.DatetimeIndex(bars["trade_date"])
     open_ns = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
     close_ns = calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
@@ -498,7 +517,9 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     elif bars["contract"].isna().any():
         bad = bars.loc[bars["contract"].isna()].iloc[0]
         raise BarsError(
-            f"{bad['file']}, line {bad['line']}, column contract: not a quarterly contract code like ESH24; remove the row or fix the symbol"
+            f"{bad['file']}, line {bad['line']}, column contract: not an outright {source.symbol} contract code (its "
+            f"months: {spec.months}, e.g. {contract_code(source.symbol, 2024, spec.month_numbers[0])}); remove the "
+            "row or fix the symbol"
         )
     zero = bars["volume"].to_numpy() == 0
     if zero.any():
@@ -507,7 +528,8 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     bars = _dedupe(bars, repairs)
     bars = _bad_prints(bars, source, repairs)
     bars["trade_date"] = calendar.assign_trade_dates(bars["ts"]).astype("datetime64[s]")
-    flagged_segments = segment_checks(bars)
+    open_minute = spec.rth_minutes[0]
+    flagged_segments = segment_checks(bars, open_minute=open_minute)
     inside = (bars["trade_date"] >= pd.Timestamp(source.start)) & (bars["trade_date"] <= pd.Timestamp(source.end))
     if (~inside).any():
         repairs["bars_outside_data_range"] = int((~inside).sum())
@@ -520,7 +542,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     canonical = bars[["ts", "open", "high", "low", "close", "volume", "contract", "trade_date"]]
     rolls: list[dict] = []
     if bars["contract"].nunique() > 1:
-        rth = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max())
+        rth = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max(), rth=spec.rth)
         try:
             canonical, rolls = build_continuous(
                 canonical, symbol=source.symbol, roll=source.roll, rth_close_utc=rth["rth_close_utc"]
@@ -536,15 +558,15 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     del bars  # the canonical series is all that is needed from here: keep one copy of the bars in memory
     canonical = canonical.assign(contract=canonical["contract"].astype("str"))
     check_canonical(canonical, tick, source=", ".join(map(str, files)))
-    check = stamp_check(canonical)
+    check = stamp_check(canonical, open_minute=open_minute)
     check["segments_flagged"] = flagged_segments
     if check["verdict"] not in ("ok", "not enough data", "no clear spike") or flagged_segments:
         where = "; ".join(f"{s['file']} {s['month']}: {s['verdict']}" for s in flagged_segments[:5])
         log.warning(
-            "TIMESTAMP CONVENTION LOOKS WRONG: the 09:30 ET volume spike is not in the 09:30 bar (whole data: %s; "
+            "TIMESTAMP CONVENTION LOOKS WRONG: the %s ET volume spike is not in the %s bar (whole data: %s; "
             "per file and month: %s). A one-minute shift is look-ahead: check data.timestamp (start/end) and "
             "data.timezone.",
-            check["verdict"], where or "none flagged",
+            spec.rth_et[0], spec.rth_et[0], check["verdict"], where or "none flagged",
         )  # fmt: skip
     daily, daily_repairs = read_daily_series(source.daily_paths, source.daily_available_at, root=raw_root)
     # Keep the bars' date range plus a month before it (features need each series' previous value).
@@ -582,7 +604,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
             "last": str(dates.max().date()),
         },
         "repairs": dict(sorted(repairs.items())),
-        "gaps": gap_report(canonical),
+        "gaps": gap_report(canonical, rth=spec.rth),
         "stamp_check": check,
         "notes": "minutes without trades are absent (never zero-filled)",
     }

@@ -1,4 +1,4 @@
-"""The embedded default data source: the seeded synthetic ES market, assembled like any vendor's data."""
+"""The embedded default data source: the seeded synthetic market (ES by default), assembled like any vendor's data."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ from almanac import calendar
 from almanac.data_sources.contracts import build_continuous
 from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.validation import check_canonical
-from almanac.synth.market import TICK, MarketSpec, generate_market
+from almanac.instruments import instrument
+from almanac.synth.market import MarketSpec, generate_market
 
 
 def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
     """Generate the synthetic market and assemble its continuous front series (calendar roll)."""
     market = generate_market(spec)
     dates = market.truth["trade_date"]
-    rth = calendar.rth_sessions(dates.min(), dates.max())
+    rth = calendar.rth_sessions(dates.min(), dates.max(), rth=instrument(spec.symbol).rth)
     bars, rolls = build_continuous(
         market.contract_bars, symbol=spec.symbol, roll="calendar", rth_close_utc=rth["rth_close_utc"]
     )
-    check_canonical(bars, TICK, source="synthetic bars")
+    check_canonical(bars, spec.tick, source="synthetic bars")
     per_contract = market.contract_bars.groupby("contract").size()
     manifest = {
         "source": "synthetic",
@@ -26,7 +27,7 @@ def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
         "generator": spec.model_dump(exclude={"symbol", "start", "end"}),
         "almanac_version": almanac.__version__,
         "timestamp_convention": "bar start, UTC",
-        "tick": TICK,
+        "tick": spec.tick,
         "roll_rule": "calendar",
         "rolls": rolls,
         "rows": {

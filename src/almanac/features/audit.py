@@ -17,7 +17,7 @@ import pandas as pd
 from almanac import calendar
 from almanac.config import DEFAULTS, FeaturesParams
 from almanac.features.ml_features import build_features
-from almanac.sessions import build_sessions
+from almanac.sessions import build_sessions, rth_window, symbol_of
 
 HISTORY_DAYS = 420
 RTOL = 1e-8
@@ -35,7 +35,8 @@ def cut_at(
     bars: pd.DataFrame, daily: pd.DataFrame, date: pd.Timestamp, *, cutoff: dt.time, history_days: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bars and daily series as they existed at ``date``'s cutoff, with ``history_days`` trade dates of history."""
-    cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff))[0]
+    rth = rth_window(symbol_of(bars))
+    cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff, rth=rth))[0]
     dates = np.unique(bars["trade_date"].to_numpy())
     start = dates[max(np.searchsorted(dates, np.datetime64(date, "s")) - history_days, 0)]
     ts = calendar.epoch_ns(bars["ts"])

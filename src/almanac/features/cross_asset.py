@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from almanac.sessions import session_windows
+from almanac.sessions import session_windows, symbol_of
 
 # How each series' change is expressed: simple return in percent (not a log return: WTI crude printed a negative
 # price on 2020-04-20), or a difference in the given unit.
@@ -65,8 +65,10 @@ def cross_asset_features(cutoffs: pd.Series, daily: pd.DataFrame) -> pd.DataFram
 
 def compute(bars, sessions: pd.DataFrame, daily: pd.DataFrame, *, settings) -> pd.DataFrame:
     """The family for the feature registry: :func:`cross_asset_features` at the cutoff of ``settings``
-    (``FeaturesParams``) for the trade dates of ``sessions`` (indexed by trade date); ``bars`` is not used."""
-    return cross_asset_features(session_windows(sessions.index, settings.cutoff_time)["cutoff_utc"], daily)
+    (``FeaturesParams``) for the trade dates of ``sessions`` (indexed by trade date); ``bars`` only name the
+    instrument, whose RTH window clips the cutoff on half days."""
+    windows = session_windows(sessions.index, settings.cutoff_time, symbol=symbol_of(bars))
+    return cross_asset_features(windows["cutoff_utc"], daily)
 
 
 LINEAGE = {

@@ -83,16 +83,22 @@ def compute_early_session_features(
 
 
 def compute_cross_asset_features(
-    primary_df: pd.DataFrame, secondary_dfs: pd.DataFrame, cutoff_time: str | dt.time | None = None
+    primary_df: pd.DataFrame,
+    secondary_dfs: pd.DataFrame,
+    cutoff_time: str | dt.time | None = None,
+    *,
+    symbol: str | None = None,
 ) -> pd.DataFrame:
     """Cross-asset features per trade date of ``primary_df`` (the session table or anything with trade dates).
+
+    ``symbol``: the instrument whose RTH window clips the cutoff on half days; default ``data.symbol``'s.
 
     ``secondary_dfs``: the daily series in long format (``symbol, date, close, available_at``).  Each value is
     the latest one published at or before the trade date's cutoff (default ``features.cutoff``).
     """
     dates = _indexed(primary_df).index
     cutoff = parse_cutoff(_settings(None, cutoff_time).cutoff)
-    return cross_asset.cross_asset_features(session_windows(dates, cutoff)["cutoff_utc"], secondary_dfs)
+    return cross_asset.cross_asset_features(session_windows(dates, cutoff, symbol=symbol)["cutoff_utc"], secondary_dfs)
 
 
 def compute_regime_features(df_daily: pd.DataFrame, *, settings: FeaturesParams | None = None) -> pd.DataFrame:

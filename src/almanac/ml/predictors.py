@@ -280,7 +280,7 @@ def predict_day(
     """
     from almanac.errors import ModelIntegrityError
     from almanac.features.ml_features import build_features
-    from almanac.sessions import build_sessions
+    from almanac.sessions import build_sessions, rth_window, symbol_of
 
     files = files or PipelineFiles()
     name, record = current_record(read_json(files.registry), source=files.registry)
@@ -337,7 +337,7 @@ def predict_day(
     seen = bars.loc[bars["trade_date"] == day, "ts"]
     # The cutoff has passed in the data when the day has a cutoff price and its bars reach the cutoff: a file
     # that stops at 10:05 gives a 10:05 "cutoff price" but says nothing yet about 10:05-10:15.
-    instant = calendar.cutoff_instants(pd.DatetimeIndex([day]), cutoff)[0]
+    instant = calendar.cutoff_instants(pd.DatetimeIndex([day]), cutoff, rth=rth_window(symbol_of(bars)))[0]
     reached = len(seen) > 0 and seen.max() + pd.Timedelta(minutes=1) >= instant
     if today["trade_date"] != day or not np.isfinite(today["cutoff_price"]) or not reached:
         last = (

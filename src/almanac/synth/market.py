@@ -1,4 +1,8 @@
-"""The seeded synthetic ES market: per-contract 1-minute Globex bars with a planted, controllable signal.
+"""The seeded synthetic market: per-contract 1-minute Globex bars with a planted, controllable signal.
+
+The market is ``data.symbol``'s (ES by default): its contract months and expiries, tick grid and RTH window come
+from the instrument table, so a CL market has monthly contracts, a 0.01 grid and its U-shaped day on
+09:00-14:30 ET.  The price level is ``synthetic.start_price``, which must be plausible for the instrument.
 
 Model, per trade date ``d`` (all returns are log returns):
 
@@ -6,13 +10,14 @@ Model, per trade date ``d`` (all returns are log returns):
   shock ``e_d``; persistence ``beta = 0.985``;
 * minute ``m`` return: ``sigma_d * sqrt(w_m) * t_m`` with ``t_m`` a unit-variance Student-t (nu = 4) and
   ``w_m`` the intraday variance profile (:mod:`almanac.synth.profile`), plus three drifts:
-  the equity drift ``mu / 1380`` per minute, the planted RTH drift ``kappa * sigma_d * z_d / 390`` per RTH
-  minute, and an overnight drift ``lambda * sigma_d * s_d`` spread over the minutes before 09:30 ET;
+  the equity drift ``mu / 1380`` per minute, the planted RTH drift ``kappa * sigma_d * z_d / N`` per RTH
+  minute (N = 390 for 09:30-16:00), and an overnight drift ``lambda * sigma_d * s_d`` spread over the minutes
+  before the RTH open;
 * latent score ``z_d ~ N(0, 1)``; the early session reveals ``s_d = rho * z_d + sqrt(1 - rho^2) * eta_d``
   through the overnight drift and through order flow: up-ticking minutes trade ``exp(theta * s_d)`` times the
   volume of down-ticking ones from the Globex open to 10:00 ET;
-* quarterly contracts share one spot path ``L(t)`` and trade at ``exp(L(t) + carry * years_to_expiry)``;
-  volume migrates to the next contract around the calendar roll (8 days before expiry), giving a carry gap.
+* the contracts share one spot path ``L(t)`` and trade at ``exp(L(t) + carry * years_to_expiry)``;
+  volume migrates to the next contract around the calendar roll (8 days before expiry for ES), giving a carry gap.
 
 ``kappa = 0`` makes every trade date's rest-of-day return a martingale difference (beyond the tiny equity
 drift).  The truth table keeps ``sigma``, ``z`` and ``s`` so that :mod:`almanac.synth.oracle` can compute the
@@ -39,7 +44,7 @@ from almanac.synth import profile
 from almanac.synth.cross_asset import generate_daily_series
 
 MINUTES_PER_DAY_FULL = 1380
-TICK = instrument("ES").tick  # the synthetic market is ES
+TICK = instrument("ES").tick  # the default market's grid; tick_of(spec) for another symbol
 _STREAMS = ("latent", "news", "minute", "range", "volume", "cross_asset")
 
 
@@ -68,6 +73,16 @@ class MarketSpec(SyntheticParams):
     def from_params(cls, data: DataParams, synthetic: SyntheticParams) -> MarketSpec:
         """The market ``params.yaml`` describes (``data.symbol/start/end`` and every ``synthetic.*`` key)."""
         return cls(symbol=data.symbol, start=data.start, end=data.end, **synthetic.model_dump())
+
+    @property
+    def tick(self) -> float:
+        """The instrument's tick: the price grid of every bar."""
+        return instrument(self.symbol).tick
+
+    @property
+    def rth(self) -> tuple[int, int]:
+        """The instrument's RTH window in ET minutes of the day (``(570, 960)`` for ES)."""
+        return instrument(self.symbol).rth_minutes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,11 +170,11 @@ def minute_returns(
     """Log return of each minute: noise plus the equity, planted-RTH and overnight-channel drifts."""
     n_days = len(sigma)
     sig = sigma[day]
-    rth = profile.rth_mask(minute_et)
-    overnight = (minute_et >= 18 * 60) | (minute_et < profile.RTH_OPEN_MIN)
+    rth = profile.rth_mask(minute_et, rth=spec.rth)
+    overnight = (minute_et >= 18 * 60) | (minute_et < spec.rth[0])
     n_overnight = np.maximum(np.bincount(day, weights=overnight, minlength=n_days), 1.0)
     r = sig * np.sqrt(w) * t + spec.drift_daily / MINUTES_PER_DAY_FULL
-    r += rth * (spec.kappa * sig * z[day] / profile.RTH_MINUTES_FULL)
+    r += rth * (spec.kappa * sig * z[day] / (spec.rth[1] - spec.rth[0]))
     r += overnight * (spec.overnight_channel * sig * s[day] / n_overnight[day])
     return r
 
@@ -183,14 +198,14 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     if len(dates) == 0:
         raise ValueError(f"no NYSE trading days between {spec.start} and {spec.end}")
     sessions = calendar.globex_sessions(dates)
-    rth = calendar.rth_sessions(dates.min(), dates.max())
+    rth = calendar.rth_sessions(dates.min(), dates.max(), rth=instrument(spec.symbol).rth)
     n_days = len(dates)
 
     ts, day = minute_grid(sessions)
     minute_et = et_minute_of_day(ts)
     news_0830 = streams["news"].random(n_days) < spec.news_0830_prob
     news_1000 = streams["news"].random(n_days) < spec.news_1000_prob
-    w = profile.variance_weights(minute_et, news_0830[day], news_1000[day])
+    w = profile.variance_weights(minute_et, news_0830[day], news_1000[day], rth=spec.rth)
 
     z, s = _latent(streams["latent"], n_days, spec.rho)
     t = draw_minute_shocks(streams["minute"], len(ts), spec.nu)
@@ -206,7 +221,7 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
 
     # Order flow reveals s: up-ticking minutes in the channel window carry more volume when s > 0.
     rng_vol = streams["volume"]
-    spot_close = np.round(np.exp(log_close) / TICK) * TICK
+    spot_close = np.round(np.exp(log_close) / spec.tick) * spec.tick
     direction = tick_rule_sign(spot_close, day)
     channel = profile.channel_mask(minute_et)
     tilt = np.exp(spec.flow_channel * s[day] * direction * channel)
@@ -214,7 +229,8 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
         0.4 * (np.log(sigma) - np.log(sigma).mean()) + 0.12 * rng_vol.standard_normal(n_days)
     )
     activity = 0.75 + 0.25 * np.abs(t) / 0.8
-    expected = level[day] * profile.volume_weights(minute_et, news_0830[day], news_1000[day]) * tilt * activity
+    volume_profile = profile.volume_weights(minute_et, news_0830[day], news_1000[day], rth=spec.rth)
+    expected = level[day] * volume_profile * tilt * activity
     expected *= np.exp(0.35 * rng_vol.standard_normal(len(ts)) - 0.35**2 / 2)
 
     schedule = contract_schedule(spec.symbol, dates.min(), dates.max())
@@ -286,7 +302,7 @@ def _contract_bars(
     carry = spec.carry_annual * years
 
     def to_grid(log_price: np.ndarray) -> np.ndarray:
-        return np.round(np.exp(log_price + carry) / TICK) * TICK
+        return np.round(np.exp(log_price + carry) / spec.tick) * spec.tick
 
     open_px, close_px = to_grid(log_open[idx]), to_grid(log_close[idx])
     high_px = np.maximum(to_grid(log_high[idx]), np.maximum(open_px, close_px))

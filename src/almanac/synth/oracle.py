@@ -10,9 +10,9 @@ accurate for sums of dozens of minutes):
 * the rest of the day ``R = kappa A_a z + mu_a + N(0, V_a)``, so ``R | s, x ~ N(kappa A_a m + mu_a,
   kappa^2 A_a^2 q + V_a)``,
 
-where ``A`` is the share of the 390 RTH minutes of planted drift and ``V`` the share of the day's variance before
+where ``A`` is the share of the RTH minutes (390 for ES, 330 for CL) of planted drift and ``V`` the share of the day's variance before
 (``b``) and after (``a``) the cutoff.  ``rest_of_day`` (close > cutoff price) and ``direction`` (close > open)
-follow from the normal CDF, with the half-tick that separates a strict "greater than" on the 0.25 grid.
+follow from the normal CDF, with the half-tick that separates a strict "greater than" on the tick grid.
 It assumes the order-flow channel has been seen, i.e. a cutoff at or after 10:00 ET.
 """
 
@@ -24,27 +24,29 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from almanac.instruments import instrument
 from almanac.synth import profile
-from almanac.synth.market import MINUTES_PER_DAY_FULL, TICK
+from almanac.synth.market import MINUTES_PER_DAY_FULL
 
 TARGETS = ("rest_of_day", "direction")
 HALF_DAY_CLOSE_MIN = 13 * 60
 
 
-def _window_shares(truth: pd.DataFrame, cutoff_min: int) -> dict[str, np.ndarray]:
-    minutes = np.arange(profile.RTH_OPEN_MIN, profile.RTH_CLOSE_MIN)[None, :]
-    close = np.where(truth["half_day"].to_numpy(dtype=bool), HALF_DAY_CLOSE_MIN, profile.RTH_CLOSE_MIN)[:, None]
+def _window_shares(truth: pd.DataFrame, cutoff_min: int, rth: tuple[int, int]) -> dict[str, np.ndarray]:
+    minutes = np.arange(*rth)[None, :]
+    half_day_close = min(HALF_DAY_CLOSE_MIN, rth[1])
+    close = np.where(truth["half_day"].to_numpy(dtype=bool), half_day_close, rth[1])[:, None]
     news_0830 = truth["news_0830"].to_numpy(dtype=bool)[:, None]
     news_1000 = truth["news_1000"].to_numpy(dtype=bool)[:, None]
     shape = (len(truth), minutes.shape[1])
     w = profile.variance_weights(
-        np.broadcast_to(minutes, shape), np.broadcast_to(news_0830, shape), np.broadcast_to(news_1000, shape)
+        np.broadcast_to(minutes, shape), np.broadcast_to(news_0830, shape), np.broadcast_to(news_1000, shape), rth=rth
     )
     before = (minutes < cutoff_min) & (minutes < close)
     after = (minutes >= cutoff_min) & (minutes < close)
     return {
-        "A_b": before.sum(axis=1) / profile.RTH_MINUTES_FULL,
-        "A_a": after.sum(axis=1) / profile.RTH_MINUTES_FULL,
+        "A_b": before.sum(axis=1) / (rth[1] - rth[0]),
+        "A_a": after.sum(axis=1) / (rth[1] - rth[0]),
         "V_b": (w * before).sum(axis=1),
         "V_a": (w * after).sum(axis=1),
         "n_b": before.sum(axis=1),
@@ -53,7 +55,7 @@ def _window_shares(truth: pd.DataFrame, cutoff_min: int) -> dict[str, np.ndarray
 
 
 def oracle_probability(
-    truth: pd.DataFrame, sessions: pd.DataFrame, *, cutoff: dt.time, target: str = "rest_of_day"
+    truth: pd.DataFrame, sessions: pd.DataFrame, *, cutoff: dt.time, target: str = "rest_of_day", symbol: str = "ES"
 ) -> pd.Series:
     """Oracle ``P(target = 1 | information at the cutoff)`` per trade date.
 
@@ -67,7 +69,8 @@ def oracle_probability(
     if cutoff_min < profile.CHANNEL_END_MIN:
         raise ValueError("the oracle assumes the order-flow channel has been seen: use a cutoff at or after 10:00 ET")
     data = truth.merge(sessions[["trade_date", "open", "cutoff_price"]], on="trade_date", how="inner", validate="1:1")
-    shares = _window_shares(data, cutoff_min)
+    spec = instrument(symbol)
+    shares = _window_shares(data, cutoff_min, spec.rth_minutes)
     sigma = data["sigma"].to_numpy()
     kappa = data["kappa"].to_numpy()
     rho = data["rho"].to_numpy()
@@ -87,11 +90,11 @@ def oracle_probability(
         var_z = np.where(known, 0.0, 1.0 / precision)
     mean_r = kappa * shares["A_a"] * mean_z + mu_minute * shares["n_a"]
     sd_r = np.sqrt(kappa**2 * shares["A_a"] ** 2 * var_z + shares["V_a"])
-    # Strictly greater on a 0.25 grid: the unrounded close must clear the reference by half a tick.
+    # Strictly greater on the tick grid: the unrounded close must clear the reference by half a tick.
     if target == "rest_of_day":
-        half_tick = np.log1p(0.5 * TICK / data["cutoff_price"].to_numpy()) / sigma
+        half_tick = np.log1p(0.5 * spec.tick / data["cutoff_price"].to_numpy()) / sigma
         p = norm.cdf((mean_r - half_tick) / sd_r)
     else:
-        half_tick = np.log1p(0.5 * TICK / data["open"].to_numpy()) / sigma
+        half_tick = np.log1p(0.5 * spec.tick / data["open"].to_numpy()) / sigma
         p = norm.cdf((x + mean_r - half_tick) / sd_r)
     return pd.Series(p, index=pd.DatetimeIndex(data["trade_date"], name="trade_date"), name=f"oracle_{target}")

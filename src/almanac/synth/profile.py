@@ -1,18 +1,23 @@
-"""Intraday variance and volume profiles of the synthetic ES market, by ET minute of day.
+"""Intraday variance and volume profiles of the synthetic market, by ET minute of day.
 
 Shapes follow the stylised facts of ES (docs/synthetic_market.md): an Asian-session trough, a European-open bump
 around 02:00-04:00 ET, 08:30 and 10:00 ET news spikes on release days, a U-shaped RTH with open minutes ~4x
-the midday variance and ~7x the midday volume, and a quiet post-close hour.  The oracle reuses these exact
-functions, so generator and oracle can never disagree about where the variance of a day sits.
+the midday variance and ~7x the midday volume, and a quiet post-close hour.  The U sits on the instrument's own
+RTH window (``rth``: ET minutes of the day, 09:30-16:00 = ``(570, 960)`` for the equity indices, 09:00-14:30 for
+CL); each window has its own normalisation.  The oracle reuses these exact functions, so generator and oracle
+can never disagree about where the variance of a day sits.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-RTH_OPEN_MIN = 9 * 60 + 30
+RTH_OPEN_MIN = 9 * 60 + 30  # the equity indices' window, the default everywhere here
 RTH_CLOSE_MIN = 16 * 60
 RTH_MINUTES_FULL = RTH_CLOSE_MIN - RTH_OPEN_MIN  # 390
+EQUITY_RTH = (RTH_OPEN_MIN, RTH_CLOSE_MIN)
 NEWS_0830_MIN = 8 * 60 + 30
 NEWS_1000_MIN = 10 * 60
 # The planted score is revealed by order flow from the Globex open up to this ET minute (exclusive).
@@ -24,19 +29,20 @@ def _since(minute: np.ndarray, start: int) -> np.ndarray:
     return (minute - start) % 1440
 
 
-def _raw_variance(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray) -> np.ndarray:
+def _raw_variance(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, rth: tuple[int, int]) -> np.ndarray:
+    open_min, close_min = rth
     m = minute.astype(np.float64)
     v = np.full(m.shape, 0.22)  # Asian session trough
     v = np.where((m >= 18 * 60) & (m < 18 * 60 + 30), 0.22 + 0.5 * np.exp(-(m - 18 * 60) / 6.0), v)
     europe = (m >= 2 * 60) & (m < 8 * 60 + 30)
     v = np.where(europe, 0.32 + 0.35 * np.exp(-np.maximum(m - 3 * 60, 0.0) / 45.0), v)
-    v = np.where((m >= 8 * 60 + 30) & (m < RTH_OPEN_MIN), 0.65, v)
-    rth = (m >= RTH_OPEN_MIN) & (m < RTH_CLOSE_MIN)
-    t_open = m - RTH_OPEN_MIN
-    t_close = RTH_CLOSE_MIN - 1 - m
+    v = np.where((m >= 8 * 60 + 30) & (m < open_min), 0.65, v)
+    inside = (m >= open_min) & (m < close_min)
+    t_open = m - open_min
+    t_close = close_min - 1 - m
     u_shape = 1.5 * (1.0 + 3.5 * np.exp(-t_open / 10.0) + 1.0 * np.exp(-t_close / 60.0) + 0.8 * np.exp(-t_close / 6.0))
-    v = np.where(rth, u_shape, v)
-    v = np.where((m >= RTH_CLOSE_MIN) & (m < 18 * 60), 0.35, v)
+    v = np.where(inside, u_shape, v)
+    v = np.where((m >= close_min) & (m < 18 * 60), 0.35, v)
     spike_0830 = 14.0 * np.exp(-np.maximum(m - NEWS_0830_MIN, 0.0) / 2.0) * (m >= NEWS_0830_MIN)
     spike_1000 = 6.0 * np.exp(-np.maximum(m - NEWS_1000_MIN, 0.0) / 2.0) * (m >= NEWS_1000_MIN)
     v = v + np.where(news_0830 & (m < NEWS_0830_MIN + 30), spike_0830, 0.0)
@@ -50,29 +56,38 @@ def _full_day_minutes() -> np.ndarray:
 
 
 _NO = np.zeros(1380, dtype=bool)
-_VARIANCE_NORM = float(_raw_variance(_full_day_minutes(), _NO, _NO).sum())
 
 
-def variance_weights(minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray) -> np.ndarray:
+@functools.cache
+def _norm(raw, rth: tuple[int, int]) -> float:
+    return float(raw(_full_day_minutes(), _NO, _NO, rth).sum())
+
+
+def variance_weights(
+    minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
+) -> np.ndarray:
     """Share of a full no-news day's variance carried by each minute (sums to 1 over a full no-news day).
 
-    ``minute_et`` is the ET minute of day (0..1439) of each bar start; ``news_*`` flag release days per bar.
+    ``minute_et`` is the ET minute of day (0..1439) of each bar start; ``news_*`` flag release days per bar;
+    ``rth`` the RTH window in ET minutes of the day.
     """
-    return _raw_variance(np.asarray(minute_et), np.asarray(news_0830), np.asarray(news_1000)) / _VARIANCE_NORM
+    raw = _raw_variance(np.asarray(minute_et), np.asarray(news_0830), np.asarray(news_1000), rth)
+    return raw / _norm(_raw_variance, rth)
 
 
-def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray) -> np.ndarray:
+def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, rth: tuple[int, int]) -> np.ndarray:
+    open_min, close_min = rth
     m = minute.astype(np.float64)
     u = np.full(m.shape, 0.065)
     u = np.where((m >= 18 * 60) & (m < 18 * 60 + 30), 0.065 + 0.25 * np.exp(-(m - 18 * 60) / 5.0), u)
     u = np.where((m >= 2 * 60) & (m < 8 * 60 + 30), 0.11 + 0.1 * np.exp(-np.maximum(m - 3 * 60, 0) / 60.0), u)
-    u = np.where((m >= 8 * 60 + 30) & (m < RTH_OPEN_MIN), 0.25, u)
-    rth = (m >= RTH_OPEN_MIN) & (m < RTH_CLOSE_MIN)
-    t_open = m - RTH_OPEN_MIN
-    t_close = RTH_CLOSE_MIN - 1 - m
+    u = np.where((m >= 8 * 60 + 30) & (m < open_min), 0.25, u)
+    inside = (m >= open_min) & (m < close_min)
+    t_open = m - open_min
+    t_close = close_min - 1 - m
     u_shape = 1.0 + 7.0 * np.exp(-t_open / 12.0) + 1.5 * np.exp(-t_close / 45.0) + 5.0 * np.exp(-t_close / 3.0)
-    u = np.where(rth, u_shape, u)
-    u = np.where((m >= RTH_CLOSE_MIN) & (m < 18 * 60), 0.12, u)
+    u = np.where(inside, u_shape, u)
+    u = np.where((m >= close_min) & (m < 18 * 60), 0.12, u)
     u = u + np.where(
         news_0830 & (m >= NEWS_0830_MIN) & (m < NEWS_0830_MIN + 10), 1.2 * np.exp(-(m - NEWS_0830_MIN) / 3.0), 0.0
     )
@@ -82,18 +97,18 @@ def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray
     return u
 
 
-_VOLUME_NORM = float(_raw_volume(_full_day_minutes(), _NO, _NO).sum())
-
-
-def volume_weights(minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray) -> np.ndarray:
+def volume_weights(
+    minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
+) -> np.ndarray:
     """Expected share of a full no-news day's volume traded in each minute (same inputs as variance_weights)."""
-    return _raw_volume(np.asarray(minute_et), np.asarray(news_0830), np.asarray(news_1000)) / _VOLUME_NORM
+    raw = _raw_volume(np.asarray(minute_et), np.asarray(news_0830), np.asarray(news_1000), rth)
+    return raw / _norm(_raw_volume, rth)
 
 
-def rth_mask(minute_et: np.ndarray, close_min: np.ndarray | int = RTH_CLOSE_MIN) -> np.ndarray:
-    """True for minutes inside RTH (09:30 ET up to the day's close, exclusive)."""
+def rth_mask(minute_et: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH) -> np.ndarray:
+    """True for minutes inside the RTH window ``rth`` (ET minutes of the day; open inclusive, close exclusive)."""
     minute_et = np.asarray(minute_et)
-    return (minute_et >= RTH_OPEN_MIN) & (minute_et < close_min)
+    return (minute_et >= rth[0]) & (minute_et < rth[1])
 
 
 def channel_mask(minute_et: np.ndarray) -> np.ndarray:
