@@ -39,7 +39,7 @@ def measure(seed: int) -> dict[str, dict[str, float]]:
     data = almanac.load_bars(DEFAULTS.data, synthetic=synthetic)
     sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
     features, _ = almanac.build_features(data.bars, sessions, data.daily)
-    labels = almanac.build_labels(sessions)
+    labels = almanac.build_labels(sessions, data.bars)
     oracle = oracle_probability(data.truth, sessions, cutoff=DEFAULTS.features.cutoff_time, target="rest_of_day")
     out = {}
     for name, settings in CONFIGS.items():  # six configurations

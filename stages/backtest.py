@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.backtester import RISK_COVERAGE_EMPTY, CostModel, backtest, risk_coverage, yearly
+from almanac.ml.backtester import CostModel, backtest, risk_coverage, yearly
 from almanac.stage_io import read_params, run_stage, stage_parser
 
 log = logging.getLogger("stages.backtest")
@@ -36,9 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics, equity = backtest(oof, sessions, settings=params.backtest, costs=costs)
     write_json(metrics, args.metrics)
     write_csv(equity, args.equity, exact=("entry", "exit"))  # fill prices in full: the report's trade list
-    # Binary targets only (a multiclass target maps classes to positions; its table stays empty).
-    table = risk_coverage(oof, sessions, costs=costs) if "probability" in oof.columns else RISK_COVERAGE_EMPTY
-    write_csv(table, args.risk_coverage)
+    write_csv(risk_coverage(oof, sessions, costs=costs), args.risk_coverage)
     write_csv(yearly(equity), args.yearly)
     log.info("%d trades, Sharpe %.2f, total %.0f USD", metrics["trades"], metrics["sharpe"], metrics["total_pnl_usd"])
 

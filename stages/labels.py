@@ -1,4 +1,8 @@
-"""Stage ``labels``: the label table with ``rest_of_day``, ``direction`` and ``archetype`` per trade date."""
+"""Stage ``labels``: the label table with ``rest_of_day``, ``direction`` and ``archetype`` per trade date.
+
+The archetypes (``labels.archetype_rule: intraday_structure``) read the RTH minute bars: when the low and the high
+came, and how often the day went back to test them.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,15 @@ log = logging.getLogger("stages.labels")
 
 def main(argv: list[str] | None = None) -> None:
     """Run the stage (see the module docstring); ``argv`` defaults to ``sys.argv``."""
-    parser = stage_parser(__doc__, inputs={"sessions": "session table"}, outputs={"out": "label table"})
+    parser = stage_parser(
+        __doc__, inputs={"sessions": "session table", "bars": "canonical minute bars"}, outputs={"out": "label table"}
+    )
     args = parser.parse_args(argv)
-    read_params(args.params)  # validates the whole file: a typo anywhere fails every stage
-    labels = build_labels(read_table(args.sessions))
+    params = read_params(args.params)  # validates the whole file: a typo anywhere fails every stage
+    bars = None
+    if params.labels.archetype_rule == "intraday_structure":
+        bars = read_table(args.bars, columns=["ts", "high", "low", "contract", "trade_date"])
+    labels = build_labels(read_table(args.sessions), bars, settings=params.labels, atr_days=params.features.atr_days)
     write_table(labels.reset_index(), args.out)
     log.info("wrote labels for %d trade dates", len(labels))
 

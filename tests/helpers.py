@@ -81,7 +81,7 @@ def small_pipeline(root, *, overrides: dict | None = None):
         run_stage("sessions", params, bars=files.bars, manifest=files.manifest, out=files.sessions)
         run_stage("features", params, bars=files.bars, sessions=files.sessions, daily=files.daily,
                   out=files.features, lineage=root / "data" / "features_lineage.json")  # fmt: skip
-        run_stage("labels", params, sessions=files.sessions, out=root / "data" / "labels.parquet")
+        run_stage("labels", params, sessions=files.sessions, bars=files.bars, out=root / "data" / "labels.parquet")
     run_stage("train", params, features=files.features, lineage=root / "data" / "features_lineage.json",
               labels=root / "data" / "labels.parquet", sessions=files.sessions,
               oof=root / "data" / "predictions" / "oof.parquet", oof_shap=root / "data" / "predictions" / "oof_shap.parquet",

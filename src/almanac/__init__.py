@@ -6,7 +6,7 @@ The public API is the handful of functions the pipeline's stages call, one per s
     data = almanac.load_bars(almanac.DataParams(start="2023-01-03", end="2023-06-30"))
     sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
     features, lineage = almanac.build_features(data.bars, sessions, data.daily)
-    labels = almanac.build_labels(sessions)
+    labels = almanac.build_labels(sessions, data.bars)
     out = almanac.train(features, labels, sessions, cv=almanac.CVParams(min_train_days=60, test_days=20))
     metrics, plots = almanac.evaluate(out.oof, classes=out.classes)
     trading, equity = almanac.backtest(out.oof, sessions)

@@ -198,11 +198,45 @@ class FeaturesParams(Section):
 
 
 class LabelsParams(Section):
-    """``labels.*``: which label the model is trained on."""
+    """``labels.*``: which label the model is trained on, and the day-archetype rule's thresholds (DESIGN §7).
+
+    Fractions of the day's RTH range R = H - L unless said otherwise; ``scale`` is the Wilder ATR of the RTH
+    sessions through the previous day (``features.atr_days``)."""
 
     target: Literal["rest_of_day", "direction", "archetype"] = Field(
         "rest_of_day",
-        description="`rest_of_day`, `direction` or `archetype` (multiclass: TrendUp / Range / TrendDown)",
+        description="`rest_of_day`, `direction` or `archetype` (multiclass, by `labels.archetype_rule`)",
+    )
+    archetype_rule: Literal["intraday_structure", "range_completion"] = Field(
+        "intraday_structure",
+        description="`intraday_structure` (TrendUp / TrendDown / ReversalUp / ReversalDown / Range / Other from "
+        "the minute bars) or `range_completion` (close in the top / middle / bottom third: TrendUp / Range / "
+        "TrendDown)",
+    )
+    trend_body: float = Field(0.5, ge=0, le=1, description="trend: the body abs(close - open) at least this share of R")
+    trend_open_location: float = Field(
+        0.25, ge=0, le=0.5, description="trend up: open in the bottom this share of R (down: top)"
+    )
+    trend_close_location: float = Field(
+        0.75, ge=0.5, le=1, description="trend up: close location (C - L) / R at least this (down: at most 1 - this)"
+    )
+    trend_min_range: float = Field(0.8, ge=0, description="trend: R at least this many `scale`s")
+    reversal_extension: float = Field(
+        0.4, ge=0, le=1, description="reversal up: open-to-low fall at least this share of R, low before the high"
+    )
+    reversal_close_location: float = Field(
+        0.7, ge=0.5, le=1, description="reversal up: CLV at least this (down: at most 1 - this)"
+    )
+    range_body: float = Field(0.25, ge=0, le=1, description="range: the body abs(close - open) at most this share of R")
+    range_max_range: float = Field(1.0, gt=0, description="range: R at most this many `scale`s")
+    range_close_location: float = Field(
+        0.25, ge=0, le=0.5, description="range: close location between this and 1 - this"
+    )
+    range_band: float = Field(
+        0.15, gt=0, lt=0.5, description="range: a bar within this share of R of the high (low) tests it"
+    )
+    range_min_swings: int = Field(
+        3, ge=1, description="range: alternations between tests of the high and of the low (3 = each tested twice)"
     )
 
 

@@ -143,7 +143,7 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             ("open_to_cutoff_sign", "open-to-cutoff sign"),
             ("previous_day", "previous day"),
         ):
-            if f"{name}_auc" in e:
+            if f"{name}_auc" in e and f"auc_minus_{name}" in e:
                 rows.append(
                     (
                         f"vs {label}",
@@ -152,6 +152,20 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                         f"per-fold t-test p {_p(e.get(f'fold_ttest_p_vs_{name}'))}",
                     )
                 )
+            elif f"{name}_auc" in e:  # multiclass: no paired test of macro AUCs here, the difference only
+                rows.append(
+                    (f"vs {label}", _num(e["auc"] - e[f"{name}_auc"], signed=True), f"its AUC {_num(e[f'{name}_auc'])}")
+                )
+    if "macro_f1" in e:  # a multiclass target (archetypes): the AUC above is the macro one-vs-rest AUC
+        classes = sorted(k.removeprefix("share_") for k in e if k.startswith("share_"))
+        rows.append(
+            (
+                "Macro F1 (archetypes)",
+                _num(e["macro_f1"], 3),
+                f"base rate {_num(e.get('base_rate_macro_f1'), 3)}; per class AUC (share of days): "
+                + ", ".join(f"{c} {_num(e.get(f'auc_{c}'), 3)} ({_num(e.get(f'share_{c}'), 2)})" for c in classes),
+            )
+        )
     if "oracle_auc" in e:
         rows.append(
             (
@@ -173,9 +187,12 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             (
                 "Calibration error (ECE)",
                 _num(e.get("ece"), 3),
-                "calibrated"
-                if e.get("calibration_ok")
-                else "NOT calibrated: thresholds act on distorted probabilities",
+                (
+                    "calibrated"
+                    if e.get("calibration_ok")
+                    else "NOT calibrated: thresholds act on distorted probabilities"
+                )
+                + ("" if "ece" in e else " (ECE is measured for binary targets; this says Brier and log loss)"),
             )
         )
     if "ic" in e:

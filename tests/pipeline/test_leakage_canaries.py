@@ -44,7 +44,7 @@ def market(kappa: float, rho: float, seed: int):
     data = build_synthetic_dataset(MarketSpec(start="2018-01-01", end="2022-12-31", seed=seed, kappa=kappa, rho=rho))
     sessions = build_sessions(data.bars, CUTOFF, data.manifest["rolls"])
     features, _ = build_features(data.bars, sessions, data.daily)
-    return data, sessions, features, build_labels(sessions)
+    return data, sessions, features, build_labels(sessions, data.bars)
 
 
 @pytest.fixture(scope="module", params=[101, 202, 303], ids=lambda seed: f"seed{seed}")

@@ -14,6 +14,7 @@ import yaml
 
 from almanac.config import ParamsError
 from almanac.data_sources.store import read_table
+from almanac.ml.labelers import STRUCTURES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -112,7 +113,7 @@ def run_until_labels(t: Path, params: Path) -> dict[str, Path]:
         out=t / "features.parquet",
         lineage=t / "lineage.json",
     )
-    run("labels", params, sessions=t / "sessions.parquet", out=t / "labels.parquet")
+    run("labels", params, sessions=t / "sessions.parquet", bars=out["bars"], out=t / "labels.parquet")
     return out
 
 
@@ -196,9 +197,12 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         assert pd.read_csv(t / "breakdown.csv")["label"].is_unique
     oof = read_table(t / "oof.parquet")
     if target == "archetype":  # multiclass: one probability column per class, summing to one
-        columns = ["probability_Range", "probability_TrendDown", "probability_TrendUp"]
+        columns = [c for c in oof.columns if c.startswith("probability_")]
         assert (oof[columns].sum(axis=1) - 1).abs().max() < 1e-9
-        assert set(oof["y_true"]) == {"Range", "TrendDown", "TrendUp"}
+        assert {"TrendUp", "TrendDown", "ReversalUp", "ReversalDown", "Other"} <= set(oof["y_true"]) <= set(STRUCTURES)
+        assert {c.removeprefix("probability_") for c in columns} == set(oof["y_true"])
+        assert evaluate["macro_f1"] > evaluate["base_rate_macro_f1"]
+        assert all(0 <= evaluate[f"auc_{c}"] <= 1 for c in set(oof["y_true"]))
     binary_only = {"roc", "calibration", "rolling_auc", "breakdown"} if target == "archetype" else set()
     for name, path in plots.items():
         assert (len(pd.read_csv(path)) > 0) != (name in binary_only), path

@@ -115,7 +115,7 @@ def _morning(tmp_path: Path, last_bar_et: str) -> tuple[pd.DataFrame, pd.DataFra
     path = write_lines(tmp_path / "es.txt", firstrate_lines(bars))
     dataset = build_file_dataset(files_params(paths=str(path)))
     sessions = build_sessions(dataset.bars, CUTOFF, dataset.manifest["rolls"])
-    return sessions, build_labels(sessions)
+    return sessions, build_labels(sessions, dataset.bars)
 
 
 def test_a_day_not_finished_yet_is_never_labelled(tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from almanac.config import LabelsParams
 from almanac.ml.labelers import ARCHETYPES, BinaryLabeler, DayArchetypeLabeler, build_labels
 
 NAN = np.nan
@@ -106,11 +107,12 @@ def test_build_labels_columns_and_values():
         cutoff_price=[101.0, 103.0, 100.0],
         close=[109.0, 95.0, 100.0],
     ).reset_index()
-    out = build_labels(sessions)
+    completion = LabelsParams(archetype_rule="range_completion")
+    out = build_labels(sessions, settings=completion)
     assert list(out.columns) == ["rest_of_day", "direction", "archetype"]
     assert isinstance(out.index, pd.DatetimeIndex)
     assert out.index.name == "trade_date"
     assert out["rest_of_day"].tolist() == [1.0, 0.0, 0.0]
     assert out["direction"].tolist() == [1.0, 0.0, 0.0]
     assert out["archetype"].tolist() == ["TrendUp", "TrendDown", "Range"]
-    pd.testing.assert_frame_equal(build_labels(sessions.set_index("trade_date")), out)
+    pd.testing.assert_frame_equal(build_labels(sessions.set_index("trade_date"), settings=completion), out)

@@ -106,9 +106,9 @@ def test_a_typo_anywhere_stops_a_stage_that_does_not_read_that_section(tmp_path,
         params.setdefault(section, {}).update(values)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
-    # The labels stage reads no params at all; it still validates the whole file first, as `dvc repro` runs it.
+    # The labels stage reads labels.* only; it still validates the whole file first, as `dvc repro` runs it.
     done = subprocess.run(
-        [sys.executable, "stages/labels.py", "--params", str(path), "--sessions", str(tmp_path / "s.parquet"),
+        [sys.executable, "stages/labels.py", "--params", str(path), "--sessions", str(tmp_path / "s.parquet"), "--bars", str(tmp_path / "b.parquet"),
          "--out", str(tmp_path / "l.parquet")],
         cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip

@@ -253,7 +253,7 @@ def test_shap_values_are_out_of_fold_each_day_explained_by_its_folds_model():
     data = almanac.load_bars(almanac.DataParams(start="2023-01-03", end="2023-09-29"))
     sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
     features, _ = almanac.build_features(data.bars, sessions, data.daily)
-    labels = almanac.build_labels(sessions)
+    labels = almanac.build_labels(sessions, data.bars)
     out = almanac.train(features, labels, sessions, cv=CVParams(min_train_days=60, test_days=30, embargo_days=2))
     shap = out.oof_shap
     assert shap["trade_date"].tolist() == out.oof["trade_date"].tolist()

@@ -19,7 +19,7 @@ from scipy import stats
 
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.instruments import instrument
-from almanac.ml.decision import positions  # the decision rule, shared with almanac predict
+from almanac.ml.decision import positions, side_probabilities  # the decision rule, shared with almanac predict
 from almanac.ml.metrics import (
     annualised_sharpe,
     deflated_sharpe_benchmark,
@@ -248,13 +248,9 @@ class MLBacktester:
         if self.predictor is None:
             raise ValueError("backtest_signals needs a predictor; use backtest_probabilities for given probabilities")
         proba = self.predictor.predict_proba(features_df)
-        classes = list(self.predictor.classes)
-        if len(classes) == 2:
-            p_long = pd.Series(proba[:, 1], index=features_df.index)
-            p_short = pd.Series(proba[:, 0], index=features_df.index)
-        else:
-            p_long = pd.Series(proba[:, classes.index("TrendUp")], index=features_df.index)
-            p_short = pd.Series(proba[:, classes.index("TrendDown")], index=features_df.index)
+        long_, short = side_probabilities(proba, list(self.predictor.classes))
+        p_long = pd.Series(long_, index=features_df.index)
+        p_short = pd.Series(short, index=features_df.index)
         result = self.backtest_probabilities(df_daily, p_long, p_short, threshold=threshold)
         result.update({"sharpe_ratio": result["sharpe"], "total_trades": result["trades"]})
         return result
@@ -272,8 +268,8 @@ def backtest(
     Parameters
     ----------
     oof : DataFrame
-        Out-of-fold predictions (``trade_date`` and ``probability``, or ``probability_TrendUp`` and
-        ``probability_TrendDown`` for the archetype target).
+        Out-of-fold predictions (``trade_date`` and ``probability``, or one ``probability_<class>`` column per
+        archetype, traded as :data:`almanac.ml.decision.ARCHETYPE_SIDES` says).
     sessions : DataFrame
         The session table (``cutoff_price``, ``close``).
     settings : BacktestParams, optional
@@ -302,14 +298,8 @@ def backtest(
     """
     settings = settings or DEFAULTS.backtest
     costs = costs or CostModel.from_params(settings)
-    index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
-    if "probability" in oof.columns:
-        p_long = pd.Series(oof["probability"].to_numpy(), index=index)
-        p_short = 1.0 - p_long
-    else:
-        p_long = pd.Series(oof["probability_TrendUp"].to_numpy(), index=index)
-        p_short = pd.Series(oof["probability_TrendDown"].to_numpy(), index=index)
-    threshold = np.full(len(index), settings.threshold)
+    p_long, p_short = oof_sides(oof)
+    threshold = np.full(len(p_long), settings.threshold)
     if settings.threshold_mode == "in_fold":
         if "fold" not in oof.columns:
             raise ValueError("backtest.threshold_mode in_fold needs the out-of-fold predictions' fold column")
@@ -327,12 +317,24 @@ def backtest(
         n_boot=settings.bootstrap, seed=settings.seed,
     )  # fmt: skip
     result = flag_degenerate(result, p_long.to_numpy(dtype=float))
-    pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(TrendUp) for archetypes)
+    pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(long classes) for archetypes)
     pnl["threshold"] = pd.Series(threshold, index=p_long.index).reindex(pnl.index)
     columns = ["trade_date", "p_long", "threshold", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",
                "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
     equity = pnl.reset_index()[columns]
     return result, equity
+
+
+def oof_sides(oof: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``(P(long), P(short))`` by trade date from out-of-fold predictions: ``probability`` and its complement for
+    a binary target, the archetype classes' ``probability_<class>`` columns summed by side otherwise."""
+    index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
+    if "probability" in oof.columns:
+        p = oof["probability"].to_numpy(dtype=float)
+        return pd.Series(p, index=index), pd.Series(1.0 - p, index=index)
+    columns = [c for c in oof.columns if c.startswith("probability_")]
+    long_, short = side_probabilities(oof[columns].to_numpy(), [c.removeprefix("probability_") for c in columns])
+    return pd.Series(long_, index=index), pd.Series(short, index=index)
 
 
 RISK_COVERAGE_THRESHOLDS = np.round(np.arange(0.50, 0.801, 0.025), 3)
@@ -360,9 +362,6 @@ def in_fold_thresholds(
     return out
 
 
-RISK_COVERAGE_EMPTY = pd.DataFrame(columns=["threshold", "coverage", "trades", "hit_rate", "pnl_usd", "avg_trade_usd"])
-
-
 def pnl_by_threshold(p_long: pd.Series, p_short: pd.Series, *, daily: pd.DataFrame, costs: CostModel):
     """``(threshold, daily P&L frame)`` for each of :data:`RISK_COVERAGE_THRESHOLDS`: the one threshold sweep
     that the risk-coverage table and the in-fold threshold choice both read."""
@@ -373,15 +372,15 @@ def pnl_by_threshold(p_long: pd.Series, p_short: pd.Series, *, daily: pd.DataFra
 
 
 def risk_coverage(oof: pd.DataFrame, sessions: pd.DataFrame, *, costs: CostModel) -> pd.DataFrame:
-    """Coverage, hit rate and P&L if the threshold were each of 0.500, 0.525, ..., 0.800 (binary targets).
+    """Coverage, hit rate and P&L if the threshold were each of 0.500, 0.525, ..., 0.800 (any target: the
+    archetypes trade their summed side probabilities).
 
     A look at the whole trade-off, not a way to pick the threshold: every row uses the same out-of-fold
     probabilities, so choosing the best row afterwards is in-sample selection.
     """
-    index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
-    p = pd.Series(oof["probability"].to_numpy(dtype=float), index=index)
+    p_long, p_short = oof_sides(oof)
     rows = []
-    for threshold, pnl in pnl_by_threshold(p, 1.0 - p, daily=indexed_by_trade_date(sessions), costs=costs):
+    for threshold, pnl in pnl_by_threshold(p_long, p_short, daily=indexed_by_trade_date(sessions), costs=costs):
         traded = pnl["position"] != 0
         rows.append(
             {

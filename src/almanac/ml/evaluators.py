@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import classification_report, confusion_matrix, roc_auc_score, roc_curve
+from sklearn.metrics import classification_report, confusion_matrix, f1_score, roc_auc_score, roc_curve
 from sklearn.pipeline import Pipeline
 
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
@@ -253,6 +253,23 @@ def _class_name(value) -> str:
     return str(value)
 
 
+def multiclass_scores(y_codes: np.ndarray, proba: np.ndarray, names: list[str]) -> dict[str, float]:
+    """``macro_f1`` of the argmax prediction, and per class ``auc_<class>`` (one vs rest; NaN when the class is
+    absent or alone), ``f1_<class>`` and ``share_<class>`` (its share of the days)."""
+    labels = np.arange(len(names))
+    predicted = proba.argmax(axis=1)
+    f1 = f1_score(y_codes, predicted, labels=labels, average=None, zero_division=0.0)
+    out = {"macro_f1": float(f1.mean())}
+    for k, name in enumerate(names):  # a handful of classes
+        member = y_codes == k
+        out[f"auc_{name}"] = (
+            float(roc_auc_score(member, proba[:, k])) if 0 < member.sum() < len(member) else float("nan")
+        )
+        out[f"f1_{name}"] = float(f1[k])
+        out[f"share_{name}"] = float(member.mean()) if len(member) else float("nan")
+    return out
+
+
 def _scores(y_codes: np.ndarray, proba: np.ndarray, n_classes: int, prefix: str) -> dict:
     return {f"{prefix}{k}": v for k, v in classification_scores(y_codes, proba, n_classes).items()}
 
@@ -329,6 +346,8 @@ def evaluate(
     for name in BASELINES:
         base = _matrix(oof, f"baseline_{name}", classes)
         metrics.update(_scores(codes, base, n_classes, f"{name}_"))
+        if not binary:
+            metrics[f"{name}_macro_f1"] = multiclass_scores(codes, base, [str(c) for c in classes])["macro_f1"]
         if binary:
             diff, p_value = delong_test(codes, proba[:, 1], base[:, 1])
             metrics[f"auc_minus_{name}"] = diff
@@ -338,6 +357,8 @@ def evaluate(
             metrics.update(_per_fold_difference(oof["fold"].to_numpy(), codes, proba[:, 1], base[:, 1], name))
     plots: dict[str, pd.DataFrame] = {}
     predicted = proba.argmax(axis=1)
+    if not binary:
+        metrics.update(multiclass_scores(codes, proba, [_class_name(c) for c in classes]))
     # One row per day, as DVC's confusion template counts rows (an aggregated table would draw one solid block).
     plots["confusion"] = pd.DataFrame(
         {

@@ -1,24 +1,35 @@
-"""Training labels, one per trade date, from the daily session table.
+"""Training labels, one per trade date, from the daily session table (and, for the archetypes, the minute bars).
 
 * ``rest_of_day``: RTH close > the price at the cutoff. The tradable target: a position opened at the cutoff
   earns exactly this move, and its null is 0.5.
 * ``direction``: RTH close > RTH open (the original design's binary label). Largely decided by the cutoff:
   with a 10:15 cutoff even a martingale makes it ~70 % predictable, so it flatters every model.
-* ``archetype``: the original design's range-completion rule — close in the top / middle / bottom third of the
-  RTH range -> TrendUp / Range / TrendDown.
+* ``archetype``: the day's type, by ``labels.archetype_rule``: ``intraday_structure`` (DESIGN §7, from the RTH
+  minute bars: TrendUp, TrendDown, ReversalUp, ReversalDown, Range, Other) or ``range_completion`` (the original
+  design's daily-OHLC variant: close in the top / middle / bottom third of the RTH range -> TrendUp / Range /
+  TrendDown).  How the classes trade: :data:`almanac.ml.decision.ARCHETYPE_SIDES`.
 
-A label is missing (NaN / None) where the session lacks the prices it needs; the trainer drops those days and
-reports how many.
+A label is missing (NaN / None) where the session lacks the prices it needs (a partial session, or the first
+``features.atr_days`` sessions, which have no volatility scale yet); the trainer drops those days and reports
+how many.  Labels describe the whole day: they are targets, never features.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
-from almanac.sessions import indexed_by_trade_date
+from almanac import calendar
+from almanac.config import DEFAULTS, LabelsParams
+from almanac.features.regime import atr_through_previous
+from almanac.sessions import indexed_by_trade_date, rth_window, symbol_of
 
-ARCHETYPES = ("TrendDown", "Range", "TrendUp")
+log = logging.getLogger(__name__)
+
+ARCHETYPES = ("TrendDown", "Range", "TrendUp")  # range completion
+STRUCTURES = ("TrendUp", "TrendDown", "ReversalUp", "ReversalDown", "Range", "Other")  # intraday structure
 
 
 def _binary(condition: pd.Series, *inputs: pd.Series) -> pd.Series:
@@ -40,6 +51,38 @@ class BinaryLabeler:
         ).rename("rest_of_day")
 
 
+def intraday_structure(df_minute: pd.DataFrame, df_daily: pd.DataFrame, *, band: float) -> pd.DataFrame:
+    """Per trade date of ``df_daily`` (indexed by it), from its RTH minute bars: ``t_high`` and ``t_low`` (start
+    of the first bar that reaches the day's RTH high / low) and ``swings``, the number of alternations between
+    tests of the high and tests of the low (a bar tests the high when its high is within ``band`` x R of it, the
+    low likewise; a bar that does both is neither).  Grouped, no loop per day."""
+    days = df_daily.index
+    never = pd.Series(pd.NaT, index=days, dtype="datetime64[ns, UTC]")
+    out = pd.DataFrame({"t_high": never, "t_low": never, "swings": np.zeros(len(days), dtype=np.int64)}, index=days)
+    bars = df_minute.loc[df_minute["trade_date"].isin(days), ["ts", "high", "low", "trade_date"]]
+    if bars.empty:
+        return out
+    windows = calendar.rth_sessions(days.min(), days.max(), rth=rth_window(symbol_of(df_minute)))
+    day = pd.DatetimeIndex(bars["trade_date"])
+    ts = calendar.epoch_ns(bars["ts"])
+    inside = (ts >= calendar.epoch_ns(windows["rth_open_utc"].reindex(day))) & (
+        ts < calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
+    )
+    rth = bars.loc[inside].sort_values("ts", kind="stable")
+    grouped = rth.groupby("trade_date", sort=True)
+    high, low = grouped["high"].transform("max"), grouped["low"].transform("min")
+    out["t_high"] = rth.loc[rth["high"] == high].groupby("trade_date")["ts"].first().reindex(days)
+    out["t_low"] = rth.loc[rth["low"] == low].groupby("trade_date")["ts"].first().reindex(days)
+    width = band * (high - low)
+    zone = (rth["high"] >= high - width).astype(np.int8) - (rth["low"] <= low + width).astype(np.int8)
+    tests = zone.to_numpy() != 0
+    z, d = zone.to_numpy()[tests], rth["trade_date"].to_numpy()[tests]
+    changed = (z[1:] != z[:-1]) & (d[1:] == d[:-1])
+    swings = pd.Series(changed.astype(np.int64)).groupby(d[1:]).sum()
+    out["swings"] = swings.reindex(days).fillna(0).astype(np.int64).to_numpy()
+    return out
+
+
 class DayArchetypeLabeler:
     """Multi-class day types."""
 
@@ -55,14 +98,87 @@ class DayArchetypeLabeler:
         out = pd.Series(label, index=df_daily.index, dtype="str", name="archetype")
         return out.where(pd.concat([high, low, close], axis=1).notna().all(axis=1))
 
+    def label_by_intraday_structure(
+        self,
+        df_minute: pd.DataFrame,
+        df_daily: pd.DataFrame,
+        *,
+        settings: LabelsParams | None = None,
+        atr_days: int | None = None,
+        scale: pd.Series | None = None,
+    ) -> pd.Series:
+        """The day archetypes of DESIGN §7 from the RTH session and its minute bars, checked in this order.
 
-def build_labels(sessions: pd.DataFrame) -> pd.DataFrame:
+        With R = H - L, body B = C - O, close location CLV = (C - L) / R, open location OLV = (O - L) / R and
+        ``scale`` the Wilder ATR of the RTH sessions through the previous day (``atr_days``, default
+        ``features.atr_days``), thresholds from ``settings`` (``labels.*``):
+
+        * TrendUp: B >= ``trend_body`` R, OLV <= ``trend_open_location``, CLV >= ``trend_close_location``,
+          R >= ``trend_min_range`` scale; TrendDown mirrored;
+        * ReversalUp: the low comes before the high, O - L >= ``reversal_extension`` R and CLV >=
+          ``reversal_close_location`` (an early fall, then a close at the top); ReversalDown mirrored;
+        * Range: |B| <= ``range_body`` R, R <= ``range_max_range`` scale, CLV within [``range_close_location``,
+          1 - ``range_close_location``] and at least ``range_min_swings`` alternations between tests of the high
+          and of the low (:func:`intraday_structure`);
+        * Other: everything else, including a day without range.
+
+        None where the session's prices, its bars or the scale are missing.
+        """
+        settings = settings or DEFAULTS.labels
+        daily = indexed_by_trade_date(df_daily)
+        o, h, lo, c = (daily[k].astype(float) for k in ("open", "high", "low", "close"))
+        if scale is None:
+            scale = atr_through_previous(daily, atr_days or DEFAULTS.features.atr_days)
+        scale = scale.reindex(daily.index)
+        shape = intraday_structure(df_minute, daily, band=settings.range_band)
+        r = h - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            body, clv, olv = c - o, (c - lo) / r, (o - lo) / r
+        big = r >= settings.trend_min_range * scale
+        conditions = {
+            "TrendUp": (body >= settings.trend_body * r) & (olv <= settings.trend_open_location)
+            & (clv >= settings.trend_close_location) & big,
+            "TrendDown": (-body >= settings.trend_body * r) & (olv >= 1 - settings.trend_open_location)
+            & (clv <= 1 - settings.trend_close_location) & big,
+            "ReversalUp": (shape["t_low"] < shape["t_high"]) & (o - lo >= settings.reversal_extension * r)
+            & (clv >= settings.reversal_close_location),
+            "ReversalDown": (shape["t_high"] < shape["t_low"]) & (h - o >= settings.reversal_extension * r)
+            & (clv <= 1 - settings.reversal_close_location),
+            "Range": (body.abs() <= settings.range_body * r) & (r <= settings.range_max_range * scale)
+            & (clv >= settings.range_close_location) & (clv <= 1 - settings.range_close_location)
+            & (shape["swings"] >= settings.range_min_swings),
+        }  # fmt: skip
+        positive = (r > 0).to_numpy()
+        label = np.select(
+            [positive & m.fillna(False).to_numpy(dtype=bool) for m in conditions.values()],
+            list(conditions),
+            default="Other",
+        )
+        known = pd.concat([o, h, lo, c, scale, shape["t_high"], shape["t_low"]], axis=1).notna().all(axis=1)
+        return pd.Series(label, index=daily.index, dtype="str", name="archetype").where(known)
+
+
+def build_labels(
+    sessions: pd.DataFrame,
+    bars: pd.DataFrame | None = None,
+    *,
+    settings: LabelsParams | None = None,
+    atr_days: int | None = None,
+) -> pd.DataFrame:
     """All labels of the session table, as the ``labels`` stage writes them.
 
     Parameters
     ----------
     sessions : DataFrame
-        The session table (``trade_date`` column or index; RTH ``open, high, low, close`` and ``cutoff_price``).
+        The session table (``trade_date`` column or index; RTH ``open, high, low, close`` and ``cutoff_price``;
+        ``prev_close`` for the archetypes' volatility scale).
+    bars : DataFrame, optional
+        Canonical minute bars (``ts, high, low, contract, trade_date``): needed by the ``intraday_structure``
+        archetype rule (without them the ``archetype`` column is empty, with a warning).
+    settings : LabelsParams, optional
+        ``labels.*`` (the archetype rule and its thresholds); default the schema's.
+    atr_days : int, optional
+        Length of the archetypes' volatility scale; default ``features.atr_days``.
 
     Returns
     -------
@@ -76,19 +192,31 @@ def build_labels(sessions: pd.DataFrame) -> pd.DataFrame:
     >>> sessions = pd.DataFrame({"trade_date": pd.to_datetime(["2024-03-04", "2024-03-05"]),
     ...     "open": [100.0, 100.0], "high": [104.0, 101.0], "low": [99.0, 96.0], "close": [103.5, 97.0],
     ...     "cutoff_price": [101.0, 99.5]})
-    >>> build_labels(sessions)  # doctest: +NORMALIZE_WHITESPACE
+    >>> build_labels(sessions, settings=LabelsParams(archetype_rule="range_completion"))  # doctest: +NORMALIZE_WHITESPACE
                 rest_of_day  direction  archetype
     trade_date
     2024-03-04          1.0        1.0    TrendUp
     2024-03-05          0.0        0.0  TrendDown
     """
+    settings = settings or DEFAULTS.labels
     daily = indexed_by_trade_date(sessions)
     binary = BinaryLabeler()
+    archetypes = DayArchetypeLabeler()
+    if settings.archetype_rule == "range_completion":
+        archetype = archetypes.label_by_range_completion(daily)
+    elif bars is None:  # the binary labels need no bars; say loudly that the archetypes were not computed
+        log.warning(
+            "archetype labels by intraday structure need the minute bars: build_labels(sessions, bars); the "
+            "archetype column is left empty (labels.archetype_rule range_completion needs only the sessions)"
+        )
+        archetype = pd.Series(None, index=daily.index, dtype="str", name="archetype")
+    else:
+        archetype = archetypes.label_by_intraday_structure(bars, daily, settings=settings, atr_days=atr_days)
     out = pd.DataFrame(
         {
             "rest_of_day": binary.label_rest_of_day(daily),
             "direction": binary.label_direction(daily),
-            "archetype": DayArchetypeLabeler().label_by_range_completion(daily),
+            "archetype": archetype,
         }
     )
     out.index = pd.DatetimeIndex(out.index, name="trade_date")

@@ -18,7 +18,7 @@ from almanac import calendar
 from almanac.config import DEFAULTS, Params
 from almanac.data_sources.store import read_json, read_table
 from almanac.errors import NotEnoughDataError
-from almanac.ml.decision import positions
+from almanac.ml.decision import positions, side_probabilities
 from almanac.ml.registry import current_record, load_model
 
 NO_PREDICTION = -1
@@ -356,12 +356,11 @@ def predict_day(
     classes = [str(c) for c in predictor.classes]
     if len(classes) == 2:
         probabilities = {"up": float(proba[1])}
-        p_long, p_short = proba[1], proba[0]
     else:
         probabilities = {c: float(p) for c, p in zip(classes, proba, strict=True)}
-        p_long, p_short = probabilities.get("TrendUp", 0.0), probabilities.get("TrendDown", 0.0)
+    p_long, p_short = side_probabilities(proba[None, :], classes)
     threshold = params.backtest.threshold
-    side = int(positions(np.array([p_long]), np.array([p_short]), threshold)[0])
+    side = int(positions(p_long, p_short, threshold)[0])
     return MorningPrediction(
         trade_date=str(day.date()),
         cutoff_et=settings.cutoff,

@@ -214,7 +214,7 @@ def train(
     >>> data = almanac.load_bars(almanac.DataParams(start="2023-01-03", end="2023-06-30"))
     >>> sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
     >>> features, _ = almanac.build_features(data.bars, sessions, data.daily)
-    >>> labels = almanac.build_labels(sessions)
+    >>> labels = almanac.build_labels(sessions, data.bars)
     >>> out = almanac.train(features, labels, sessions, cv=CVParams(min_train_days=60, test_days=20))
     >>> out.metrics["n_folds"], list(out.oof.columns[:4])
     (3, ['trade_date', 'fold', 'y_true', 'probability'])
