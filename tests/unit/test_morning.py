@@ -205,3 +205,20 @@ def test_a_reader_that_stops_early_is_not_an_error(pipeline):
         process.stdout.close()  # like `almanac predict | head -0`: the reader is gone before anything is printed
         _, errors = process.communicate(timeout=60)
         assert process.returncode == 0 and b"Traceback" not in errors and b"BrokenPipe" not in errors, errors
+
+
+def test_an_archetype_model_decides_on_each_sides_summed_probability(tmp_path):
+    params, files = small_pipeline(tmp_path, overrides={"labels.target": "archetype"})
+    settings = load_params(params)
+    day = read_table(files.features)["trade_date"].iloc[-1]
+    out = predict_day(params=settings, files=files)
+    predictor = ModelPredictor(files.model, registry_path=files.registry)
+    features = read_table(files.features).set_index("trade_date")
+    expected = predictor.predict_proba(features.loc[[day], predictor.feature_names])[0]
+    assert list(out.probabilities.values()) == expected.tolist()  # exactly the pipeline's final model
+    p = out.probabilities
+    long_ = p.get("TrendUp", 0.0) + p.get("ReversalUp", 0.0)
+    short = p.get("TrendDown", 0.0) + p.get("ReversalDown", 0.0)
+    side = int(positions(np.array([long_]), np.array([short]), settings.backtest.threshold)[0])
+    assert out.decision == {1: "long", -1: "short", 0: "abstain"}[side]
+    assert f"sides: long {long_:.4f} (" in out.to_text() and f"short {short:.4f} (" in out.to_text()

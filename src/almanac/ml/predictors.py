@@ -18,7 +18,7 @@ from almanac import calendar
 from almanac.config import DEFAULTS, Params
 from almanac.data_sources.store import read_json, read_table
 from almanac.errors import NotEnoughDataError
-from almanac.ml.decision import positions, side_probabilities
+from almanac.ml.decision import ARCHETYPE_SIDES, positions, side_probabilities
 from almanac.ml.registry import current_record, load_model
 
 NO_PREDICTION = -1
@@ -171,13 +171,27 @@ class MorningPrediction:
     def to_text(self) -> str:
         """A few lines for the terminal."""
         probs = ", ".join(f"P({k}) = {v:.4f}" for k, v in self.probabilities.items())
-        lines = [
-            f"{self.trade_date} at {self.cutoff_et} ET ({self.contract} {self.cutoff_price:g}): {probs}",
+        lines = [f"{self.trade_date} at {self.cutoff_et} ET ({self.contract} {self.cutoff_price:g}): {probs}"]
+        explained = "the base model"
+        if "up" not in self.probabilities:  # archetypes: the decision acts on each side's summed probability
+            sides = {
+                side: [c for c in self.probabilities if ARCHETYPE_SIDES.get(c) == sign]
+                for side, sign in (("long", 1), ("short", -1))
+            }
+            lines.append(
+                "sides: "
+                + ", ".join(
+                    f"{side} {sum(self.probabilities[c] for c in classes):.4f} ({' + '.join(classes) or 'no class'})"
+                    for side, classes in sides.items()
+                )
+            )
+            explained = "TrendUp" if "TrendUp" in self.probabilities else list(self.probabilities)[-1]
+        lines += [
             f"decision: {self.decision.upper()} (trade when the larger side reaches {self.threshold:g})",
             f"model: {self.model} (version {self.version}, sha256 {self.model_sha256[:12]}… verified)",
         ]
         if self.contributions:
-            lines.append("largest SHAP contributions (log-odds of the base model):")
+            lines.append(f"largest SHAP contributions (log-odds of {explained}):")
             width = max(len(c["feature"]) for c in self.contributions)
             lines += [
                 f"  {c['feature']:<{width}}  {c['shap']:+.4f}   (value {c['value']:.4g})" for c in self.contributions
