@@ -88,3 +88,11 @@ def test_backtest_prices_crude_at_1000_dollars_a_point_and_a_cent_tick(crude):
     assert np.allclose(traded["exit"], s["close"].to_numpy() - side * slip)
     expected = side * (traded["exit"] - traded["entry"]) * 1000.0 - 2 * params.backtest.commission_usd
     assert np.allclose(traded["pnl_usd"], expected)
+
+
+def test_feature_lineage_names_crude_and_its_own_open(crude):
+    root, _ = crude
+    lineage = json.loads((root / "data" / "features_lineage.json").read_text())
+    assert lineage["gap_pct"]["as_of"] == "09:01 ET"
+    assert lineage["overnight_range_pct"]["source"] == "CL minute bars before 09:00 ET"
+    assert lineage["atr_pct"]["source"] == "CL sessions (RTH)"

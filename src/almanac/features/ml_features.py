@@ -7,7 +7,9 @@ existed at D's cutoff: bars with ``ts + 1 min <= cutoff(D)``, session values of 
 ``available_at <= cutoff(D)``.  The tests and the ``audit`` stage check this by perturbing the future.
 
 Adding a family: a module with a ``compute(bars, sessions, daily, *, settings)`` function and a ``LINEAGE`` table,
-one entry in :data:`FAMILIES`, and its on/off switch in ``FeaturesParams`` (see docs/architecture.md).
+one entry in :data:`FAMILIES`, and its on/off switch in ``FeaturesParams`` (see docs/architecture.md).  Lineage
+texts are templates: ``{symbol}``, ``{rth_open}``, ``{first_bar_end}`` (the instrument's, from the bars) and every
+``features.*`` key are filled in.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pandas as pd
 
 from almanac.config import DEFAULTS, FeaturesParams, parse_cutoff
 from almanac.features import cross_asset, early_session, regime
-from almanac.sessions import build_sessions, session_windows
+from almanac.sessions import build_sessions, rth_window, session_windows, symbol_of
 from almanac.sessions import indexed_by_trade_date as _indexed
 
 
@@ -151,7 +153,11 @@ def build_features(
     parts = [FAMILIES[name].compute(bars, indexed, daily, settings=settings) for name in enabled]
     features = pd.concat(parts, axis=1).astype("float64")
     features.index = pd.DatetimeIndex(features.index, name="trade_date")
-    fmt = settings.model_dump()
+    symbol = symbol_of(bars)
+    rth_open = rth_window(symbol)[0]
+    first_bar_end = (dt.datetime.combine(dt.date(2000, 1, 3), rth_open) + dt.timedelta(minutes=1)).time()
+    fmt = {**settings.model_dump(), "symbol": symbol, "rth_open": f"{rth_open:%H:%M}",
+           "first_bar_end": f"{first_bar_end:%H:%M}"}  # fmt: skip
     lineage = {}
     for family in enabled:
         for name, (source, window, as_of) in FAMILIES[family].lineage.items():
@@ -160,6 +166,6 @@ def build_features(
                     "family": family,
                     "source": source.format(**fmt),
                     "window": window.format(**fmt),
-                    "as_of": as_of.replace("cutoff", f"cutoff {settings.cutoff} ET"),
+                    "as_of": as_of.format(**fmt).replace("cutoff", f"cutoff {settings.cutoff} ET"),
                 }
     return features, lineage

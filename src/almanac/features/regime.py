@@ -130,20 +130,20 @@ def compute(bars, sessions: pd.DataFrame, daily, *, settings) -> pd.DataFrame:
 
 LINEAGE = {
     "atr_pct_rank": (
-        "ES sessions (RTH)",
+        "{symbol} sessions (RTH)",
         "percentile of ATR({atr_days}) among the last {rank_days} days",
         "previous RTH close",
     ),
-    "atr_pct": ("ES sessions (RTH)", "ATR({atr_days}) as % of the close", "previous RTH close"),
-    "gk_vol_pct": ("ES sessions (RTH)", "Garman-Klass volatility over {gk_days} days", "previous RTH close"),
-    "adx": ("ES sessions (RTH)", "Wilder ADX({adx_days})", "previous RTH close"),
+    "atr_pct": ("{symbol} sessions (RTH)", "ATR({atr_days}) as % of the close", "previous RTH close"),
+    "gk_vol_pct": ("{symbol} sessions (RTH)", "Garman-Klass volatility over {gk_days} days", "previous RTH close"),
+    "adx": ("{symbol} sessions (RTH)", "Wilder ADX({adx_days})", "previous RTH close"),
     "days_since_high": (
-        "ES sessions (RTH), back-adjusted closes",
+        "{symbol} sessions (RTH), back-adjusted closes",
         "days since the 60-day closing high",
         "previous RTH close",
     ),
     "days_since_low": (
-        "ES sessions (RTH), back-adjusted closes",
+        "{symbol} sessions (RTH), back-adjusted closes",
         "days since the 60-day closing low",
         "previous RTH close",
     ),
