@@ -32,7 +32,8 @@ METRICS = {  # column -> (metrics file, key)
     "pnl_skew": ("metrics/backtest.json", "pnl_skew"),
     "pnl_kurtosis": ("metrics/backtest.json", "pnl_kurtosis"),
 }
-COLUMNS = ["name", "rev", "kind", "state", "changed", *METRICS, "n_trials", "dsr_trials"]
+COLUMNS = ["name", "rev", "kind", "state", "changed", "data", *METRICS, "n_trials", "dsr_trials"]
+DATA_SECTIONS = ("data.", "synthetic.")  # runs on the same data (these params equal) are trials of one selection
 _LOCK = threading.Lock()  # one DVC command at a time from this process (DVC also locks the repository)
 
 
@@ -77,6 +78,7 @@ def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) ->
         "changed": ""
         if baseline_params is None
         else ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if baseline_params.get(k) != v),
+        "data": json.dumps({k: v for k, v in sorted(params.items()) if k.startswith(DATA_SECTIONS)}, default=str),
     }
     for column, (path, key) in METRICS.items():
         row[column] = ((metrics.get(path) or {}).get("data") or {}).get(key)
@@ -100,27 +102,33 @@ def parse(shown: list[dict]) -> pd.DataFrame:
 
 
 def deflate(table: pd.DataFrame) -> pd.DataFrame:
-    """Add ``n_trials`` and ``dsr_trials``: each run's deflated Sharpe ratio among all the runs in the table.
+    """Add ``n_trials`` and ``dsr_trials``: each run's deflated Sharpe ratio among the runs on the same data.
 
-    Every baseline commit and experiment with a backtest counts as one trial (the workspace row repeats one of
-    them and does not count).  The benchmark is the expected best Sharpe ratio of that many unskilled trials,
-    with the variance of the trials' own Sharpe ratios (Bailey and López de Prado's deflated Sharpe ratio); the
-    ``dsr`` of a single run only knows ``backtest.n_trials``.
+    A trial is a baseline commit or an experiment with a backtest on the same data as the run (equal ``data.*`` and
+    ``synthetic.*`` params: a strategy chosen among others on that data); the workspace row repeats one of them
+    and does not count, and a run on other data (another symbol, other dates, another synthetic seed) is another
+    selection.  The benchmark is the expected best Sharpe ratio of that many unskilled trials, with the variance
+    of the trials' own Sharpe ratios (Bailey and López de Prado's deflated Sharpe ratio); the ``dsr`` of a single
+    run only knows ``backtest.n_trials``.
     """
     from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
 
     table = table.copy()
     daily = pd.to_numeric(table["sharpe"], errors="coerce") / (252**0.5)
-    trial = (table["kind"] != "workspace") & daily.notna() & pd.to_numeric(table["days"], errors="coerce").gt(2)
-    n = int(trial.sum())
-    table["n_trials"] = n
+    days = pd.to_numeric(table["days"], errors="coerce")
+    skew = pd.to_numeric(table["pnl_skew"], errors="coerce")
+    kurtosis = pd.to_numeric(table["pnl_kurtosis"], errors="coerce")
+    trial = (table["kind"] != "workspace") & daily.notna() & days.gt(2)
+    table["n_trials"] = 0
     table["dsr_trials"] = float("nan")
-    if n >= 2:
-        benchmark = deflated_sharpe_benchmark(float(daily[trial].var(ddof=1)), n)
-        days = pd.to_numeric(table["days"], errors="coerce")
-        skew = pd.to_numeric(table["pnl_skew"], errors="coerce")
-        kurtosis = pd.to_numeric(table["pnl_kurtosis"], errors="coerce")
-        for i in table.index[daily.notna() & days.notna()]:  # one row per run: a handful
+    for _, group in table.groupby("data", sort=False):  # one group per data set tried: a handful
+        trials = group.index[trial[group.index]]
+        n = len(trials)
+        table.loc[group.index, "n_trials"] = n
+        if n < 2:
+            continue
+        benchmark = deflated_sharpe_benchmark(float(daily[trials].var(ddof=1)), n)
+        for i in group.index[(daily.notna() & days.notna())[group.index]]:  # one row per run
             table.loc[i, "dsr_trials"] = psr_from_moments(
                 float(daily[i]), int(days[i]), skew=float(skew[i]), kurtosis=float(kurtosis[i]), benchmark_sr=benchmark
             )
@@ -146,8 +154,12 @@ def display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
         rows.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
                      trades, num(r.dsr_trials), r.changed or "-"])  # fmt: skip
-    trials = pd.to_numeric(table["n_trials"], errors="coerce").max() if len(table) else float("nan")
-    dsr_header = f"DSR ({int(trials)} trial{'s' if trials != 1 else ''})" if pd.notna(trials) else "DSR (over trials)"
+    ran = pd.to_numeric(table["sharpe"], errors="coerce").notna() if len(table) else []
+    counts = pd.to_numeric(table.loc[ran, "n_trials"], errors="coerce").dropna().unique() if len(table) else []
+    if len(counts) == 1:  # one data set: one trial count for every row
+        dsr_header = f"DSR ({int(counts[0])} trial{'s' if counts[0] != 1 else ''})"
+    else:  # several data sets: each run is deflated over the runs on its own data
+        dsr_header = "DSR (trials on the same data)"
     header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades",
               dsr_header, "changed"]  # fmt: skip
     return header, rows

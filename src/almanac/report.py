@@ -104,7 +104,7 @@ def with_trials(run: Run, name: str = "workspace", repo: str | Path = ".") -> Ru
         return run
     rows = table.loc[table["name"] == name]
     dsr = float(rows["dsr_trials"].iloc[0]) if len(rows) else float("nan")
-    n = int(table["n_trials"].max()) if len(table) else 0
+    n = int(rows["n_trials"].iloc[0]) if len(rows) else 0  # the runs on this run's data
     return dataclasses.replace(run, trials={"n": n, "dsr": dsr})
 
 
@@ -235,7 +235,7 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                     (
                         "DSR over the runs tried",
                         _num(run.trials["dsr"], 3),
-                        f"{run.trials['n']} run(s) with a backtest in dvc exp show (baselines and experiments); the "
+                        f"{run.trials['n']} run(s) on the same data with a backtest in dvc exp show (baselines and experiments); the "
                         "benchmark is the best Sharpe ratio expected of that many unskilled trials"
                         + ("" if run.trials["n"] >= 2 else ": one run, nothing to deflate over"),
                     )

@@ -9,13 +9,20 @@ import pytest
 from almanac.experiments import parse, queue_training, text_table
 
 
-def entry(rev, model, auc, *, name=None, sharpe=1.5):
+def entry(rev, model, auc, *, name=None, sharpe=1.5, seed=20161):
     return {
         "rev": rev,
         "name": name,
         "data": {
             "params": {
-                "params.yaml": {"data": {"train": {"model": model, "seed": 42}, "features": {"cutoff": "10:15"}}}
+                "params.yaml": {
+                    "data": {
+                        "train": {"model": model, "seed": 42},
+                        "features": {"cutoff": "10:15"},
+                        "data": {"symbol": "ES"},
+                        "synthetic": {"seed": seed},
+                    }
+                }
             },
             "metrics": {
                 "metrics/evaluate.json": {"data": {"auc": auc, "auc_ci_low": auc - 0.03, "auc_ci_high": auc + 0.03}},
@@ -75,7 +82,8 @@ def test_deflated_sharpe_over_the_trials_in_the_table():
     from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
 
     table = deflate(parse(SHOWN))
-    assert (table["n_trials"] == 2).all()  # main and exp-logit; the workspace repeats main, the queued has no run
+    # main and exp-logit; the workspace repeats main; the queued run has neither params nor a backtest yet
+    assert table["n_trials"].tolist() == [2, 2, 2, 0]
     daily = [1.5 / math.sqrt(252), 0.5 / math.sqrt(252)]
     mean = sum(daily) / 2
     benchmark = deflated_sharpe_benchmark(sum((d - mean) ** 2 for d in daily), 2)
@@ -98,6 +106,19 @@ def test_psr_from_moments_is_the_psr_of_the_series():
     assert psr_from_moments(sr, len(r), **moments, benchmark_sr=0.02) == pytest.approx(
         probabilistic_sharpe(r, 0.02), rel=1e-12
     )
+
+
+def test_a_run_on_other_data_is_another_selection_not_a_trial():
+    from almanac.experiments import deflate
+
+    other = {"name": "exp-seed7", "executor": {"state": "success"},
+             "revs": [entry("d" * 40, "lightgbm", 0.56, sharpe=0.8, seed=7)]}  # fmt: skip
+    shown = [SHOWN[0], {**SHOWN[1], "experiments": [*SHOWN[1]["experiments"], other]}]
+    table = deflate(parse(shown)).set_index("name")
+    assert table.loc["main", "n_trials"] == 2 and table.loc["exp-logit", "n_trials"] == 2  # the same data
+    assert table.loc["exp-seed7", "n_trials"] == 1 and pd.isna(table.loc["exp-seed7", "dsr_trials"])  # alone
+    assert table.loc["main", "dsr_trials"] == deflate(parse(SHOWN)).set_index("name").loc["main", "dsr_trials"]
+    assert "DSR (trials on the same data)" in text_table(table.reset_index())
 
 
 def test_dsr_falls_as_the_trials_grow():

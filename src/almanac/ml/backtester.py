@@ -97,7 +97,8 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
     """Flat metrics of a daily P&L frame: ``sharpe`` (annualised sqrt(252), all days, flat days at zero),
     ``max_drawdown`` (largest peak-to-trough fall of cumulative P&L, USD, positive), ``win_rate`` (share of
     trades with positive net P&L), ``trades``, ``coverage`` (trades / days), ``total_pnl_usd``, ``avg_trade_usd``,
-    ``psr`` (probability that the true Sharpe exceeds 0) and ``dsr`` (deflated for ``n_trials``)."""
+    ``psr`` (probability that the true Sharpe exceeds 0) and ``dsr`` (deflated for ``n_trials``, reported as
+    ``n_trials_used``)."""
     r = pnl["pnl_usd"].to_numpy(dtype=float)
     traded = pnl["position"].to_numpy() != 0
     sd = r.std(ddof=1) if len(r) > 1 else float("nan")
@@ -118,6 +119,7 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
         "untradable_days": int(pnl["untradable"].sum()),
         "psr": probabilistic_sharpe(r, 0.0),
         "dsr": probabilistic_sharpe(r, benchmark),
+        "n_trials_used": int(n_trials),  # the trials dsr is deflated for (backtest.n_trials); almanac exps counts runs
         # What deflating this run among other experiments needs later (almanac exps): the moments of the P&L.
         "pnl_skew": float(stats.skew(r)) if n > 2 else float("nan"),
         "pnl_kurtosis": float(stats.kurtosis(r, fisher=False)) if n > 3 else float("nan"),
