@@ -96,3 +96,31 @@ def test_feature_lineage_names_crude_and_its_own_open(crude):
     assert lineage["gap_pct"]["as_of"] == "09:01 ET"
     assert lineage["overnight_range_pct"]["source"] == "CL minute bars before 09:00 ET"
     assert lineage["atr_pct"]["source"] == "CL sessions (RTH)"
+
+
+@pytest.mark.parametrize(
+    ("symbol", "price", "rth_bars", "contracts"),
+    [("GC", 2000.0, 310, ["GCJ24", "GCM24"]),  # 08:20-13:30; gold rolls 30 days before expiry (26 Apr)
+     ("ZN", 110.0, 400, ["ZNM24"]),  # 08:20-15:00; ZNH24 rolled on 18 Feb, before these dates
+     ("NQ", 15000.0, 390, ["NQH24", "NQM24"]),
+     ("YM", 35000.0, 390, ["YMH24", "YMM24"])],
+)  # fmt: skip
+def test_every_instrument_has_a_synthetic_market_on_its_own_grid_hours_and_contracts(
+    symbol, price, rth_bars, contracts
+):
+    from almanac.config import params_from_dict
+    from almanac.data_sources.synthetic import build_synthetic_dataset
+    from almanac.instruments import instrument
+    from almanac.sessions import build_sessions
+    from almanac.synth.market import MarketSpec
+
+    raw = {"data": {"symbol": symbol, "start": "2024-03-01", "end": "2024-04-30"}, "synthetic": {"start_price": price}}
+    params = params_from_dict(raw)
+    data = build_synthetic_dataset(MarketSpec.from_params(params.data, params.synthetic))
+    tick = instrument(symbol).tick
+    assert data.manifest["tick"] == tick
+    ticks = data.bars[["open", "high", "low", "close"]].to_numpy() / tick
+    assert np.allclose(ticks, np.round(ticks), atol=1e-6)
+    assert sorted(data.bars["contract"].unique(), key=expiry_date) == contracts
+    sessions = build_sessions(data.bars, params.features.cutoff_time, data.manifest["rolls"])
+    assert (sessions["rth_bars"] == rth_bars).all() and (sessions["partial"] == "").all()
