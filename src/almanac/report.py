@@ -313,6 +313,7 @@ def _figures(run: Run) -> list[tuple[str, object]]:
         ("rolling_auc", ml_plots.rolling_auc(p["rolling_auc"])),
         ("shap", ml_plots.shap_importance(p["shap_importance"])),
         ("folds", ml_plots.folds(p["cv_folds"])),
+        ("confusion", ml_plots.confusion(p["confusion"])),  # per class for the archetypes
     ]
 
 

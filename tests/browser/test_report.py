@@ -63,11 +63,12 @@ def test_html_is_self_contained_deterministic_and_draws_every_chart(run, page, t
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8", timeout=60_000)
     assert [url for url in page.requests if not url.startswith(("file:", "data:"))] == []  # works offline
     drawn = page.evaluate(
-        "[...document.querySelectorAll('.js-plotly-plot')].map(d => [d.id, d.querySelectorAll('g.trace path').length])"
+        "[...document.querySelectorAll('.js-plotly-plot')].map(d => [d.id,"
+        " d.querySelectorAll('g.trace path, g.hm image').length])"  # a heatmap is drawn as an image
     )
     assert {name for name, _ in drawn} == {
         "chart-equity", "chart-drawdown", "chart-yearly", "chart-calibration", "chart-roc", "chart-rolling_auc",
-        "chart-shap", "chart-folds",
+        "chart-shap", "chart-folds", "chart-confusion",
     }  # fmt: skip
     assert all(paths > 0 for _, paths in drawn), drawn
     rows = page.evaluate("document.querySelectorAll('table.trades tbody tr').length")
