@@ -122,3 +122,43 @@ def test_stamp_check_and_no_repairs(dataset):
     assert manifest["timezone_of_files"] == "America/New_York"
     assert manifest["gaps"]["rth_minutes_missing"] == 0
     assert manifest["rows"]["read"] == manifest["rows"]["continuous_bars"] == 16_200
+
+
+def _archetype_by_hand(day: pd.DataFrame, scale: float) -> str | None:
+    """DESIGN §7 for one day's RTH bars, written plainly (one day at a time) as an independent check."""
+    o, h, lo, c = day["open"].iloc[0], day["high"].max(), day["low"].min(), day["close"].iloc[-1]
+    r = h - lo
+    if not np.isfinite(scale) or r <= 0:
+        return None if not np.isfinite(scale) else "Other"
+    clv, olv, body = (c - lo) / r, (o - lo) / r, c - o
+    t_high, t_low = day.loc[day["high"] == h, "ts"].iloc[0], day.loc[day["low"] == lo, "ts"].iloc[0]
+    zones = [1 if hi >= h - 0.15 * r and not low <= lo + 0.15 * r else -1 if low <= lo + 0.15 * r and not hi >= h - 0.15 * r else 0
+             for hi, low in zip(day["high"], day["low"], strict=True)]  # fmt: skip
+    tests = [z for z in zones if z]
+    swings = sum(a != b for a, b in zip(tests, tests[1:], strict=False))
+    if body >= 0.5 * r and olv <= 0.25 and clv >= 0.75 and r >= 0.8 * scale:
+        return "TrendUp"
+    if -body >= 0.5 * r and olv >= 0.75 and clv <= 0.25 and r >= 0.8 * scale:
+        return "TrendDown"
+    if t_low < t_high and o - lo >= 0.4 * r and clv >= 0.7:
+        return "ReversalUp"
+    if t_high < t_low and h - o >= 0.4 * r and clv <= 0.3:
+        return "ReversalDown"
+    if abs(body) <= 0.25 * r and r <= scale and 0.25 <= clv <= 0.75 and swings >= 3:
+        return "Range"
+    return "Other"
+
+
+def test_archetypes_of_the_real_sessions_match_a_day_by_day_reading_of_the_rules(dataset, sessions):
+    from almanac.features.regime import atr_through_previous
+    from almanac.ml.labelers import build_labels
+
+    labels = build_labels(sessions, dataset.bars, atr_days=3)["archetype"]
+    scale = atr_through_previous(sessions, 3)
+    local = dataset.bars["ts"].dt.tz_convert("America/New_York")
+    rth = dataset.bars.loc[(local.dt.strftime("%H:%M") >= "09:30") & (local.dt.strftime("%H:%M") < "16:00")]
+    by_hand = {d: _archetype_by_hand(rth.loc[rth["trade_date"] == d], float(scale.loc[d])) for d in sessions.index}
+    assert {d: (None if pd.isna(v) else v) for d, v in labels.items()} == by_hand
+    # 16 March 2023 opened at its low and closed near its high: a trend day; the first three have no ATR(3) yet.
+    assert labels.loc["2023-03-16"] == "TrendUp" and labels.iloc[:3].isna().all()
+    assert set(labels.dropna()) == {"Other", "TrendUp", "ReversalUp", "ReversalDown"}
