@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     params = read_params(args.params)  # validates the whole file: a typo anywhere fails every stage
     bars = None
     if params.labels.archetype_rule == "intraday_structure":
-        bars = read_table(args.bars, columns=["ts", "high", "low", "contract", "trade_date"])
+        bars = read_table(args.bars, columns=["ts", "high", "low", "contract", "trade_date"], categorical=("contract",))
     labels = build_labels(read_table(args.sessions), bars, settings=params.labels, atr_days=params.features.atr_days)
     write_table(labels.reset_index(), args.out)
     log.info("wrote labels for %d trade dates", len(labels))

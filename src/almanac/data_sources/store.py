@@ -60,12 +60,14 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> None:
         pq.write_table(table, temporary, compression="zstd", row_group_size=1 << 20)
 
 
-def read_table(path: str | Path, filters=None, columns=None) -> pd.DataFrame:
-    """Read a table written by :func:`write_table`; date columns come back as ``datetime64[s]``."""
+def read_table(path: str | Path, filters=None, columns=None, *, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a table written by :func:`write_table`; date columns come back as ``datetime64[s]``, ``categorical``
+    text columns as categories (a few contract codes over millions of rows: no string per row)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: not found; run the stage that produces it (dvc repro)")
-    frame = pq.read_table(path, filters=filters, columns=columns).to_pandas(date_as_object=False)
+    table = pq.read_table(path, filters=filters, columns=columns, read_dictionary=list(categorical) or None)
+    frame = table.to_pandas(date_as_object=False)
     for name in DATE_COLUMNS:
         if name in frame.columns:
             frame[name] = frame[name].astype("datetime64[s]")
