@@ -252,3 +252,17 @@ def test_block_auc_interval_skips_one_class_resamples():
     p = np.r_[np.linspace(0.1, 0.6, 200), np.linspace(0.4, 0.9, 200)]
     low, high = stationary_bootstrap_ci(auc_or_nan, y, p, block_days=5, n_boot=200, seed=1)
     assert 0.5 < low <= auc_or_nan(y, p) <= high <= 1.0
+
+
+def test_rank_auc_is_scikit_learns_auc_with_ties_and_nan_with_one_class():
+    from sklearn.metrics import roc_auc_score
+
+    from almanac.ml.metrics import rank_auc
+
+    rng = np.random.default_rng(3)
+    for n in (5, 50, 1754):
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]
+        score = np.round(rng.random(n) + 0.2 * y, 1)  # rounded: many ties
+        assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-14)
+    assert np.isnan(rank_auc(np.ones(4, dtype=int), np.arange(4.0)))

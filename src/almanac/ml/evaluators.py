@@ -21,6 +21,7 @@ from almanac.ml.metrics import (
     classification_scores,
     delong_test,
     null_auc_sd,
+    rank_auc,
     stationary_bootstrap_ci,
 )
 
@@ -135,7 +136,7 @@ def rolling_auc(
     rows = []
     for end in range(window_days, len(dates) + 1, step_days):  # one iteration per plotted point
         yy, ss = y[end - window_days : end], score[end - window_days : end]
-        auc = roc_auc_score(yy, ss) if len(np.unique(yy)) == 2 else np.nan
+        auc = rank_auc(yy, ss)
         rows.append((dates[end - 1], auc))
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 
@@ -205,7 +206,7 @@ def _per_fold_difference(fold: np.ndarray, y: np.ndarray, p: np.ndarray, base: n
     for f in np.unique(fold):  # one iteration per fold
         rows = fold == f
         if len(np.unique(y[rows])) == 2:
-            diffs.append(roc_auc_score(y[rows], p[rows]) - roc_auc_score(y[rows], base[rows]))
+            diffs.append(rank_auc(y[rows], p[rows]) - rank_auc(y[rows], base[rows]))
     diffs = np.asarray(diffs)
     p_value = float(stats.ttest_1samp(diffs, 0.0).pvalue) if len(diffs) > 1 and diffs.std() > 0 else float("nan")
     return {
