@@ -43,6 +43,7 @@ def params_table() -> str:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from almanac.data_sources.store import read_json, read_table
+    from almanac.instruments import instrument
 
     data = Path(args.data_dir)
     manifest = read_json(data / "bars" / "manifest.json")
@@ -50,6 +51,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     dates = manifest["trade_dates"]
     print(f"source      {manifest['source']} ({manifest['symbol']}, timestamps: {manifest['timestamp_convention']})")
     print(f"trade dates {dates['count']} from {dates['first']} to {dates['last']}")
+    spec = instrument(manifest["symbol"])
+    print(f"sessions    RTH {'-'.join(spec.rth_et)} ET ({spec.name}, {spec.exchange}; tick {spec.tick:g}, "
+          f"${spec.point_value_usd:g} a point, months {spec.months})")  # fmt: skip
     print(f"bars        {manifest['rows']['continuous_bars']:,} in the continuous series")
     print(f"rolls       {len(manifest['rolls'])}; roll rule: {manifest['roll_rule']}")
     print(f"half days   {int(sessions['half_day'].sum())}")

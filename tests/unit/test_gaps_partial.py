@@ -167,6 +167,7 @@ def test_almanac_info_reports_missing_and_partial_sessions(tmp_path, months_apar
     )
     partial = sessions.loc[(sessions["partial"] != "") & (sessions["partial"] != "no bars")]
     assert f"partial     {len(partial)} sessions" in out
+    assert "sessions    RTH 09:30-16:00 ET (E-mini S&P 500, CME; tick 0.25, $50 a point, months HMUZ)" in out
     assert json.loads((tmp_path / "bars" / "manifest.json").read_text())["gaps"]["trading_days_without_bars"][:1] == [
         "2024-02-01"
     ]
