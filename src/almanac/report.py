@@ -314,6 +314,7 @@ def _figures(run: Run) -> list[tuple[str, object]]:
         ("shap", ml_plots.shap_importance(p["shap_importance"])),
         ("folds", ml_plots.folds(p["cv_folds"])),
         ("confusion", ml_plots.confusion(p["confusion"])),  # per class for the archetypes
+        *([("class_auc", ml_plots.class_auc(run.evaluate))] if "macro_f1" in run.evaluate else []),
     ]
 
 

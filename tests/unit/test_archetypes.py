@@ -194,3 +194,13 @@ def test_evaluate_reports_the_multiclass_metrics_for_archetypes():
     assert metrics["macro_f1"] > 0.9 and min(metrics[f"auc_{c}"] for c in classes) > 0.9
     assert metrics["base_rate_macro_f1"] < 0.4
     assert set(plots["confusion"]["actual"]) == set(classes)
+
+
+def test_the_per_class_auc_figure_draws_each_class_and_only_for_multiclass():
+    from almanac.viz.ml_plots import class_auc
+
+    evaluate = {"auc_TrendUp": 0.76, "share_TrendUp": 0.12, "auc_Other": 0.54, "share_Other": 0.61, "macro_f1": 0.2}
+    bars = class_auc(evaluate).data[0]
+    assert list(bars.x) == ["Other", "TrendUp"] and list(bars.y) == [0.54, 0.76]
+    assert list(bars.text) == ["61% of days", "12% of days"]
+    assert class_auc({"auc": 0.6}).data == ()  # a binary run: an empty figure with a note

@@ -107,6 +107,11 @@ def layout(repo: Path):
                     _graph("confusion-matrix", fig(ml_plots.confusion, "confusion")),
                     _graph("shap-summary", fig(ml_plots.shap_importance, "shap_importance")),
                     _graph("drift-monitor", fig(ml_plots.rolling_auc, "rolling_auc")),
+                    *(
+                        [_graph("class-auc", ml_plots.class_auc(run.evaluate))]
+                        if run is not None and "macro_f1" in run.evaluate
+                        else []
+                    ),
                 ]
             ),
             html.Div(

@@ -141,3 +141,18 @@ def confusion(days: pd.DataFrame) -> go.Figure:
         hovertemplate="actual %{y}, predicted %{x}: %{z} days<extra></extra>",
     )  # fmt: skip
     return fig
+
+
+def class_auc(evaluate: dict) -> go.Figure:
+    """One-vs-rest AUC per class with each class's share of the days (multiclass targets: the archetypes)."""
+    title = "AUC per class (one vs rest, out of fold)"
+    classes = sorted(k.removeprefix("share_") for k in evaluate if k.startswith("share_"))
+    if not classes:
+        return empty(title, "binary target: see the ROC curve")
+    fig = figure(title, "class", "AUC")
+    fig.add_bar(
+        x=classes, y=[evaluate.get(f"auc_{c}") for c in classes], name="AUC",
+        text=[f"{evaluate[f'share_{c}']:.0%} of days" for c in classes], textposition="outside",
+    )  # fmt: skip
+    fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
+    return fig
