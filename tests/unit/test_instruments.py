@@ -105,6 +105,37 @@ def test_rty_tick_grid_is_its_own(tmp_path, april):
         build_file_dataset(files_params("ES", str(path)))
 
 
+def test_crude_files_load_on_crudes_hours_and_a_price_below_zero_says_why_it_is_refused(tmp_path, april):
+    crude = _scaled(april, 70 / 5000, tick=0.01)  # ES-shaped prices moved to ~70 dollars on the cent grid
+    path = write_lines(tmp_path / "CLK24_1min.txt", firstrate_lines(crude))
+    dataset = build_file_dataset(files_params("CL", str(path)))
+    assert set(dataset.bars["contract"]) == {"CLK24"} and dataset.manifest["tick"] == 0.01
+    lines = firstrate_lines(crude)
+    stamp = lines[5].split(",")[0]
+    lines[5] = f"{stamp},-37.63,-37.63,-37.63,-37.63,12"  # 20 April 2020 style
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BarsError) as info:
+        build_file_dataset(files_params("CL", str(path)))
+    assert str(info.value) == (
+        f"{path}, line 6, column open: price must be positive (this market did trade at or below zero, but the "
+        "features' log returns are undefined there: start data.start after those days or remove them) (value "
+        "-37.63); fix or remove the bar"
+    )
+
+
+def test_a_crude_file_written_in_central_time_is_caught_by_where_the_daily_halt_falls(tmp_path, april):
+    # Crude's volume does not jump at 09:00 the way ES's jumps at 09:30 (this file is ES-shaped): the empty daily
+    # halt, 17:15-18:00 ET in every market and era since 2012, is what places the clock.
+    crude = _scaled(april, 70 / 5000, tick=0.01)
+    central = crude.assign(ts=crude["ts"].dt.tz_convert("America/Chicago").dt.tz_localize(None).dt.tz_localize(
+        "America/New_York", ambiguous="NaT", nonexistent="NaT"))  # fmt: skip
+    path = write_lines(tmp_path / "CLK24_1min.txt", firstrate_lines(central.dropna(subset=["ts"])))
+    with pytest.raises(BarsError) as info:
+        build_file_dataset(files_params("CL", str(path)))
+    assert "the timestamps look shifted by -1 h (" in str(info.value)
+    assert "the daily halt shows at 16:15-17:00 ET instead of 17:15-18:00); part of the file" in str(info.value)
+
+
 @pytest.mark.parametrize(("symbol", "dollars"), [("ES", 50), ("MES", 5), ("NQ", 20), ("MNQ", 2), ("YM", 5)])
 def test_the_backtest_prices_pnl_in_the_symbols_own_dollars(april, symbol, dollars):
     sessions = build_sessions(april).set_index("trade_date")

@@ -263,7 +263,10 @@ def test_second_month_shifted_by_four_hours_is_an_error(tmp_path, two_months):
     # The last shifted bars move past the 18:00 ET boundary into March: the February segment ends before them.
     assert message.startswith(f"{path}, lines {first_line}-"), message
     assert "(trade dates in 2024-02): the timestamps look shifted by +4 h" in message
-    assert "look shifted by +4 h (the cash-open volume jump is at 13:30 ET instead of 09:30)" in message
+    assert (
+        "look shifted by +4 h (the cash-open volume jump is at 13:30 ET instead of 09:30; the daily halt shows at "
+        "21:15-22:00 ET instead of 17:15-18:00)" in message
+    )
 
 
 def test_second_month_end_stamped_is_flagged_per_segment(tmp_path, two_months, caplog):

@@ -136,7 +136,12 @@ def check_interval(frame: pd.DataFrame, path: Path) -> None:
         )
 
 
-def _check_values(frame: pd.DataFrame, tick: float) -> None:
+def _check_values(frame: pd.DataFrame, tick: float, *, traded_below_zero: bool = False) -> None:
+    """Prices present, positive and on the tick grid; OHLC consistent; volumes whole and non-negative.
+
+    ``traded_below_zero``: the instrument has traded at negative prices (CL in April 2020); such bars are still
+    refused, and the message says why (the features' log returns are undefined there)."""
+
     def fail(mask: np.ndarray, column: str, why: str) -> None:
         i = int(np.flatnonzero(mask)[0])
         row = frame.iloc[i]
@@ -149,7 +154,13 @@ def _check_values(frame: pd.DataFrame, tick: float) -> None:
         if np.isnan(values).any():
             fail(np.isnan(values), column, "missing price")
         if (values <= 0).any():
-            fail(values <= 0, column, "price must be positive")
+            why = "price must be positive"
+            if traded_below_zero:
+                why += (
+                    " (this market did trade at or below zero, but the features' log returns are undefined there: "
+                    "start data.start after those days or remove them)"
+                )
+            fail(values <= 0, column, why)
         off = np.abs(values / tick - np.round(values / tick)) > 1e-6
         if off.any():
             fail(off, column, f"price is not on the {tick} tick grid")
@@ -346,10 +357,20 @@ def _opening_checks(
 SPIKE_RATIO = 1.2  # the busiest of the three minutes must beat the quietest by this factor (the open is a jump)
 SHIFT_MIN_DAYS = 5  # a segment with fewer trade dates is not judged
 SHIFT_MARGIN = 0.25  # log-ratio by which another whole-hour shift must beat none
+SHIFT_WINDOW = 30  # minutes after (before) the open whose volumes are compared
+HALT_ET = (
+    17 * 60,
+    18 * 60,
+)  # the daily Globex halt in ET minutes of the day (16:00-17:00 CT; 16:15-17:00 CT before 2021)
+HALT_QUIET_ET = (17 * 60 + 15, 18 * 60)  # the part of it without a bar in every era from 2012-11-19 on
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute % 1440 // 60:02d}:{minute % 60:02d}"
 
 
 def _open_jump(
-    volume_by_minute: np.ndarray, shift_hours: np.ndarray, *, open_minute: int, width: int = 30
+    volume_by_minute: np.ndarray, shift_hours: np.ndarray, *, open_minute: int, width: int = SHIFT_WINDOW
 ) -> np.ndarray:
     """log(volume in the ``width`` minutes after the cash open / the ``width`` before), with every stamp moved
     back by each of ``shift_hours``; one row per segment, one column per shift."""
@@ -366,9 +387,10 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
     """The stamp checks per segment (one file, one calendar month of trade dates), so that a file whose second
     half was written in another timezone cannot hide behind its first half.
 
-    Two checks: the whole-hour shift that best puts the cash-open volume jump at the RTH open ``open_minute`` (ET
-    minute of the day; 570 = 09:30) (anything but 0 is an
-    error, raised here naming the file and lines), and the one-minute :func:`stamp_check` (reported).  ``bars``
+    Two checks: the whole-hour shift of the stamps (anything but 0 is an error, raised here naming the file and
+    lines), judged by where the daily Globex halt (17:15-18:00 ET) is empty when the segment holds whole Globex
+    days from 2012-11-19 on, else by the whole-hour shift that best puts the cash-open volume jump at the RTH open
+    ``open_minute`` (ET minute of the day; 570 = 09:30); and the one-minute :func:`stamp_check` (reported).  ``bars``
     carries ``file`` and ``line`` besides the canonical columns.  Integer keys and ``bincount`` throughout: one
     pass over the bars, no loop over segments.
     """
@@ -383,10 +405,34 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     days = np.bincount(np.unique(segment.astype(np.int64) * 1_000_000 + day) // 1_000_000, minlength=n)
     shifts = np.arange(-12, 13)
+    zero = list(shifts).index(0)
     jump = _open_jump(profile, shifts, open_minute=open_minute)
+    # A shift whose "before" window falls in the daily halt (no trading by design) would see the Globex reopen as a
+    # jump out of nothing: 09:00 (CL's open) + 9 h is 18:00.  Those shifts are not candidates.
+    before = (open_minute + 60 * shifts[:, None] - np.arange(1, SHIFT_WINDOW + 1)[None, :]) % 1440
+    jump[:, ((before >= HALT_ET[0]) & (before < HALT_ET[1])).any(axis=1)] = -np.inf
     best = shifts[jump.argmax(axis=1)]
-    margin = jump.max(axis=1) - jump[:, list(shifts).index(0)]
+    margin = jump.max(axis=1) - jump[:, zero]
     shifted = (best != 0) & (margin > SHIFT_MARGIN) & (days >= SHIFT_MIN_DAYS)
+    # The daily halt is the stronger evidence where a segment holds the whole Globex day (bars in 20 of 24 hours)
+    # from the 2012-11-19 era on: 17:15-18:00 ET never trades, whatever the instrument's volume profile.  An empty
+    # halt where it belongs clears the segment (the volume jump is left to the instruments it was tuned on);
+    # an empty hour elsewhere, with bars in the halt, is a shift.
+    counts = np.bincount(segment * 1440 + minute, minlength=n * 1440).reshape(n, 1440)
+    first_day = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, segment, day)
+    whole_day = (counts.reshape(n, 24, 60) > 0).any(axis=2).sum(axis=1) >= 20
+    modern = first_day >= np.datetime64(calendar.ERAS[1].first_date, "D").astype(np.int64)
+    quiet = (HALT_QUIET_ET[0] + 60 * shifts[:, None] + np.arange(HALT_QUIET_ET[1] - HALT_QUIET_ET[0])[None, :]) % 1440
+    in_quiet = counts[:, quiet].sum(axis=2)  # segments x shifts
+    per_minute = counts.sum(axis=1) / np.maximum((counts > 0).sum(axis=1), 1)
+    empty = in_quiet <= 0.01 * per_minute[:, None] * quiet.shape[1]
+    judged = whole_day & modern & (days >= SHIFT_MIN_DAYS)
+    halt_clear = judged & empty[:, zero]
+    halt_moved = judged & ~empty[:, zero] & empty.any(axis=1)
+    halt_shift = shifts[np.where(empty, in_quiet, np.inf).argmin(axis=1)]
+    best = np.where(halt_moved, halt_shift, best)
+    shifted = halt_moved | (shifted & ~halt_clear)
 
     def describe(i: int) -> tuple[str, str]:
         return str(files[keys[i] // 100_000]), str(np.datetime64(int(keys[i] % 100_000), "M"))
@@ -395,11 +441,21 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
         i = int(np.flatnonzero(shifted)[0])
         file, when = describe(i)
         lines = bars["line"].to_numpy()[segment == i]
-        seen = (open_minute + 60 * int(best[i])) % 1440
+        h = int(best[i])
+        evidence = []
+        if h == shifts[jump[i].argmax()]:
+            evidence.append(
+                f"the cash-open volume jump is at {_hhmm(open_minute + 60 * h)} ET instead of {_hhmm(open_minute)}"
+            )
+        if halt_moved[i]:
+            evidence.append(
+                f"the daily halt shows at {_hhmm(HALT_QUIET_ET[0] + 60 * h)}-{_hhmm(HALT_QUIET_ET[1] + 60 * h)} ET "
+                f"instead of {_hhmm(HALT_QUIET_ET[0])}-{_hhmm(HALT_QUIET_ET[1])}"
+            )
         raise BarsError(
             f"{file}, lines {lines.min()}-{lines.max()} (trade dates in {when}): the timestamps look shifted by "
-            f"{int(best[i]):+d} h (the cash-open volume jump is at {seen // 60:02d}:{seen % 60:02d} ET instead of "
-            f"{open_minute // 60:02d}:{open_minute % 60:02d}); part of the file was written in another timezone? Fix those lines or check data.timezone"
+            f"{h:+d} h ({'; '.join(evidence)}); part of the file was written in another timezone? Fix those lines or "
+            "check data.timezone"
         )
     # The one-minute check of stamp_check, per segment.
     report = []
@@ -488,7 +544,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     if spread.any():
         repairs["spread_rows_dropped"] = int(spread.sum())
         bars = bars.loc[~spread.to_numpy()].reset_index(drop=True)
-    _check_values(bars, tick)
+    _check_values(bars, tick, traded_below_zero=spec.price_range[0] < 0)
     _check_plausible(bars, spec)
     if bars["contract"].notna().any():
         # Normalise each distinct (code, year) once, then broadcast: no Python loop over bars.
