@@ -32,7 +32,8 @@ class Instrument(BaseModel):
     exchange: str
     point_value_usd: float = Field(gt=0)
     tick: float = Field(gt=0)
-    months: str
+    months: str  # the contract cycle the continuous series rolls through
+    listed_months: str = ""  # every month with a listed contract, when more than the cycle (gold: all twelve)
     expiry: Literal["third_friday", "crude_25th", "third_last_business_day", "seventh_business_day_before_month_end"]
     expiry_ct: str
     roll_days_before_expiry: int = Field(ge=0)
@@ -41,9 +42,11 @@ class Instrument(BaseModel):
     price_range: tuple[float, float]
     sessions: Literal["modelled", "not modelled"]
 
-    @field_validator("months")
+    @field_validator("months", "listed_months")
     @classmethod
-    def _month_codes(cls, value: str) -> str:
+    def _month_codes(cls, value: str, info) -> str:
+        if info.field_name == "listed_months" and value == "":
+            return value
         if not value or any(code not in MONTH_CODES for code in value):
             raise ValueError(f"{value!r}: contract months are month codes out of {MONTH_CODES}")
         return value
@@ -57,8 +60,13 @@ class Instrument(BaseModel):
 
     @property
     def month_numbers(self) -> tuple[int, ...]:
-        """Contract months as numbers (``HMUZ`` -> 3, 6, 9, 12)."""
+        """Contract months of the cycle as numbers (``HMUZ`` -> 3, 6, 9, 12)."""
         return tuple(MONTH_CODES.index(code) + 1 for code in self.months)
+
+    @property
+    def listed_month_numbers(self) -> tuple[int, ...]:
+        """Every month with a listed contract (the cycle unless ``listed_months`` says more)."""
+        return tuple(MONTH_CODES.index(code) + 1 for code in (self.listed_months or self.months))
 
     @property
     def rth(self) -> tuple[dt.time, dt.time]:

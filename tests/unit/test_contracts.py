@@ -82,10 +82,13 @@ def test_crude_has_a_contract_every_month_and_rolls_three_days_before_expiry():
     assert schedule.set_index("contract").at["CLG24", "expiry_utc"] == pd.Timestamp("2024-01-22 19:30", tz="UTC")
 
 
-def test_a_month_the_instrument_does_not_trade_is_not_a_contract():
+def test_a_month_the_instrument_does_not_list_is_not_a_contract():
     with pytest.raises(ValueError):
-        parse_contract("GCH24")  # gold trades G J M Q V Z
+        parse_contract("ZNF24")  # the 10-year note lists H M U Z only
     assert parse_contract("GCJ24") == ("GC", 2024, 4)
+    assert parse_contract("GCH24") == ("GC", 2024, 3)  # gold lists serial months, outside its G J M Q V Z cycle
+    assert expiry_date("GCH24") == dt.date(2024, 3, 26)  # third-last business day (29 Mar was Good Friday)
+    assert "GCH24" not in set(contract_schedule("GC", "2024-01-01", "2024-12-31")["contract"])  # never rolled into
 
 
 def test_parse_contract_rejects_a_spread_with_two_digit_years():

@@ -136,6 +136,16 @@ def test_a_crude_file_written_in_central_time_is_caught_by_where_the_daily_halt_
     assert "the daily halt shows at 16:15-17:00 ET instead of 17:15-18:00); part of the file" in str(info.value)
 
 
+def test_gold_serial_months_in_a_download_are_dropped_and_counted_not_an_error(tmp_path, april):
+    gold = _scaled(april, 0.5, tick=0.1)  # ~2,500 dollars on gold's 0.1 grid
+    june = write_lines(tmp_path / "GCM24_1min.txt", firstrate_lines(gold))
+    may = write_lines(tmp_path / "GCK24_1min.txt", firstrate_lines(gold.iloc[:3000]))  # a serial month, two days
+    dataset = build_file_dataset(files_params("GC", f"{june},{may}"))
+    assert set(dataset.bars["contract"]) == {"GCM24"} and len(dataset.bars) == len(gold)
+    assert dataset.manifest["repairs"]["off_cycle_contract_rows_dropped"] == 3000
+    # ES lists no serial months: an ESX4 row stays an error (test_broken_files.test_unknown_contract_code).
+
+
 @pytest.mark.parametrize(("symbol", "dollars"), [("ES", 50), ("MES", 5), ("NQ", 20), ("MNQ", 2), ("YM", 5)])
 def test_the_backtest_prices_pnl_in_the_symbols_own_dollars(april, symbol, dollars):
     sessions = build_sessions(april).set_index("trade_date")

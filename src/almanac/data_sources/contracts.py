@@ -71,8 +71,9 @@ def _expiry(rule: str, year: int, month: int) -> dt.date:
 
 def contract_code(symbol: str, year: int, month: int) -> str:
     """``('ES', 2024, 3)`` -> ``'ESH24'``; KeyError for a month the symbol does not list (``('ES', 2024, 1)``)."""
-    if month not in instrument(symbol).month_numbers:
-        raise KeyError(f"{symbol} has no contract in month {month} (its months: {instrument(symbol).months})")
+    spec = instrument(symbol)
+    if month not in spec.listed_month_numbers:
+        raise KeyError(f"{symbol} has no contract in month {month} (its months: {spec.listed_months or spec.months})")
     return f"{symbol}{MONTH_CODES[month]}{year % 100:02d}"
 
 
@@ -93,7 +94,7 @@ def parse_contract(code: str) -> tuple[str, int, int]:
         root, letter, yy = match.groups()
         month, year = CODE_MONTHS[letter], (1900 if int(yy) >= _CENTURY_PIVOT else 2000) + int(yy)
     try:
-        if root is None or month not in instrument(root).month_numbers:
+        if root is None or month not in instrument(root).listed_month_numbers:
             raise KeyError(code)
     except KeyError:
         raise ValueError(f"{code!r} is not an outright contract code of a known instrument like 'ESH24'") from None

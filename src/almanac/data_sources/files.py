@@ -574,9 +574,21 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         bad = bars.loc[bars["contract"].isna()].iloc[0]
         raise BarsError(
             f"{bad['file']}, line {bad['line']}, column contract: not an outright {source.symbol} contract code (its "
-            f"months: {spec.months}, e.g. {contract_code(source.symbol, 2024, spec.month_numbers[0])}); remove the "
+            f"months: {spec.listed_months or spec.months}, e.g. {contract_code(source.symbol, 2024, spec.month_numbers[0])}); remove the "
             "row or fix the symbol"
         )
+    if not continuous_vendor:
+        # Listed months outside the cycle (gold's serial months in a whole-product download): the continuous
+        # series never rolls into them, so their rows are dropped and counted.
+        cycle = pd.Series(bars["contract"].cat.categories, dtype="str").str[-3].isin(list(spec.months)).to_numpy()
+        off_cycle = np.isin(bars["contract"].cat.codes.to_numpy(), np.flatnonzero(~cycle))
+        if off_cycle.any():
+            repairs["off_cycle_contract_rows_dropped"] = int(off_cycle.sum())
+            log.info(
+                "dropped %d rows of contracts outside %s's %s cycle", int(off_cycle.sum()), source.symbol, spec.months
+            )
+            bars = bars.loc[~off_cycle].reset_index(drop=True)
+            bars["contract"] = bars["contract"].cat.remove_unused_categories()
     zero = bars["volume"].to_numpy() == 0
     if zero.any():
         repairs["zero_volume_bars_dropped"] = int(zero.sum())
