@@ -154,8 +154,8 @@ def display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
         rows.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
                      trades, num(r.dsr_trials), r.changed or "-"])  # fmt: skip
-    ran = pd.to_numeric(table["sharpe"], errors="coerce").notna() if len(table) else []
-    counts = pd.to_numeric(table.loc[ran, "n_trials"], errors="coerce").dropna().unique() if len(table) else []
+    ran = pd.to_numeric(table["sharpe"], errors="coerce").notna()
+    counts = pd.to_numeric(table.loc[ran, "n_trials"], errors="coerce").dropna().unique()
     if len(counts) == 1:  # one data set: one trial count for every row
         dsr_header = f"DSR ({int(counts[0])} trial{'s' if counts[0] != 1 else ''})"
     else:  # several data sets: each run is deflated over the runs on its own data

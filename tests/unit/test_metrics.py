@@ -246,12 +246,12 @@ def test_stationary_bootstrap_keeps_serial_dependence_in_the_interval():
 
 
 def test_block_auc_interval_skips_one_class_resamples():
-    from almanac.ml.metrics import auc_or_nan, stationary_bootstrap_ci
+    from almanac.ml.metrics import rank_auc, stationary_bootstrap_ci
 
     y = np.r_[np.zeros(200), np.ones(200)]  # sorted: many short-block resamples still hold both classes
     p = np.r_[np.linspace(0.1, 0.6, 200), np.linspace(0.4, 0.9, 200)]
-    low, high = stationary_bootstrap_ci(auc_or_nan, y, p, block_days=5, n_boot=200, seed=1)
-    assert 0.5 < low <= auc_or_nan(y, p) <= high <= 1.0
+    low, high = stationary_bootstrap_ci(rank_auc, y, p, block_days=5, n_boot=200, seed=1)
+    assert 0.5 < low <= rank_auc(y, p) <= high <= 1.0
 
 
 def test_rank_auc_is_scikit_learns_auc_with_ties_and_nan_with_one_class():

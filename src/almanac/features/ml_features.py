@@ -22,7 +22,8 @@ import pandas as pd
 
 from almanac.config import DEFAULTS, FeaturesParams, parse_cutoff
 from almanac.features import cross_asset, early_session, regime
-from almanac.sessions import build_sessions, rth_window, session_windows, symbol_of
+from almanac.instruments import instrument
+from almanac.sessions import build_sessions, session_windows, symbol_of
 from almanac.sessions import indexed_by_trade_date as _indexed
 
 
@@ -154,10 +155,9 @@ def build_features(
     features = pd.concat(parts, axis=1).astype("float64")
     features.index = pd.DatetimeIndex(features.index, name="trade_date")
     symbol = symbol_of(bars)
-    rth_open = rth_window(symbol)[0]
-    first_bar_end = (dt.datetime.combine(dt.date(2000, 1, 3), rth_open) + dt.timedelta(minutes=1)).time()
-    fmt = {**settings.model_dump(), "symbol": symbol, "rth_open": f"{rth_open:%H:%M}",
-           "first_bar_end": f"{first_bar_end:%H:%M}"}  # fmt: skip
+    opens = instrument(symbol).rth_minutes[0]  # ET minute of the day; the first bar ends a minute later
+    fmt = {**settings.model_dump(), "symbol": symbol, "rth_open": f"{opens // 60:02d}:{opens % 60:02d}",
+           "first_bar_end": f"{(opens + 1) // 60:02d}:{(opens + 1) % 60:02d}"}  # fmt: skip
     lineage = {}
     for family in enabled:
         for name, (source, window, as_of) in FAMILIES[family].lineage.items():

@@ -16,7 +16,6 @@ from sklearn.pipeline import Pipeline
 
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
 from almanac.ml.metrics import (
-    auc_or_nan,
     bootstrap_auc_ci,
     classification_scores,
     delong_test,
@@ -372,7 +371,7 @@ def evaluate(
         n_pos, n_neg = int(codes.sum()), int((codes == 0).sum())
         metrics["null_auc_sd"] = null_auc_sd(n_pos, n_neg)
         metrics["auc_block_ci_low"], metrics["auc_block_ci_high"] = stationary_bootstrap_ci(
-            auc_or_nan, codes, proba[:, 1], block_days=settings.block_days, n_boot=settings.bootstrap,
+            rank_auc, codes, proba[:, 1], block_days=settings.block_days, n_boot=settings.bootstrap,
             seed=settings.seed,
         )  # fmt: skip
         metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(

@@ -21,10 +21,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from almanac import calendar
 from almanac.config import DEFAULTS, LabelsParams
 from almanac.features.regime import atr_through_previous
-from almanac.sessions import indexed_by_trade_date, rth_window, symbol_of
+from almanac.sessions import bar_masks, indexed_by_trade_date, session_windows, symbol_of
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +61,9 @@ def intraday_structure(df_minute: pd.DataFrame, df_daily: pd.DataFrame, *, band:
     bars = df_minute.loc[df_minute["trade_date"].isin(days), ["ts", "high", "low", "trade_date"]]
     if bars.empty:
         return out
-    windows = calendar.rth_sessions(days.min(), days.max(), rth=rth_window(symbol_of(df_minute)))
-    day = pd.DatetimeIndex(bars["trade_date"])
-    ts = calendar.epoch_ns(bars["ts"])
-    inside = (ts >= calendar.epoch_ns(windows["rth_open_utc"].reindex(day))) & (
-        ts < calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
-    )
-    rth = bars.loc[inside].sort_values("ts", kind="stable")
+    # The sessions' own RTH mask (the cutoff it also computes is not used here).
+    windows = session_windows(days, DEFAULTS.features.cutoff_time, symbol=symbol_of(df_minute))
+    rth = bars.loc[bar_masks(bars, windows)[0]].sort_values("ts", kind="stable")
     grouped = rth.groupby("trade_date", sort=True)
     high, low = grouped["high"].transform("max"), grouped["low"].transform("min")
     out["t_high"] = rth.loc[rth["high"] == high].groupby("trade_date")["ts"].first().reindex(days)

@@ -108,11 +108,6 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def auc_or_nan(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC, or NaN when ``y`` holds one class only (:func:`rank_auc`)."""
-    return rank_auc(y, score)
-
-
 def annualised_sharpe(daily: np.ndarray) -> float:
     """Mean over standard deviation of daily values, times sqrt(252); NaN without variation."""
     sd = np.std(daily, ddof=1)

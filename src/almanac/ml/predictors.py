@@ -174,15 +174,13 @@ class MorningPrediction:
         lines = [f"{self.trade_date} at {self.cutoff_et} ET ({self.contract} {self.cutoff_price:g}): {probs}"]
         explained = "the base model"
         if "up" not in self.probabilities:  # archetypes: the decision acts on each side's summed probability
-            sides = {
-                side: [c for c in self.probabilities if ARCHETYPE_SIDES.get(c) == sign]
-                for side, sign in (("long", 1), ("short", -1))
-            }
+            names = list(self.probabilities)
+            summed = side_probabilities(np.array([list(self.probabilities.values())]), names)  # the decision's inputs
             lines.append(
                 "sides: "
                 + ", ".join(
-                    f"{side} {sum(self.probabilities[c] for c in classes):.4f} ({' + '.join(classes) or 'no class'})"
-                    for side, classes in sides.items()
+                    f"{side} {p[0]:.4f} ({' + '.join(c for c in names if ARCHETYPE_SIDES[c] == sign) or 'no class'})"
+                    for (side, sign), p in zip((("long", 1), ("short", -1)), summed, strict=True)
                 )
             )
             explained = "TrendUp" if "TrendUp" in self.probabilities else list(self.probabilities)[-1]
