@@ -538,6 +538,10 @@ _Loader.yaml_implicit_resolvers = {
 }
 _INT = re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$")
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+# YAML 1.1 wants a dot and a signed exponent in a float, so ``1e-07`` (how ``dvc exp run -S train.logistic.C=1e-7``
+# writes the number back, YAML 1.2 style) would read as a string; scientific notation is a number here.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 
 
 def load_params(path: str | Path) -> Params:

@@ -9,6 +9,7 @@ this interpreter's DVC (``python -m dvc``): nothing goes through a shell.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -114,7 +115,7 @@ def deflate(table: pd.DataFrame) -> pd.DataFrame:
     from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
 
     table = table.copy()
-    daily = pd.to_numeric(table["sharpe"], errors="coerce") / (252**0.5)
+    daily = pd.to_numeric(table["sharpe"], errors="coerce") / math.sqrt(252)
     days = pd.to_numeric(table["days"], errors="coerce")
     skew = pd.to_numeric(table["pnl_skew"], errors="coerce")
     kurtosis = pd.to_numeric(table["pnl_kurtosis"], errors="coerce")

@@ -366,6 +366,22 @@ def test_unquoted_cutoff_loads_as_a_time(tmp_path):
     assert params.features.cutoff == "10:15"
 
 
+@pytest.mark.parametrize(("text", "value"), [("1e-07", 1e-7), ("1E5", 1e5), ("2.5e-3", 0.0025), ("1.0E+2", 100.0)])
+def test_scientific_notation_is_a_number(tmp_path, text, value):
+    params = load_params(write(tmp_path, f"train:\n  logistic:\n    C: {text}\n"))
+    assert value == params.train.logistic.C
+
+
+def test_dvc_exp_run_set_param_in_scientific_notation(tmp_path):
+    """``dvc exp run -S train.logistic.C=1e-7`` writes ``1e-07`` back into params.yaml: it must stay a number."""
+    hydra = pytest.importorskip("dvc.utils.hydra")
+    path = tmp_path / "params.yaml"
+    path.write_text(REPO_PARAMS.read_text())
+    hydra.apply_overrides(str(path), ["train.logistic.C=1e-7"])
+    assert "1e-07" in path.read_text()
+    assert load_params(path).train.logistic.C == 1e-7
+
+
 def test_params_rewritten_by_dvc_set_param_still_load(tmp_path):
     hydra = pytest.importorskip("dvc.utils.hydra")
     path = tmp_path / "params.yaml"

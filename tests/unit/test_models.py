@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from almanac.config import learner_names
+from almanac.ml.linear import LogisticRegression
 from almanac.ml.models import (
     BASELINES,
     BaseRateClassifier,

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 import almanac
-from almanac import calendar
+from almanac import calendar, numerics
 from almanac.config import DataParams
 from almanac.data_sources.contracts import build_continuous, contract_code, parse_contract
 from almanac.data_sources.daily import read_daily_series
@@ -380,7 +380,7 @@ def _open_jump(
         return volume_by_minute[:, idx].sum(axis=2)
 
     opening = open_minute + 60 * shift_hours
-    return np.log((window(opening) + 1) / (window(opening - width) + 1))
+    return numerics.log((window(opening) + 1) / (window(opening - width) + 1))
 
 
 def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from almanac.numerics import exp, log
+
 
 def gap_within(s: pd.DataFrame, n: int) -> pd.Series:
     """True where one of the ``n`` sessions ending at each row has no RTH close (no bars, or a partial day).
@@ -74,7 +76,7 @@ def adx(s: pd.DataFrame, n: int) -> pd.Series:
 
 def garman_klass_vol_pct(s: pd.DataFrame, n: int) -> pd.Series:
     """Rolling Garman-Klass daily volatility of RTH sessions over ``n`` days, in percent (current day incl.)."""
-    var = 0.5 * np.log(s["high"] / s["low"]) ** 2 - (2.0 * np.log(2.0) - 1.0) * np.log(s["close"] / s["open"]) ** 2
+    var = 0.5 * log(s["high"] / s["low"]) ** 2 - (2.0 * log(2.0) - 1.0) * log(s["close"] / s["open"]) ** 2
     return np.sqrt(var.rolling(n, min_periods=n).mean()) * 100.0
 
 
@@ -95,8 +97,8 @@ def regime_features(
     s = sessions
     atr_now = atr(s, atr_days).where(~gap_within(s, atr_days + 1))
     rank = atr_now.rolling(rank_days, min_periods=max(rank_days // 2, 20)).rank(pct=True).where(atr_now.notna())
-    log_ret = np.log(s["close"] / s["prev_close"]).fillna(0.0)
-    adjusted = np.exp(log_ret.cumsum()).to_numpy()  # back-adjusted close: returns, not spliced levels
+    log_ret = log(s["close"] / s["prev_close"]).fillna(0.0)
+    adjusted = exp(log_ret.cumsum()).to_numpy()  # back-adjusted close: returns, not spliced levels
     window = 60
     complete_window = ~gap_within(s, window + 1)
     return pd.DataFrame(

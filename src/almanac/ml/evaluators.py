@@ -18,6 +18,7 @@ from almanac.config import BASELINES, DEFAULTS, EvaluateParams
 from almanac.ml.metrics import (
     bootstrap_auc_ci,
     classification_scores,
+    correlation,
     delong_test,
     null_auc_sd,
     rank_auc,
@@ -176,19 +177,23 @@ def information_coefficient(oof: pd.DataFrame, p: np.ndarray, returns: pd.Series
 
     ``ic``/``rank_ic`` over all out-of-fold days; ``ic_fold_mean``/``rank_ic_fold_mean`` the mean of per-fold
     values and ``ic_tstat``/``rank_ic_tstat`` their t-statistic (mean / standard error over folds), the way
-    Qlib's signal analysis reports them.  scipy computes the correlations.
+    Qlib's signal analysis reports them.  Spearman's is Pearson's on ``scipy.stats.rankdata`` ranks; both are
+    computed without BLAS (:func:`almanac.ml.metrics.correlation`), so they do not vary with the CPU.
     """
     from scipy import stats
+
+    def spearman(x, y):
+        return correlation(stats.rankdata(x), stats.rankdata(y))
 
     r = returns.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy(dtype=float)
     signal = p - 0.5
     known = np.isfinite(r) & np.isfinite(signal)
     fold = oof["fold"].to_numpy()
     out = {}
-    for name, corr in (("ic", stats.pearsonr), ("rank_ic", stats.spearmanr)):
-        out[name] = float(corr(signal[known], r[known])[0]) if known.sum() > 2 else float("nan")
+    for name, corr in (("ic", correlation), ("rank_ic", spearman)):
+        out[name] = corr(signal[known], r[known]) if known.sum() > 2 else float("nan")
         per_fold = np.array(
-            [corr(signal[known & (fold == f)], r[known & (fold == f)])[0] for f in np.unique(fold[known])]
+            [corr(signal[known & (fold == f)], r[known & (fold == f)]) for f in np.unique(fold[known])]
         )  # one value per fold
         mean = float(per_fold.mean()) if len(per_fold) else float("nan")
         se = per_fold.std(ddof=1) / np.sqrt(len(per_fold)) if len(per_fold) > 1 else float("nan")

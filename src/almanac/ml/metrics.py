@@ -133,13 +133,32 @@ def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> tupl
         aucs.append((tz[:m].sum() - m * (m + 1) / 2.0) / (m * n))
         v01.append((tz[:m] - tx) / n)
         v10.append(1.0 - (tz[m:] - ty) / m)
-    sx, sy = np.cov(np.array(v01)), np.cov(np.array(v10))
+    sx, sy = _covariance(np.array(v01)), _covariance(np.array(v10))
     var = (sx[0, 0] + sx[1, 1] - 2 * sx[0, 1]) / m + (sy[0, 0] + sy[1, 1] - 2 * sy[0, 1]) / n
     diff = aucs[0] - aucs[1]
     if var <= 0:
         return float(diff), float("nan")
     z = diff / math.sqrt(var)
     return float(diff), float(2.0 * stats.norm.sf(abs(z)))
+
+
+def _covariance(rows: np.ndarray) -> np.ndarray:
+    """``np.cov(rows)`` from element-wise products and sums: ``np.cov`` multiplies with BLAS, whose kernel (and so
+    the last bits) varies per CPU."""
+    centred = rows - rows.mean(axis=1, keepdims=True)
+    k = len(rows)
+    return np.array(
+        [[(centred[i] * centred[j]).sum() / (rows.shape[1] - 1) for j in range(k)] for i in range(k)]
+    )  # a 2 x 2 matrix
+
+
+def correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation from element-wise products and sums (``scipy.stats.pearsonr`` takes norms with BLAS,
+    whose kernel varies per CPU); NaN when either series is constant.  Spearman's is this on the ranks."""
+    dx = np.asarray(x, dtype=float) - np.mean(x)
+    dy = np.asarray(y, dtype=float) - np.mean(y)
+    scale = np.sqrt((dx * dx).sum() * (dy * dy).sum())
+    return float((dx * dy).sum() / scale) if scale > 0 else float("nan")
 
 
 def probabilistic_sharpe(returns: np.ndarray, benchmark_sr: float = 0.0) -> float:

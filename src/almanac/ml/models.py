@@ -24,12 +24,13 @@ import pandas as pd
 import xgboost as xgb
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from almanac import numerics
 from almanac.config import BASELINES, DEFAULTS, TrainParams, model_names
+from almanac.ml.linear import LogisticRegression
 from almanac.sessions import indexed_by_trade_date
 
 __all__ = ["BASELINES", "ModelFactory", "baseline_inputs", "is_baseline"]
@@ -176,7 +177,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     # Clipped only to keep the log finite (a tree model can say exactly 0 or 1); a wider clip would tie, and so
     # reorder, the most confident predictions.
     p = np.clip(np.asarray(p, dtype=float), 1e-15, 1 - 1e-15)
-    return np.log(p / (1 - p))
+    return numerics.logit(p)
 
 
 def _place(model, proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -200,7 +201,8 @@ class ModelFactory:
 
     @staticmethod
     def create_logistic(params=None):
-        """Baseline learner: fast, interpretable.  Median imputation and scaling inside the pipeline."""
+        """Baseline learner: fast, interpretable.  Median imputation and scaling inside the pipeline; the regression
+        is :class:`almanac.ml.linear.LogisticRegression` (scikit-learn's objective, the same bits on every CPU)."""
         params = _with_defaults("logistic", params)
         return Pipeline(
             [

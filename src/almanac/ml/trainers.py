@@ -182,6 +182,7 @@ def train(
     target: str | None = None,
     settings: TrainParams | None = None,
     cv: CVParams | None = None,
+    explain: bool = True,
 ) -> TrainOutput:
     """Walk-forward out-of-fold predictions for the model and every baseline, and the final fitted model.
 
@@ -199,6 +200,9 @@ def train(
         ``train.*``: the model and its hyperparameters; default the schema's.
     cv : CVParams, optional
         ``cv.*``: the walk-forward splitter; default the schema's.
+    explain : bool
+        Compute each test day's SHAP values under its fold's model (``oof_shap``); ``False`` skips them (the
+        default-selection benchmark, which only scores predictions).
 
     Returns
     -------
@@ -226,7 +230,7 @@ def train(
     base_X = baseline_inputs(sessions).reindex(labels.index)
     X = base_X if is_baseline(settings.model) else features.reindex(labels.index)
     trainer = ModelTrainer(ModelFactory.from_params(settings), splitter=splitter)
-    trainer.train_walk_forward(X, y, explain=not is_baseline(settings.model))
+    trainer.train_walk_forward(X, y, explain=explain and not is_baseline(settings.model))
     oof = trainer.oof_
     for name in BASELINES:  # three baselines, same folds
         base = ModelTrainer(ModelFactory.create(name), splitter=splitter)

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from almanac import calendar
+from almanac.numerics import exp
 
 # Publication times (ET wall clock) of each daily value on its own date.
 AVAILABLE_AT_ET = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "WTI": "14:30"}
@@ -52,12 +53,12 @@ def generate_daily_series(
     # AR(1) log-noise (coefficient 0.9) around the sigma-implied level; lfilter runs the recursion in C.
     noise = lfilter([1.0], [1.0, -0.9], rng.standard_normal(n) * 0.01)
     # A floor of 0.4 % daily keeps the index in its historical range (VIX has never printed below 9).
-    closes["VIX"] = 100.0 * math.sqrt(252.0) * np.sqrt(next_sigma**2 + 0.004**2) * 1.1 * np.exp(noise)
-    closes["DX"] = START_LEVEL["DX"] * np.exp(_mean_reverting(_correlated(rng, u, -0.25, 0.004), 0.999))
-    closes["WTI"] = START_LEVEL["WTI"] * np.exp(np.cumsum(_correlated(rng, u, 0.30, 0.022)))
+    closes["VIX"] = 100.0 * math.sqrt(252.0) * np.sqrt(next_sigma**2 + 0.004**2) * 1.1 * exp(noise)
+    closes["DX"] = START_LEVEL["DX"] * exp(_mean_reverting(_correlated(rng, u, -0.25, 0.004), 0.999))
+    closes["WTI"] = START_LEVEL["WTI"] * exp(np.cumsum(_correlated(rng, u, 0.30, 0.022)))
     flips = rng.random(n) < 1.0 / 300.0
     regime = np.where(np.cumsum(flips) % 2 == 0, 1.0, -1.0)
-    closes["TNX"] = START_LEVEL["TNX"] * np.exp(_mean_reverting(_correlated(rng, u, 0.40 * regime, 0.03), 0.997))
+    closes["TNX"] = START_LEVEL["TNX"] * exp(_mean_reverting(_correlated(rng, u, 0.40 * regime, 0.03), 0.997))
     frames = []
     for symbol, values in closes.items():  # four series
         hour, minute = (int(x) for x in AVAILABLE_AT_ET[symbol].split(":"))

@@ -40,6 +40,7 @@ from almanac.config import DEFAULTS, DataParams, Date, SyntheticParams
 from almanac.data_sources.contracts import contract_schedule
 from almanac.features.orderflow import tick_rule_sign
 from almanac.instruments import instrument
+from almanac.numerics import exp, log
 from almanac.synth import profile
 from almanac.synth.cross_asset import generate_daily_series
 
@@ -145,7 +146,7 @@ def egarch_sigma(e: np.ndarray, spec: MarketSpec) -> np.ndarray:
     innovation = alpha * (np.abs(e) - math.sqrt(2.0 / math.pi)) + gamma * e
     deviation = lfilter([0.0, 1.0], [1.0, -beta], innovation)
     target = (spec.daily_vol_pct / 100.0) ** 2 / (1.0 + spec.kappa**2 + spec.overnight_channel**2)
-    sigma = np.exp(deviation / 2.0)
+    sigma = exp(deviation / 2.0)
     return sigma * math.sqrt(target / np.mean(sigma**2))
 
 
@@ -212,8 +213,8 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     sigma = egarch_sigma(daily_shock(t, w, day=day, n_days=n_days), spec)
     r = minute_returns(t, w=w, day=day, minute_et=minute_et, sigma=sigma, z=z, s=s, spec=spec)
 
-    log_close = math.log(spec.start_price) + np.cumsum(r)
-    log_open = np.concatenate([[math.log(spec.start_price)], log_close[:-1]])
+    log_close = log(spec.start_price) + np.cumsum(r)
+    log_open = np.concatenate([[log(spec.start_price)], log_close[:-1]])
     rng_range = streams["range"]
     spread = sigma[day] * np.sqrt(w) * 0.6
     log_high = np.maximum(log_open, log_close) + spread * np.abs(rng_range.standard_normal(len(ts)))
@@ -221,17 +222,19 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
 
     # Order flow reveals s: up-ticking minutes in the channel window carry more volume when s > 0.
     rng_vol = streams["volume"]
-    spot_close = np.round(np.exp(log_close) / spec.tick) * spec.tick
+    spot_close = np.round(exp(log_close) / spec.tick) * spec.tick
     direction = tick_rule_sign(spot_close, day)
     channel = profile.channel_mask(minute_et)
-    tilt = np.exp(spec.flow_channel * s[day] * direction * channel)
-    level = spec.daily_volume * np.exp(
-        0.4 * (np.log(sigma) - np.log(sigma).mean()) + 0.12 * rng_vol.standard_normal(n_days)
+    # exp(theta s d) for d = direction x channel in {-1, 0, 1}: three values a day, looked up per minute.
+    flow = direction * channel
+    tilt = np.where(
+        flow > 0, exp(spec.flow_channel * s)[day], np.where(flow < 0, exp(-(spec.flow_channel * s))[day], 1.0)
     )
+    level = spec.daily_volume * exp(0.4 * (log(sigma) - log(sigma).mean()) + 0.12 * rng_vol.standard_normal(n_days))
     activity = 0.75 + 0.25 * np.abs(t) / 0.8
     volume_profile = profile.volume_weights(minute_et, news_0830[day], news_1000[day], rth=spec.rth)
     expected = level[day] * volume_profile * tilt * activity
-    expected *= np.exp(0.35 * rng_vol.standard_normal(len(ts)) - 0.35**2 / 2)
+    expected *= exp(0.35 * rng_vol.standard_normal(len(ts)) - 0.35**2 / 2)
 
     schedule = contract_schedule(spec.symbol, dates.min(), dates.max())
     bars = _contract_bars(ts, day, dates, schedule, log_open, log_high, log_low, log_close, expected, rng_vol, spec)
@@ -264,7 +267,7 @@ def _last_index_before(ts: np.ndarray, day: np.ndarray, limit: np.ndarray, n_day
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + exp(-x))
 
 
 def _contract_bars(
@@ -302,7 +305,7 @@ def _contract_bars(
     carry = spec.carry_annual * years
 
     def to_grid(log_price: np.ndarray) -> np.ndarray:
-        return np.round(np.exp(log_price + carry) / spec.tick) * spec.tick
+        return np.round(exp(log_price + carry) / spec.tick) * spec.tick
 
     open_px, close_px = to_grid(log_open[idx]), to_grid(log_close[idx])
     high_px = np.maximum(to_grid(log_high[idx]), np.maximum(open_px, close_px))

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from almanac.instruments import instrument
+from almanac.numerics import log, log1p
 from almanac.synth import profile
 from almanac.synth.market import MINUTES_PER_DAY_FULL
 
@@ -76,7 +77,7 @@ def oracle_probability(
     rho = data["rho"].to_numpy()
     s = data["s"].to_numpy()
     mu_minute = data["drift_daily"].to_numpy() / MINUTES_PER_DAY_FULL / sigma
-    x = np.log(data["cutoff_price"].to_numpy() / data["open"].to_numpy()) / sigma
+    x = log(data["cutoff_price"].to_numpy() / data["open"].to_numpy()) / sigma
 
     prior_var = 1.0 - rho**2
     known = prior_var <= 1e-12
@@ -92,9 +93,9 @@ def oracle_probability(
     sd_r = np.sqrt(kappa**2 * shares["A_a"] ** 2 * var_z + shares["V_a"])
     # Strictly greater on the tick grid: the unrounded close must clear the reference by half a tick.
     if target == "rest_of_day":
-        half_tick = np.log1p(0.5 * spec.tick / data["cutoff_price"].to_numpy()) / sigma
+        half_tick = log1p(0.5 * spec.tick / data["cutoff_price"].to_numpy()) / sigma
         p = norm.cdf((mean_r - half_tick) / sd_r)
     else:
-        half_tick = np.log1p(0.5 * spec.tick / data["open"].to_numpy()) / sigma
+        half_tick = log1p(0.5 * spec.tick / data["open"].to_numpy()) / sigma
         p = norm.cdf((x + mean_r - half_tick) / sd_r)
     return pd.Series(p, index=pd.DatetimeIndex(data["trade_date"], name="trade_date"), name=f"oracle_{target}")

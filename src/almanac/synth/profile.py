@@ -14,6 +14,8 @@ import functools
 
 import numpy as np
 
+from almanac.numerics import exp
+
 RTH_OPEN_MIN = 9 * 60 + 30  # the equity indices' window, the default everywhere here
 RTH_CLOSE_MIN = 16 * 60
 RTH_MINUTES_FULL = RTH_CLOSE_MIN - RTH_OPEN_MIN  # 390
@@ -33,18 +35,18 @@ def _raw_variance(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarr
     open_min, close_min = rth
     m = minute.astype(np.float64)
     v = np.full(m.shape, 0.22)  # Asian session trough
-    v = np.where((m >= 18 * 60) & (m < 18 * 60 + 30), 0.22 + 0.5 * np.exp(-(m - 18 * 60) / 6.0), v)
+    v = np.where((m >= 18 * 60) & (m < 18 * 60 + 30), 0.22 + 0.5 * exp(-(m - 18 * 60) / 6.0), v)
     europe = (m >= 2 * 60) & (m < 8 * 60 + 30)
-    v = np.where(europe, 0.32 + 0.35 * np.exp(-np.maximum(m - 3 * 60, 0.0) / 45.0), v)
+    v = np.where(europe, 0.32 + 0.35 * exp(-np.maximum(m - 3 * 60, 0.0) / 45.0), v)
     v = np.where((m >= 8 * 60 + 30) & (m < open_min), 0.65, v)
     inside = (m >= open_min) & (m < close_min)
     t_open = m - open_min
     t_close = close_min - 1 - m
-    u_shape = 1.5 * (1.0 + 3.5 * np.exp(-t_open / 10.0) + 1.0 * np.exp(-t_close / 60.0) + 0.8 * np.exp(-t_close / 6.0))
+    u_shape = 1.5 * (1.0 + 3.5 * exp(-t_open / 10.0) + 1.0 * exp(-t_close / 60.0) + 0.8 * exp(-t_close / 6.0))
     v = np.where(inside, u_shape, v)
     v = np.where((m >= close_min) & (m < 18 * 60), 0.35, v)
-    spike_0830 = 14.0 * np.exp(-np.maximum(m - NEWS_0830_MIN, 0.0) / 2.0) * (m >= NEWS_0830_MIN)
-    spike_1000 = 6.0 * np.exp(-np.maximum(m - NEWS_1000_MIN, 0.0) / 2.0) * (m >= NEWS_1000_MIN)
+    spike_0830 = 14.0 * exp(-np.maximum(m - NEWS_0830_MIN, 0.0) / 2.0) * (m >= NEWS_0830_MIN)
+    spike_1000 = 6.0 * exp(-np.maximum(m - NEWS_1000_MIN, 0.0) / 2.0) * (m >= NEWS_1000_MIN)
     v = v + np.where(news_0830 & (m < NEWS_0830_MIN + 30), spike_0830, 0.0)
     v = v + np.where(news_1000 & (m < NEWS_1000_MIN + 30), spike_1000, 0.0)
     return v
@@ -63,6 +65,22 @@ def _norm(raw, rth: tuple[int, int]) -> float:
     return float(raw(_full_day_minutes(), _NO, _NO, rth).sum())
 
 
+@functools.cache
+def _table(raw, rth: tuple[int, int]) -> np.ndarray:
+    """``raw`` at every ET minute of the day (columns) for each news case (rows: no news, 10:00 only, 08:30 only,
+    both): a profile depends on nothing else, so millions of bars read it instead of recomputing it."""
+    minute = np.arange(1440)
+    rows = [raw(minute, np.full(1440, a), np.full(1440, b), rth) for a in (False, True) for b in (False, True)]
+    table = np.stack(rows)
+    table.flags.writeable = False
+    return table
+
+
+def _lookup(raw, rth, minute_et, news_0830, news_1000) -> np.ndarray:
+    case = 2 * np.asarray(news_0830, dtype=np.int64) + np.asarray(news_1000, dtype=np.int64)
+    return _table(raw, rth)[case, np.asarray(minute_et, dtype=np.int64)]
+
+
 def variance_weights(
     minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
 ) -> np.ndarray:
@@ -71,28 +89,27 @@ def variance_weights(
     ``minute_et`` is the ET minute of day (0..1439) of each bar start; ``news_*`` flag release days per bar;
     ``rth`` the RTH window in ET minutes of the day.
     """
-    raw = _raw_variance(np.asarray(minute_et), np.asarray(news_0830), np.asarray(news_1000), rth)
-    return raw / _norm(_raw_variance, rth)
+    return _lookup(_raw_variance, rth, minute_et, news_0830, news_1000) / _norm(_raw_variance, rth)
 
 
 def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, rth: tuple[int, int]) -> np.ndarray:
     open_min, close_min = rth
     m = minute.astype(np.float64)
     u = np.full(m.shape, 0.065)
-    u = np.where((m >= 18 * 60) & (m < 18 * 60 + 30), 0.065 + 0.25 * np.exp(-(m - 18 * 60) / 5.0), u)
-    u = np.where((m >= 2 * 60) & (m < 8 * 60 + 30), 0.11 + 0.1 * np.exp(-np.maximum(m - 3 * 60, 0) / 60.0), u)
+    u = np.where((m >= 18 * 60) & (m < 18 * 60 + 30), 0.065 + 0.25 * exp(-(m - 18 * 60) / 5.0), u)
+    u = np.where((m >= 2 * 60) & (m < 8 * 60 + 30), 0.11 + 0.1 * exp(-np.maximum(m - 3 * 60, 0) / 60.0), u)
     u = np.where((m >= 8 * 60 + 30) & (m < open_min), 0.25, u)
     inside = (m >= open_min) & (m < close_min)
     t_open = m - open_min
     t_close = close_min - 1 - m
-    u_shape = 1.0 + 7.0 * np.exp(-t_open / 12.0) + 1.5 * np.exp(-t_close / 45.0) + 5.0 * np.exp(-t_close / 3.0)
+    u_shape = 1.0 + 7.0 * exp(-t_open / 12.0) + 1.5 * exp(-t_close / 45.0) + 5.0 * exp(-t_close / 3.0)
     u = np.where(inside, u_shape, u)
     u = np.where((m >= close_min) & (m < 18 * 60), 0.12, u)
     u = u + np.where(
-        news_0830 & (m >= NEWS_0830_MIN) & (m < NEWS_0830_MIN + 10), 1.2 * np.exp(-(m - NEWS_0830_MIN) / 3.0), 0.0
+        news_0830 & (m >= NEWS_0830_MIN) & (m < NEWS_0830_MIN + 10), 1.2 * exp(-(m - NEWS_0830_MIN) / 3.0), 0.0
     )
     u = u + np.where(
-        news_1000 & (m >= NEWS_1000_MIN) & (m < NEWS_1000_MIN + 10), 1.5 * np.exp(-(m - NEWS_1000_MIN) / 3.0), 0.0
+        news_1000 & (m >= NEWS_1000_MIN) & (m < NEWS_1000_MIN + 10), 1.5 * exp(-(m - NEWS_1000_MIN) / 3.0), 0.0
     )
     return u
 
@@ -101,8 +118,7 @@ def volume_weights(
     minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
 ) -> np.ndarray:
     """Expected share of a full no-news day's volume traded in each minute (same inputs as variance_weights)."""
-    raw = _raw_volume(np.asarray(minute_et), np.asarray(news_0830), np.asarray(news_1000), rth)
-    return raw / _norm(_raw_volume, rth)
+    return _lookup(_raw_volume, rth, minute_et, news_0830, news_1000) / _norm(_raw_volume, rth)
 
 
 def rth_mask(minute_et: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH) -> np.ndarray:

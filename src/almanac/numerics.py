@@ -1,0 +1,146 @@
+"""Elementary functions that give the same bits on every CPU: ``exp``, ``log``, ``log1p``, ``expit``, ``logit``.
+
+Why not ``np.exp`` and ``np.log``: numpy picks their float64 code path per CPU at import.  On a CPU with AVX-512
+(numpy's ``X86_V4`` level) they run numpy's own vectorised algorithms, elsewhere the C library's; both are
+accurate to about one unit in the last place, but not to the *same* last bit.  That was measured on this
+pipeline: with ``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL"`` the synthetic market's ``sigma`` (``exp`` in the
+EGARCH recursion) differed in the last bit on 80 of 2,264 days and the Garman-Klass feature (``log``) on 243, so
+``data/truth/truth.parquet``, ``data/features.parquet`` and the model file hashed differently on an AVX2 and an
+AVX-512 machine, and ``dvc.lock`` could not be shared.  ``log1p``, ``expm1`` and ``power`` go through Intel's SVML
+on AVX-512 machines and differ the same way.  No maintained Python library offers a vectorised, correctly rounded
+(hence CPU-independent) ``exp``/``log``, so they are written here.
+
+How: the classic argument reduction and minimax polynomials of fdlibm (Sun Microsystems, 1993; its published
+coefficients), evaluated with numpy's element-wise ``+ - * /``, ``rint``, ``frexp`` and ``ldexp`` only.  Those are
+exactly rounded by IEEE 754 on every CPU and numpy never fuses two of them into one FMA, so the result is the same
+bit pattern on any machine, any SIMD level and any thread count.  Accuracy, against extended precision
+(``tests/unit/test_numerics.py``): ``exp`` and ``log`` below one unit in the last place (0.88 and 0.75 measured),
+``log1p`` below 1.2.  Speed: about 25 ns a value (``np.exp``: 2 ns), paid only where a result is stored.  Every function takes a scalar, an array or a
+``pandas.Series`` (returned with its index) and never mutates its input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["exp", "expit", "log", "log1p", "logit"]
+
+# ln 2 split in two: LN2_HI has 21 trailing zero bits, so k * LN2_HI is exact for every exponent k of a double.
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+INV_LN2 = 1.44269504088896338700e00
+# exp: P1..P5 of the rational approximation R(r^2) with exp(r) = 1 + 2r / (R(r^2) - r) on |r| <= ln2 / 2.
+_EXP_P = (
+    1.66666666666666019037e-01,
+    -2.77777777770155933842e-03,
+    6.61375632143793436117e-05,
+    -1.65339022054652515390e-06,
+    4.13813679705723846039e-08,
+)
+EXP_OVERFLOW = 7.09782712893383973096e02  # above: inf
+EXP_UNDERFLOW = -7.45133219101941108420e02  # below: 0
+# log: Lg1..Lg7, log(1 + f) = 2s + s R(s^2) with s = f / (2 + f), on sqrt(2)/2 <= 1 + f < sqrt(2).
+_LOG_LG = (
+    6.666666666666735130e-01,
+    3.999999999940941908e-01,
+    2.857142874366239149e-01,
+    2.222219843214978396e-01,
+    1.818357216161805012e-01,
+    1.531383769920937332e-01,
+    1.479819860511658591e-01,
+)
+SQRT_HALF = 7.07106781186547524401e-01
+_CHUNK = 1 << 15  # elements per pass: a chunk's temporaries stay in the CPU cache (about 3x faster on 3 M values)
+
+
+def _chunked(kernel, x):
+    """Apply ``kernel`` (float64 array -> float64 array) to ``x`` by cache-sized chunks; keep scalars scalar and
+    a Series a Series."""
+    index = x.index if isinstance(x, pd.Series) else None
+    name = x.name if isinstance(x, pd.Series) else None
+    values = np.asarray(x, dtype=np.float64)
+    flat = values.reshape(-1)
+    out = np.empty_like(flat)
+    for start in range(0, len(flat), _CHUNK):  # one iteration per 32 K values, each vectorised
+        out[start : start + _CHUNK] = kernel(flat[start : start + _CHUNK])
+    out = out.reshape(values.shape)
+    if index is not None:
+        return pd.Series(out, index=index, name=name)
+    return out[()] if out.ndim == 0 else out
+
+
+def _exp_kernel(x: np.ndarray) -> np.ndarray:
+    finite = np.isfinite(x)
+    xs = np.clip(np.where(finite, x, 0.0), EXP_UNDERFLOW - 1.0, EXP_OVERFLOW)
+    k = np.rint(xs * INV_LN2)
+    hi = xs - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    t = r * r
+    p1, p2, p3, p4, p5 = _EXP_P
+    c = r - t * (p1 + t * (p2 + t * (p3 + t * (p4 + t * p5))))
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    with np.errstate(under="ignore"):
+        y = np.ldexp(y, k.astype(np.int32))
+    y = np.where(x > EXP_OVERFLOW, np.inf, np.where(x < EXP_UNDERFLOW, 0.0, y))
+    return np.where(finite, y, np.where(np.isnan(x), np.nan, np.where(x > 0, np.inf, 0.0)))
+
+
+def _log_kernel(x: np.ndarray) -> np.ndarray:
+    positive = (x > 0) & np.isfinite(x)
+    m, e = np.frexp(np.where(positive, x, 1.0))  # x = m 2^e, 0.5 <= m < 1 (subnormal x normalised)
+    low = m < SQRT_HALF
+    m = np.where(low, m + m, m)
+    k = (e - low).astype(np.float64)
+    f = m - 1.0  # exact: m is within a factor of two of 1
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    lg1, lg2, lg3, lg4, lg5, lg6, lg7 = _LOG_LG
+    r = z * (lg1 + w * (lg3 + w * (lg5 + w * lg7))) + w * (lg2 + w * (lg4 + w * lg6))
+    hfsq = 0.5 * f * f
+    y = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+    special = np.where(x == 0, -np.inf, np.where(x == np.inf, np.inf, np.nan))  # 0, inf, negative or NaN
+    return np.where(positive, y, special)
+
+
+def _log1p_kernel(x: np.ndarray) -> np.ndarray:
+    # u = 1 + x loses the low bits of x; log(u) + (x - (u - 1)) / u puts them back to first order (both differences
+    # are exact by Sterbenz's lemma in their branch).
+    u = 1.0 + x
+    finite = np.isfinite(u) & (u > 0)
+    safe = np.where(finite, u, 1.0)
+    lost = np.where(safe > 2.0, 1.0 - (safe - x), x - (safe - 1.0))
+    y = _log_kernel(safe) + lost / safe
+    return np.where(u == 1.0, x, np.where(finite, y, _log_kernel(u)))
+
+
+def exp(x):
+    """``e**x``, the same bits on every CPU (see the module docstring); inf above 709.78, 0 below -745.13."""
+    return _chunked(_exp_kernel, x)
+
+
+def log(x):
+    """Natural logarithm, the same bits on every CPU; ``-inf`` at 0, NaN below 0 (no warning)."""
+    return _chunked(_log_kernel, x)
+
+
+def log1p(x):
+    """``log(1 + x)``, accurate for small ``x`` and the same bits on every CPU; NaN below -1."""
+    return _chunked(_log1p_kernel, x)
+
+
+def expit(x):
+    """The logistic function ``1 / (1 + exp(-x))``, the same bits on every CPU."""
+    return _chunked(lambda v: 1.0 / (1.0 + _exp_kernel(-v)), x)
+
+
+def logit(p):
+    """``log(p / (1 - p))``, the inverse of :func:`expit`; ``±inf`` at 1 and 0."""
+
+    def kernel(v):
+        with np.errstate(divide="ignore"):
+            return _log_kernel(v / (1.0 - v))
+
+    return _chunked(kernel, p)
