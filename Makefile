@@ -6,7 +6,7 @@ export DVC_NO_ANALYTICS = 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv dev chromium repro test lint exp lab report bench sweep clean
+.PHONY: help venv dev chromium repro test lint exp lab report bench robustness sweep clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ report: venv ## write reports/report.html: headline metrics, charts and trades o
 
 bench: venv ## time the stages on the default 9-year market; prints wall time and peak RSS
 	$(BIN)/python benchmarks/run.py
+
+robustness: venv ## the defaults protocol: 16 models on 8 selection + 5 evaluation seeds (~7 min); writes benchmarks/robustness.*
+	$(BIN)/python benchmarks/model_table.py --jobs 2
+	$(BIN)/python benchmarks/psr_null.py
 
 SWEEP_MODELS  ?= logistic,lightgbm,xgboost
 SWEEP_CUTOFFS ?= '10:15','10:30'

@@ -111,6 +111,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         files=PipelineFiles(data=Path(args.data_dir), models=Path(args.models_dir)),
         extra_bars=args.bars,
         top=args.top,
+        in_sample=args.in_sample,
     )
     print(json.dumps(prediction.to_dict(), indent=2) if args.json else prediction.to_text())
     return 0
@@ -191,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--models-dir", default="models", help="model and registry directory (default: models)")
     predict.add_argument("--top", type=int, default=5, help="SHAP contributions to print (default 5)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
+    predict.add_argument(
+        "--in-sample", action="store_true",
+        help="for a past day the registered model was fitted on: its in-sample answer instead of the out-of-fold "
+        "probability the backtest traded",
+    )  # fmt: skip
     predict.set_defaults(func=_cmd_predict)
     plots = sub.add_parser(
         "plots",

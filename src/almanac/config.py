@@ -254,14 +254,14 @@ class CVParams(Section):
 class LogisticParams(Section):
     """``train.logistic.*``: scikit-learn ``LogisticRegression`` (imputer and scaler inside its pipeline)."""
 
-    C: float = Field(1.0, gt=0, description="inverse regularisation strength")
-    max_iter: int = Field(1000, ge=10, description="solver iterations")
+    C: float = Field(0.01, gt=0, description="inverse regularisation strength (chosen out of sample: docs/defaults.md)")
+    max_iter: int = Field(1000, ge=10, description="cap on Newton iterations (it converges in fewer than ten)")
 
 
 class LightGBMParams(Section):
     """``train.lightgbm.*``: ``lightgbm.LGBMClassifier`` keyword arguments."""
 
-    num_leaves: int = Field(4, ge=2, description="leaves per tree (small: 500-day training blocks, a weak signal)")
+    num_leaves: int = Field(2, ge=2, description="leaves per tree (chosen out of sample: docs/defaults.md)")
     learning_rate: float = Field(0.05, gt=0, le=1, description="shrinkage")
     n_estimators: int = Field(100, ge=1, description="boosting rounds")
     min_child_samples: int = Field(50, ge=1, description="minimum rows per leaf")
@@ -272,7 +272,7 @@ class LightGBMParams(Section):
 class XGBoostParams(Section):
     """``train.xgboost.*``: ``xgboost.XGBClassifier`` keyword arguments."""
 
-    max_depth: int = Field(2, ge=1, description="tree depth (shallow: 500-day training blocks, a weak signal)")
+    max_depth: int = Field(1, ge=1, description="tree depth (chosen out of sample: docs/defaults.md)")
     learning_rate: float = Field(0.05, gt=0, le=1, description="shrinkage")
     n_estimators: int = Field(100, ge=1, description="boosting rounds")
     min_child_weight: float = Field(20.0, ge=0, description="minimum hessian per leaf")
@@ -344,7 +344,11 @@ class BacktestParams(Section):
     """``backtest.*``: abstention threshold and costs."""
 
     threshold: float = Field(
-        0.6, ge=0.5, le=1, description="trade only when max(p, 1 − p) ≥ threshold (0.5 = always trade)"
+        0.55,
+        ge=0.5,
+        le=1,
+        description="trade only when max(p, 1 − p) ≥ threshold (0.5 = always trade; chosen out of sample: "
+        "docs/defaults.md)",
     )
     threshold_mode: Literal["fixed", "in_fold"] = Field(
         "fixed",

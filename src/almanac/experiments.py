@@ -8,6 +8,7 @@ this interpreter's DVC (``python -m dvc``): nothing goes through a shell.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 METRICS = {  # column -> (metrics file, key)
@@ -32,9 +34,14 @@ METRICS = {  # column -> (metrics file, key)
     "days": ("metrics/backtest.json", "days"),
     "pnl_skew": ("metrics/backtest.json", "pnl_skew"),
     "pnl_kurtosis": ("metrics/backtest.json", "pnl_kurtosis"),
+    "degenerate": ("metrics/backtest.json", "degenerate"),
 }
-COLUMNS = ["name", "rev", "kind", "state", "changed", "data", *METRICS, "n_trials", "dsr_trials"]
+COLUMNS = ["name", "rev", "kind", "state", "changed", "data", "target", "model", *METRICS, "full_rev", "shown",
+           "n_runs", "n_trials", "dsr_trials"]  # fmt: skip
 DATA_SECTIONS = ("data.", "synthetic.")  # runs on the same data (these params equal) are trials of one selection
+SAME_TRIAL_CORRELATION = 0.9  # runs whose daily P&L correlate at least this much, pairwise, are one trial
+MIN_COMMON_DAYS = 60  # fewer shared days: no correlation is measured and the runs count as separate trials
+EQUITY = "plots/equity.csv"  # the daily P&L of a run (committed with it: DVC keeps plots in git)
 _LOCK = threading.Lock()  # one DVC command at a time from this process (DVC also locks the repository)
 
 
@@ -71,27 +78,35 @@ def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) ->
     data = entry.get("data") or {}
     params = _flat(((data.get("params") or {}).get("params.yaml") or {}).get("data") or {})
     metrics = data.get("metrics") or {}
+    rev = str(entry.get("rev", ""))
     row = {
-        "name": entry.get("name") or ("workspace" if entry.get("rev") == "workspace" else str(entry.get("rev"))[:7]),
-        "rev": "" if entry.get("rev") == "workspace" else str(entry.get("rev", ""))[:7],
+        "name": entry.get("name") or ("workspace" if rev == "workspace" else rev[:7]),
+        "rev": "" if rev == "workspace" else rev[:7],
         "kind": kind,
         "state": state,
         "changed": ""
         if baseline_params is None
         else ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if baseline_params.get(k) != v),
         "data": json.dumps({k: v for k, v in sorted(params.items()) if k.startswith(DATA_SECTIONS)}, default=str),
+        "target": params.get("labels.target", "rest_of_day"),
+        "model": params.get("train.model"),
+        "full_rev": "" if rev == "workspace" else rev,
+        "shown": True,
     }
     for column, (path, key) in METRICS.items():
         row[column] = ((metrics.get(path) or {}).get("data") or {}).get(key)
     return row, params
 
 
-def parse(shown: list[dict]) -> pd.DataFrame:
-    """Rows of ``dvc exp show --json``: the workspace, each baseline commit and its experiments (newest first)."""
+def parse(shown: list[dict], *, head: str | None = None) -> pd.DataFrame:
+    """Rows of ``dvc exp show --json`` (with ``--all-commits``: every commit): the workspace, each baseline commit
+    and its experiments.  ``shown`` is False for the baseline commits other than ``head`` (the checked-out commit):
+    they count as trials but the table people read lists the workspace, ``head`` and every experiment."""
     rows = []
     for baseline in shown:
         kind = "workspace" if baseline.get("rev") == "workspace" else "baseline"
         row, params = _row(baseline, kind=kind, state="done", baseline_params=None)
+        row["shown"] = kind == "workspace" or head is None or str(baseline.get("rev", "")).startswith(head)
         rows.append(row)
         for experiment in baseline.get("experiments") or []:
             state = (experiment.get("executor") or {}).get("state") or "done"
@@ -102,34 +117,129 @@ def parse(shown: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def deflate(table: pd.DataFrame) -> pd.DataFrame:
-    """Add ``n_trials`` and ``dsr_trials``: each run's deflated Sharpe ratio among the runs on the same data.
+def daily_pnl(table: pd.DataFrame, repo: str | Path = ".") -> dict:
+    """Each run's daily P&L (``pnl_usd`` by trade date, from its ``plots/equity.csv``), keyed by the table's index:
+    the workspace's file on disk, every other run's from git (``git cat-file --batch``, one process for all).  Runs
+    whose file is missing or has no ``pnl_usd`` column are left out."""
+    repo = Path(repo)
+    out, wanted = {}, {}
+    for i, row in table.iterrows():  # one row per run: dozens
+        if row["kind"] == "workspace":
+            if (repo / EQUITY).is_file():
+                out[i] = _pnl_series((repo / EQUITY).read_text())
+        elif row["full_rev"] and pd.notna(row["sharpe"]):
+            wanted[i] = f"{row['full_rev']}:{EQUITY}"
+    if wanted:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=repo, input="\n".join(wanted.values()) + "\n", capture_output=True,
+            text=True, check=False,
+        )  # fmt: skip
+        for i, text in zip(wanted, _batch_objects(done.stdout), strict=False):
+            if text is not None:
+                out[i] = _pnl_series(text)
+    return {i: series for i, series in out.items() if series is not None}
 
-    A trial is a baseline commit or an experiment with a backtest on the same data as the run (equal ``data.*`` and
-    ``synthetic.*`` params: a strategy chosen among others on that data); the workspace row repeats one of them
-    and does not count, and a run on other data (another symbol, other dates, another synthetic seed) is another
-    selection.  The benchmark is the expected best Sharpe ratio of that many unskilled trials, with the variance
-    of the trials' own Sharpe ratios (Bailey and López de Prado's deflated Sharpe ratio); the ``dsr`` of a single
-    run only knows ``backtest.n_trials``.
+
+def _batch_objects(stdout: str) -> list[str | None]:
+    """The objects ``git cat-file --batch`` printed, in request order (None for a missing one)."""
+    objects, position = [], 0
+    while position < len(stdout):
+        end = stdout.index("\n", position)
+        header = stdout[position:end].split()
+        if len(header) == 2 and header[1] == "missing":
+            objects.append(None)
+            position = end + 1
+            continue
+        size = int(header[2])
+        body = stdout[end + 1 : end + 1 + size]  # git reports bytes; the CSVs are ASCII
+        objects.append(body)
+        position = end + 1 + size + 1
+    return objects
+
+
+def _pnl_series(text: str) -> pd.Series | None:
+    frame = pd.read_csv(io.StringIO(text))
+    if "pnl_usd" not in frame or "trade_date" not in frame:
+        return None
+    return pd.Series(frame["pnl_usd"].to_numpy(dtype=float), index=pd.to_datetime(frame["trade_date"]))
+
+
+def trial_clusters(runs: list, pnl: dict, table: pd.DataFrame) -> np.ndarray:
+    """Cluster label of each run in ``runs`` (index labels of ``table``): runs whose daily P&L correlate at
+    :data:`SAME_TRIAL_CORRELATION` or more with every other member of their cluster (complete linkage) are one
+    trial.  Two runs without a P&L series are the same trial only when their backtest metrics are identical."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    from almanac.ml.metrics import correlation
+
+    k = len(runs)
+    if k < 2:
+        return np.ones(k, dtype=int)
+    similarity = np.eye(k)
+    keys = ["sharpe", "days", "pnl_skew", "pnl_kurtosis", "trades"]
+    for a in range(k):  # pairs of runs: a few hundred at most
+        for b in range(a + 1, k):
+            x, y = pnl.get(runs[a]), pnl.get(runs[b])
+            if x is not None and y is not None:
+                common = x.index.intersection(y.index)
+                if x.index.equals(y.index) and np.array_equal(x.to_numpy(), y.to_numpy()):
+                    rho = 1.0  # the same P&L, day for day: the same trial however short
+                elif len(common) >= MIN_COMMON_DAYS:
+                    rho = correlation(x[common].to_numpy(), y[common].to_numpy())
+                else:
+                    rho = 0.0
+                similarity[a, b] = similarity[b, a] = rho if np.isfinite(rho) else 0.0
+            else:
+                same = table.loc[runs[a], keys].tolist() == table.loc[runs[b], keys].tolist()
+                similarity[a, b] = similarity[b, a] = 1.0 if same else 0.0
+    distance = squareform(np.clip(1.0 - similarity, 0.0, 2.0), checks=False)
+    return fcluster(linkage(distance, method="complete"), t=1.0 - SAME_TRIAL_CORRELATION, criterion="distance")
+
+
+def deflate(table: pd.DataFrame, pnl: dict | None = None) -> pd.DataFrame:
+    """Add ``n_runs``, ``n_trials`` and ``dsr_trials``: each run's deflated Sharpe ratio among the trials of its
+    selection.
+
+    A selection is the runs on the same data (equal ``data.*`` and ``synthetic.*`` params: another symbol, other
+    dates or another synthetic seed is another selection) with the same ``labels.target``.  Its runs are the
+    workspace, every commit and every experiment with a backtest, except degenerate backtests and the baseline
+    models (nobody would select them).  Runs that trade alike are not independent trials: runs whose daily P&L
+    (``pnl``, from :func:`daily_pnl`) correlate at :data:`SAME_TRIAL_CORRELATION` or more are clustered into one
+    trial (:func:`trial_clusters`), so an exact or near duplicate adds nothing, while an unrelated run adds one.
+    ``n_trials`` is the number of clusters, ``n_runs`` the runs; the benchmark is the best Sharpe ratio expected of
+    ``n_trials`` unskilled trials with the variance of the clusters' Sharpe ratios (each the mean of its runs'),
+    Bailey and López de Prado's deflated Sharpe ratio in the clustered form López de Prado recommends.  A single
+    run's own ``dsr`` only knows ``backtest.n_trials``.
     """
+    from almanac.config import BASELINES
     from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
 
     table = table.copy()
+    pnl = pnl or {}
     daily = pd.to_numeric(table["sharpe"], errors="coerce") / math.sqrt(252)
     days = pd.to_numeric(table["days"], errors="coerce")
     skew = pd.to_numeric(table["pnl_skew"], errors="coerce")
     kurtosis = pd.to_numeric(table["pnl_kurtosis"], errors="coerce")
-    trial = (table["kind"] != "workspace") & daily.notna() & days.gt(2)
+    degenerate = table["degenerate"].map(lambda v: v is True or v == "true")
+    ran = daily.notna() & days.gt(2)
+    trial = ran & ~degenerate & ~table["model"].isin(BASELINES) & table["state"].isin(["done", "success"])
+    table["n_runs"] = 0
     table["n_trials"] = 0
     table["dsr_trials"] = float("nan")
-    for _, group in table.groupby("data", sort=False):  # one group per data set tried: a handful
-        trials = group.index[trial[group.index]]
-        n = len(trials)
+    for _, group in table.groupby(["data", "target"], sort=False):  # one group per selection: a handful
+        runs = list(group.index[trial[group.index]])
+        if not runs:
+            continue
+        clusters = trial_clusters(runs, pnl, table)
+        cluster_sr = pd.Series(daily[runs].to_numpy()).groupby(clusters).mean()
+        n = len(cluster_sr)
+        table.loc[group.index, "n_runs"] = len(runs)
         table.loc[group.index, "n_trials"] = n
         if n < 2:
             continue
-        benchmark = deflated_sharpe_benchmark(float(daily[trials].var(ddof=1)), n)
-        for i in group.index[(daily.notna() & days.notna())[group.index]]:  # one row per run
+        benchmark = deflated_sharpe_benchmark(float(cluster_sr.var(ddof=1)), n)
+        for i in group.index[ran[group.index] & ~degenerate[group.index]]:  # one row per run
             table.loc[i, "dsr_trials"] = psr_from_moments(
                 float(daily[i]), int(days[i]), skew=float(skew[i]), kurtosis=float(kurtosis[i]), benchmark_sr=benchmark
             )
@@ -137,29 +247,43 @@ def deflate(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def experiments(repo: str | Path = ".") -> pd.DataFrame:
-    """The experiments table of ``repo`` (see :func:`parse`), deflated over its trials (:func:`deflate`)."""
-    return deflate(parse(json.loads(dvc("exp", "show", "--json", repo=repo) or "[]")))
+    """The experiments table of ``repo`` (see :func:`parse`) over every commit (``dvc exp show --all-commits``: an
+    experiment stays a trial after ``dvc.lock`` is committed), deflated over its trials (:func:`deflate`)."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False)
+    table = parse(json.loads(dvc("exp", "show", "--all-commits", "--json", repo=repo) or "[]"),
+                  head=head.stdout.strip() or None)  # fmt: skip
+    return deflate(table, daily_pnl(table, repo))
+
+
+TRIALS_NOTE = (
+    "DSR over the runs tried: every commit and experiment of the repository (dvc exp show --all-commits) on the same "
+    f"data and target, degenerate and baseline backtests left out; runs whose daily P&L correlate at "
+    f"{SAME_TRIAL_CORRELATION} or more count as one trial."
+)
 
 
 def display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """``(header, rows)`` of the table as people read it (the terminal and the ML Lab): AUC and Sharpe with their
-    CIs, the DSR over the runs tried, and n/a where a metric does not exist."""
+    """``(header, rows)`` of the table as people read it (the terminal and the ML Lab): the workspace, the checked-out
+    commit and every experiment (older commits count as trials but are not listed), AUC and Sharpe with their
+    CIs, the DSR over the runs tried (:data:`TRIALS_NOTE`), and n/a where a metric does not exist."""
 
     def num(value, digits=3):
         return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
+    shown = table.loc[table["shown"].astype(bool)]
     rows = []
-    for r in table.itertuples():
+    for r in shown.itertuples():
         auc = f"{num(r.auc)} [{num(r.auc_ci_low)}, {num(r.auc_ci_high)}]"
         trades = "n/a" if r.trades is None or pd.isna(r.trades) else str(int(r.trades))
         sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
         rows.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
                      trades, num(r.dsr_trials), r.changed or "-"])  # fmt: skip
-    ran = pd.to_numeric(table["sharpe"], errors="coerce").notna()
-    counts = pd.to_numeric(table.loc[ran, "n_trials"], errors="coerce").dropna().unique()
-    if len(counts) == 1:  # one data set: one trial count for every row
-        dsr_header = f"DSR ({int(counts[0])} trial{'s' if counts[0] != 1 else ''})"
-    else:  # several data sets: each run is deflated over the runs on its own data
+    ran = pd.to_numeric(shown["sharpe"], errors="coerce").notna()
+    counts = shown.loc[ran, ["n_trials", "n_runs"]].apply(pd.to_numeric, errors="coerce").dropna().drop_duplicates()
+    if len(counts) == 1:  # one selection: one trial count for every row
+        trials, runs = (int(v) for v in counts.iloc[0])
+        dsr_header = f"DSR ({trials} trial{'s' if trials != 1 else ''} of {runs} run{'s' if runs != 1 else ''})"
+    else:  # several data sets or targets: each run is deflated over its own selection
         dsr_header = "DSR (trials on the same data)"
     header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades",
               dsr_header, "changed"]  # fmt: skip
@@ -167,11 +291,11 @@ def display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 
 
 def text_table(table: pd.DataFrame) -> str:
-    """The table for a terminal (:func:`display`), in aligned columns."""
+    """The table for a terminal (:func:`display`), in aligned columns, with :data:`TRIALS_NOTE` under it."""
     header, rows = display(table)
     widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
     render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
-    return "\n".join(render) + "\n"
+    return "\n".join(render) + "\n\n" + TRIALS_NOTE + "\n"
 
 
 def queue_training(model: str, *, repo: str | Path = ".", overrides: dict | None = None) -> str:

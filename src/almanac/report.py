@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from almanac import robustness
 from almanac.config import Params, load_params
 
 
@@ -30,7 +31,8 @@ class Run:
     backtest: dict
     registry: dict
     plots: dict[str, pd.DataFrame]
-    trials: dict = dataclasses.field(default_factory=dict)  # {"n": runs in dvc exp show, "dsr": deflated over them}
+    trials: dict = dataclasses.field(default_factory=dict)  # {"n": trials, "runs": runs, "dsr": deflated over them}
+    robustness: dict = dataclasses.field(default_factory=dict)  # benchmarks/robustness.json: the held-out figures
 
     @property
     def model(self) -> tuple[str, dict]:
@@ -66,6 +68,7 @@ def load_run(root: str | Path = ".", *, params: str | Path = "params.yaml") -> R
         backtest=json_or_empty(root / "metrics" / "backtest.json"),
         registry=json_or_empty(root / "models" / "model_registry.json"),
         plots=plots,
+        robustness=robustness.load(root / robustness.PATH),
     )
 
 
@@ -90,6 +93,7 @@ def load_experiment(name: str, repo: str | Path = ".") -> Run:
     return Run(
         params=params, train=metrics.get("train", {}), evaluate=metrics.get("evaluate", {}),
         backtest=metrics.get("backtest", {}), registry={}, plots={n: pd.DataFrame() for n in PLOT_FILES},
+        robustness=robustness.load(Path(repo) / robustness.PATH),
     )  # fmt: skip
 
 
@@ -104,8 +108,9 @@ def with_trials(run: Run, name: str = "workspace", repo: str | Path = ".") -> Ru
         return run
     rows = table.loc[table["name"] == name]
     dsr = float(rows["dsr_trials"].iloc[0]) if len(rows) else float("nan")
-    n = int(rows["n_trials"].iloc[0]) if len(rows) else 0  # the runs on this run's data
-    return dataclasses.replace(run, trials={"n": n, "dsr": dsr})
+    n = int(rows["n_trials"].iloc[0]) if len(rows) else 0  # independent trials among the runs on this run's data
+    runs = int(rows["n_runs"].iloc[0]) if len(rows) else 0
+    return dataclasses.replace(run, trials={"n": n, "runs": runs, "dsr": dsr})
 
 
 def _num(value, digits: int = 4, *, signed: bool = False, usd: bool = False) -> str:
@@ -171,10 +176,13 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             (
                 "Oracle AUC (synthetic truth)",
                 _num(e["oracle_auc"]),
-                f"the model reaches {_num(e.get('oracle_efficiency'), 2)} of the oracle's edge over 0.5"
-                + ("" if e.get("oracle_informative", True) else " (oracle not informative here)"),
+                f"the model reaches {_num(e.get('oracle_efficiency'), 2)} of the oracle's edge over 0.5 on this "
+                "market (one draw)" + ("" if e.get("oracle_informative", True) else " (oracle not informative here)"),
             )
         )
+    held = robustness.describe(run.params, run.robustness, threshold=run.params.backtest.threshold)
+    if held is not None:
+        rows.append(("Oracle efficiency held out (defaults protocol)", *held))
     if "brier" in e:
         rows.append(
             (
@@ -183,16 +191,19 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                 f"base rate {_num(e.get('base_rate_brier'))}; skill {_num(e.get('brier_skill'), 3, signed=True)}",
             )
         )
+        top_label = " (top-label: the predicted class's probability)" if "macro_f1" in e else ""
         rows.append(
             (
-                "Calibration error (ECE)",
+                "Calibration error (ECE)" + top_label,
                 _num(e.get("ece"), 3),
-                (
+                f"95% CI {_num(e.get('ece_ci_low'), 3)} to {_num(e.get('ece_ci_high'), 3)}; a calibrated model with "
+                f"these probabilities shows {_num(e.get('ece_null_mean'), 3)} by chance (95th percentile "
+                f"{_num(e.get('ece_null_p95'), 3)}): "
+                + (
                     "calibrated"
                     if e.get("calibration_ok")
                     else "NOT calibrated: thresholds act on distorted probabilities"
-                )
-                + ("" if "ece" in e else " (ECE is measured for binary targets; this says Brier and log loss)"),
+                ),
             )
         )
     if "ic" in e:
@@ -217,6 +228,12 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             ),
             ("Hit rate", _num(b.get("win_rate"), 3), "share of trades that made money after costs"),
             (
+                "Stated vs realised, traded days",
+                f"{_num(b.get('traded_confidence'), 3)} vs {_num(b.get('traded_hit_rate'), 3)}",
+                "mean probability of the side taken against the share of those days whose label went that way "
+                "(a calibrated model has them close)",
+            ),
+            (
                 "Net P&L",
                 _num(b.get("total_pnl_usd"), usd=True, signed=True),
                 f"gross {_num(b.get('gross_pnl_usd'), usd=True, signed=True)}, costs "
@@ -235,9 +252,10 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                     (
                         "DSR over the runs tried",
                         _num(run.trials["dsr"], 3),
-                        f"{run.trials['n']} run(s) on the same data with a backtest in dvc exp show (baselines and experiments); the "
-                        "benchmark is the best Sharpe ratio expected of that many unskilled trials"
-                        + ("" if run.trials["n"] >= 2 else ": one run, nothing to deflate over"),
+                        f"{run.trials['n']} independent trial(s) among {run.trials.get('runs', run.trials['n'])} run(s) "
+                        "on the same data and target (every commit and experiment; runs trading alike count once); "
+                        "the benchmark is the best Sharpe ratio expected of that many unskilled trials"
+                        + ("" if run.trials["n"] >= 2 else ": one trial, nothing to deflate over"),
                     )
                 ]
                 if run.trials
@@ -260,8 +278,12 @@ def warnings(run: Run) -> list[str]:
         out.append("The model's probabilities are (nearly) constant: its trades are not a signal.")
     if "calibration_ok" in e and not e["calibration_ok"]:
         out.append("The probabilities are not calibrated (ECE, Brier skill): the threshold acts on distorted values.")
-    if "trades" in b and b["trades"] < 30:
-        out.append(f"Only {b['trades']} trades: too few to judge; PSR and DSR are not reported.")
+    if "trades" in b and b["trades"] < b.get("psr_min_trades", 30):
+        out.append(
+            f"Only {b['trades']} trades: below the {b.get('psr_min_trades', 30)} a PSR needs to keep its "
+            "false-positive rate (a simulation of zero-edge strategies, benchmarks/psr_null.md); PSR, DSR and the "
+            "Sharpe interval are not reported."
+        )
     if run.params.data.source == "synthetic":
         out.append(
             "These figures come from the synthetic market, whose signal was planted with a known strength: they "
@@ -365,6 +387,13 @@ def to_html(run: Run) -> str:
         if not breakdown.empty
         else []
     )
+    header, rows = robustness.held_out_table(run.robustness, run.params)
+    held_out = (
+        f"<h2>Defaults chosen out of sample</h2><p>{html.escape(robustness.protocol_sentence(run.robustness))}</p>"
+        + _table(rows, header, "held-out")
+        if rows
+        else ""
+    )
     model_line = (
         f"Model {html.escape(name)} (version {html.escape(str(record.get('version', '')))}, "
         f"sha256 {html.escape(str(record.get('model_sha256', ''))[:12])}…), features "
@@ -394,6 +423,7 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; fo
 {flags}
 <h2>Headline (out of fold, walk-forward)</h2>
 {_table([list(r) for r in headline(run)], ["measure", "value", "against"], "headline")}
+{held_out}
 <h2>Charts</h2>
 <div class="charts">{charts}</div>
 <h2>Where the signal works: AUC and hit rate by group</h2>

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -85,6 +86,18 @@ def test_report_of_an_experiment_and_dsr_over_the_runs_tried(tmp_path):
     assert f"| AUC (out of fold) | {metrics['auc']:.4f} |" in shown and "model `logistic`" in shown
     deflated = run(report, repo, env).stdout
     line = next(x for x in deflated.splitlines() if x.startswith("| DSR over the runs tried"))
-    assert "2 run(s)" in line and "n/a" not in line.split("|")[2]
+    # the baseline (LightGBM), the experiment and the workspace it was applied to (the same P&L: one trial)
+    assert "2 independent trial(s) among 3 run(s)" in line and "n/a" not in line.split("|")[2]
     missing = run([*report, "--exp", "nope"], repo, env, ok=False)
     assert missing.returncode == 2 and "'nope' is not a run in dvc exp show" in missing.stderr
+
+    # Committing the applied experiment (what DVC's own hint says to do) keeps every run a trial.
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "logistic"], repo, env)
+    from almanac.experiments import experiments, text_table
+
+    table = experiments(repo)
+    assert "logit" in table["name"].tolist()  # the experiment of the earlier commit is still listed
+    workspace = table.set_index("name").loc["workspace"]
+    assert workspace["n_runs"] == 4 and workspace["n_trials"] == 2 and pd.notna(workspace["dsr_trials"])
+    assert "DSR (2 trials of 4 runs)" in text_table(table) and "--all-commits" in text_table(table)

@@ -102,11 +102,11 @@ ONE_EDIT = {
                       "import inspect, almanac.ml.trainers as t; print(t.DEFAULTS.labels.target)", "direction"),
     "cv.test_days": ("test_days: int = Field(126,", "test_days: int = Field(127,",
                      "from almanac.ml.cv import WalkForwardSplit; print(WalkForwardSplit().test_days)", "127"),
-    "train.lightgbm.num_leaves": ("num_leaves: int = Field(4,", "num_leaves: int = Field(7,",
+    "train.lightgbm.num_leaves": ("num_leaves: int = Field(2,", "num_leaves: int = Field(7,",
                                   "from almanac.ml.models import ModelFactory; print(ModelFactory.create_lightgbm().num_leaves)", "7"),
     "evaluate.calibration_bins": ("calibration_bins: int = Field(10,", "calibration_bins: int = Field(12,",
                                   "from almanac.ml import evaluators; print(evaluators.DEFAULTS.evaluate.calibration_bins)", "12"),
-    "backtest.threshold": ("threshold: float = Field(\n        0.6,", "threshold: float = Field(\n        0.65,",
+    "backtest.threshold": ("threshold: float = Field(\n        0.55,", "threshold: float = Field(\n        0.65,",
                            "import inspect; from almanac.ml.backtester import MLBacktester; "
                            "print(inspect.signature(MLBacktester.backtest_probabilities).parameters['threshold'].default)", "0.65"),
 }  # fmt: skip

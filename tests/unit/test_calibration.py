@@ -149,10 +149,39 @@ def test_overconfident_probabilities_are_flagged(caplog):
 
 
 def test_calibrated_probabilities_pass(caplog):
-    rng = np.random.default_rng(1)
+    # Outcomes drawn from the probabilities themselves: calibrated by construction.  (With seed 1 this draw's ECE,
+    # 0.0208, lands in the top 5 % of the null, p95 0.0207: the 5 % of calibrated models a 95 % rule must flag.)
+    rng = np.random.default_rng(2)
     p = rng.uniform(0.3, 0.7, 4000)
     y = (rng.random(4000) < p).astype(int)
     with caplog.at_level(logging.WARNING, logger="almanac.ml.evaluators"):
         metrics, _ = evaluate(_oof(p, y), classes=[0, 1])
     assert metrics["brier_skill"] > 0 and metrics["ece"] < 0.03 and metrics["calibration_ok"]
+    assert (
+        metrics["ece"] <= metrics["ece_null_p95"] and metrics["ece_ci_low"] <= metrics["ece"] <= metrics["ece_ci_high"]
+    )
     assert not [r for r in caplog.records if "worse than the base rate" in r.getMessage()]
+
+
+def test_the_ece_null_is_what_a_calibrated_model_shows_by_chance():
+    """A perfectly calibrated forecaster exceeds the null's 95th percentile on about 5 % of draws (not 0 %, as a
+    fixed 0.05 bar would have it at this sample size, and not far more)."""
+    from almanac.ml.evaluators import ece_noise, expected_calibration_error
+
+    p = np.random.default_rng(0).uniform(0.35, 0.75, 1754)  # the default run's days and spread
+    noise = ece_noise(np.zeros(1754), p, bins=10, n_boot=0, seed=0)
+    assert 0.01 < noise["ece_null_mean"] < noise["ece_null_p95"] < 0.05  # far from zero with 1754 days
+    exceed = [
+        expected_calibration_error((np.random.default_rng(100 + s).random(1754) < p).astype(float), p, 10)
+        > noise["ece_null_p95"]
+        for s in range(400)
+    ]
+    assert 0.02 <= np.mean(exceed) <= 0.09
+
+
+def test_a_shifted_model_is_not_calibrated_even_with_skill():
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(0.3, 0.7, 3000)
+    y = (rng.random(3000) < truth).astype(int)
+    metrics, _ = evaluate(_oof(np.clip(truth + 0.08, 0.01, 0.99), y), classes=[0, 1])  # says 8 points too high
+    assert metrics["ece"] > metrics["ece_null_p95"] and not metrics["calibration_ok"]

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from almanac.experiments import parse, queue_training, text_table
+from almanac.experiments import TRIALS_NOTE, parse, queue_training, text_table
 
 
-def entry(rev, model, auc, *, name=None, sharpe=1.5, seed=20161):
+def entry(rev, model, auc, *, name=None, sharpe=1.5, seed=20161, target="rest_of_day", moments=None):
     return {
         "rev": rev,
         "name": name,
@@ -18,6 +18,7 @@ def entry(rev, model, auc, *, name=None, sharpe=1.5, seed=20161):
                 "params.yaml": {
                     "data": {
                         "train": {"model": model, "seed": 42},
+                        "labels": {"target": target},
                         "features": {"cutoff": "10:15"},
                         "data": {"symbol": "ES"},
                         "synthetic": {"seed": seed},
@@ -27,15 +28,9 @@ def entry(rev, model, auc, *, name=None, sharpe=1.5, seed=20161):
             "metrics": {
                 "metrics/evaluate.json": {"data": {"auc": auc, "auc_ci_low": auc - 0.03, "auc_ci_high": auc + 0.03}},
                 "metrics/backtest.json": {
-                    "data": {
-                        "sharpe": sharpe,
-                        "trades": 100,
-                        "dsr": 0.9,
-                        "days": 1000,
-                        "pnl_skew": 0.1,
-                        "pnl_kurtosis": 4.0,
-                    }
-                },  # fmt: skip
+                    "data": moments
+                    or {"sharpe": sharpe, "trades": 100, "dsr": 0.9, "days": 1000, "pnl_skew": 0.1, "pnl_kurtosis": 4.0}
+                },
             },
         },
     }
@@ -67,7 +62,9 @@ def test_rows_changed_params_and_states():
     assert pd.isna(table.set_index("name").loc["exp-queued", "auc"])  # nothing measured yet
     text = text_table(table)
     assert "0.580 [0.550, 0.610]" in text and "train.model=logistic" in text
-    assert text.splitlines()[-1].split()[3] == "n/a"  # the queued row's AUC
+    queued = next(line for line in text.splitlines() if line.startswith("exp-queued"))
+    assert queued.split()[3] == "n/a"  # the queued row's AUC
+    assert text.rstrip().endswith(TRIALS_NOTE)  # where the trials come from, under the table
 
 
 def test_queue_training_refuses_an_unknown_model(tmp_path):
@@ -92,7 +89,7 @@ def test_deflated_sharpe_over_the_trials_in_the_table():
         psr_from_moments(daily[0], 1000, skew=0.1, kurtosis=4.0, benchmark_sr=benchmark)
     )
     assert main["dsr_trials"] < psr_from_moments(daily[0], 1000, skew=0.1, kurtosis=4.0)  # deflating lowers it
-    assert "DSR (2 trials)" in text_table(table)
+    assert "DSR (2 trials of 3 runs)" in text_table(table)  # the workspace repeats main: one trial
 
 
 def test_psr_from_moments_is_the_psr_of_the_series():
@@ -130,3 +127,81 @@ def test_dsr_falls_as_the_trials_grow():
         for n in (1, 2, 5, 20, 100)
     ]
     assert all(a > b for a, b in zip(dsr, dsr[1:], strict=False)), dsr
+
+
+# --- the set of trials: duplicates, other targets, unrelated runs ---------------------------------------------------
+
+
+def _run_of(pnl: np.ndarray, rev: str, **kwargs) -> tuple[dict, pd.Series]:
+    """An experiment entry whose backtest metrics are those of the daily P&L ``pnl``, and that P&L."""
+    from scipy import stats
+
+    days = pd.bdate_range("2018-01-02", periods=len(pnl))
+    moments = {
+        "sharpe": float(pnl.mean() / pnl.std(ddof=1) * np.sqrt(252)),
+        "trades": int((pnl != 0).sum()),
+        "days": len(pnl),
+        "pnl_skew": float(stats.skew(pnl)),
+        "pnl_kurtosis": float(stats.kurtosis(pnl, fisher=False)),
+    }
+    return entry(rev, kwargs.pop("model", "lightgbm"), 0.6, moments=moments, **kwargs), pd.Series(pnl, index=days)
+
+
+def _deflated(runs: list[tuple[dict, pd.Series]]) -> pd.DataFrame:
+    """``deflate`` over a baseline commit (the first run) and experiments (the others), with their P&L."""
+    from almanac.experiments import deflate
+
+    (head, head_pnl), others = runs[0], runs[1:]
+    shown = [{**head, "experiments": [{"name": e["rev"][:6], "executor": {"state": "success"}, "revs": [e]}
+                                      for e, _ in others]}]  # fmt: skip
+    table = parse(shown)
+    return deflate(table, dict(zip(table.index, [head_pnl, *[p for _, p in others]], strict=True)))
+
+
+def _skilled(n: int = 5, seed: int = 0) -> list[tuple[dict, pd.Series]]:
+    rng = np.random.default_rng(seed)
+    return [_run_of(rng.standard_t(4, 1500) * 300 + 40 + 15 * k, f"{k:x}" * 40) for k in range(n)]
+
+
+def test_an_exact_duplicate_run_does_not_raise_the_dsr():
+    runs = _skilled()
+    before = _deflated(runs)
+    duplicate = _run_of(runs[2][1].to_numpy(), "f" * 40)
+    after = _deflated([*runs, duplicate])
+    assert after["n_runs"].iloc[0] == 6 and after["n_trials"].iloc[0] == before["n_trials"].iloc[0] == 5
+    assert after["dsr_trials"].iloc[0] == before["dsr_trials"].iloc[0]
+
+
+def test_a_near_duplicate_is_the_same_trial():
+    runs = _skilled()
+    near = runs[1][1].to_numpy() + np.random.default_rng(9).normal(0, 10, 1500)  # correlation ~0.999
+    table = _deflated([*runs, _run_of(near, "e" * 40)])
+    assert table["n_trials"].iloc[0] == 5 and table["n_runs"].iloc[0] == 6
+
+
+def test_a_run_with_another_target_does_not_change_the_dsr():
+    runs = _skilled()
+    other = _run_of(np.random.default_rng(5).standard_t(4, 1500) * 300 + 200, "e" * 40, target="direction")
+    before, after = _deflated(runs), _deflated([*runs, other])
+    assert after["dsr_trials"].iloc[0] == before["dsr_trials"].iloc[0] and after["n_trials"].iloc[0] == 5
+    assert after["n_trials"].iloc[-1] == 1  # it is a selection of its own
+
+
+def test_an_independent_null_run_lowers_the_dsr():
+    runs = _skilled()
+    null = _run_of(np.random.default_rng(11).standard_t(4, 1500) * 300, "e" * 40)  # no edge
+    before, after = _deflated(runs), _deflated([*runs, null])
+    assert after["n_trials"].iloc[0] == 6
+    assert after["dsr_trials"].iloc[0] < before["dsr_trials"].iloc[0]
+
+
+def test_baselines_and_degenerate_runs_are_not_trials():
+    runs = _skilled()
+    rng = np.random.default_rng(12)
+    baseline = _run_of(rng.standard_t(4, 1500) * 300, "e" * 40, model="base_rate")
+    thin_pnl = np.zeros(1500)
+    thin_pnl[:13] = rng.normal(500, 100, 13)
+    thin, thin_series = _run_of(thin_pnl, "d" * 40)
+    thin["data"]["metrics"]["metrics/backtest.json"]["data"]["degenerate"] = True
+    before, after = _deflated(runs), _deflated([*runs, baseline, (thin, thin_series)])
+    assert after["dsr_trials"].iloc[0] == before["dsr_trials"].iloc[0] and after["n_runs"].iloc[0] == 5

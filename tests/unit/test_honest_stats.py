@@ -161,3 +161,27 @@ def test_breakdown_by_group():
     assert table.loc["Mon", "signed_return_pct"] == 1.0
     assert 0.3 < table.loc["Fri", "auc"] < 0.7
     assert table["n_days"].sum() == n
+
+
+def test_a_per_fold_base_rate_is_near_constant_however_its_folds_differ():
+    """The base-rate model says one number per fold; across folds those numbers spread (here sd 0.0058, above a
+    0.005 rule on the overall spread), but within a fold it carries no day-to-day signal at all."""
+    sessions, up = _market(1400, seed=4)
+    folds = np.repeat(np.arange(10), 140)
+    rates = 0.5 + 0.0058 * np.sqrt(10 / 9) * (np.arange(10) - 4.5) / np.arange(10).std()
+    oof = pd.DataFrame({"trade_date": sessions["trade_date"], "fold": folds, "probability": rates[folds]})
+    metrics, _ = backtest(oof, sessions, settings=BacktestParams(threshold=0.5))
+    assert metrics["signal_sd"] > 0.005 and metrics["signal_sd_within_fold"] < 1e-12
+    assert metrics["degenerate"] and np.isnan(metrics["psr"])
+
+
+def test_stated_confidence_against_the_realised_hit_rate_on_traded_days():
+    sessions, up = _market(600, seed=5)
+    rng = np.random.default_rng(6)
+    right = rng.random(600) < 0.6  # the side is right on 60 % of the days, whatever the model says
+    p = np.where(right == up.to_numpy(), 0.7, 0.3)  # says 0.7 for its side every day: overconfident
+    y = up.to_numpy().astype(float)
+    oof = pd.DataFrame({"trade_date": sessions["trade_date"], "fold": 0, "y_true": y, "probability": p})
+    metrics, _ = backtest(oof, sessions)
+    assert metrics["traded_confidence"] == pytest.approx(0.7)
+    assert metrics["traded_hit_rate"] == pytest.approx(right.mean())  # 0.6: the gap is the overconfidence

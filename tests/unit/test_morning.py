@@ -40,16 +40,36 @@ def pipeline_probability(files: PipelineFiles, day: pd.Timestamp) -> float:
     return float(predictor.predict_proba(features.loc[[day], predictor.feature_names])[0, 1])
 
 
-def test_last_date_is_the_final_models_probability_for_the_pipelines_features(pipeline):
+def oof_row(files: PipelineFiles, day: pd.Timestamp) -> pd.Series:
+    oof = read_table(files.oof)
+    return oof.loc[oof["trade_date"] == day].iloc[0]
+
+
+def test_a_past_day_gets_the_out_of_fold_probability_the_backtest_traded(pipeline):
     root, params, files = pipeline
     settings = load_params(params)
     day = read_table(files.features)["trade_date"].iloc[-1]
     out = predict_day(params=settings, files=files)
-    assert out.trade_date == str(day.date())
-    assert out.probabilities["up"] == pipeline_probability(files, day)  # exactly, not approximately
+    row = oof_row(files, day)
+    assert out.trade_date == str(day.date()) and out.source == "out_of_fold" and out.fold == int(row["fold"])
+    assert out.probabilities["up"] == row["probability"]  # exactly the fold model's, not the final model's
     p = out.probabilities["up"]
     side = int(positions(np.array([p]), np.array([1 - p]), settings.backtest.threshold)[0])
     assert out.decision == {1: "long", -1: "short", 0: "abstain"}[side]
+    sessions = read_table(files.sessions).set_index("trade_date")
+    close, cutoff = sessions.loc[day, "close"], sessions.loc[day, "cutoff_price"]
+    assert out.outcome["close"] == close and out.outcome["move_pts"] == close - cutoff
+    assert out.outcome["move_usd"] == (close - cutoff) * 50.0 and out.outcome["label"] == row["y_true"]
+    right = None if side == 0 else (side == 1) == (row["y_true"] == 1.0)
+    assert out.outcome["decision_right"] == right
+    text = out.to_text()
+    assert f"fold {out.fold}" in text and "what the backtest traded" in text and "outcome: close" in text
+    shap_table = read_table(files.oof_shap).set_index("trade_date")
+    for contribution in out.contributions:  # the fold model's SHAP values of that day
+        assert contribution["shap"] == shap_table.loc[day, contribution["feature"]]
+    in_sample = predict_day(params=settings, files=files, in_sample=True)
+    assert in_sample.source == "in_sample" and "IN SAMPLE" in in_sample.to_text()
+    assert in_sample.probabilities["up"] == pipeline_probability(files, day)  # exactly, not approximately
     registry = json.loads(files.registry.read_text())
     assert out.model == registry["current"]
     assert out.model_sha256 == registry["versions"][out.model]["model_sha256"]
@@ -62,12 +82,25 @@ def test_earlier_dates_match_the_pipeline_too(pipeline):
     dates = read_table(files.features)["trade_date"]
     for day in dates.iloc[[-60, -25, -2]]:  # three dates: mid-history, a month back, the day before the last
         out = predict_day(day.date(), params=load_params(params), files=files)
-        assert out.probabilities["up"] == pipeline_probability(files, day), day
+        assert out.probabilities["up"] == oof_row(files, day)["probability"], day
+        fitted = predict_day(day.date(), params=load_params(params), files=files, in_sample=True)
+        assert fitted.probabilities["up"] == pipeline_probability(files, day), day
+
+
+def test_a_day_of_the_first_training_window_has_no_out_of_sample_answer(pipeline):
+    _, params, files = pipeline
+    first_oof = read_table(files.oof)["trade_date"].min()
+    sessions = read_table(files.sessions)
+    day = sessions.loc[sessions["trade_date"] < first_oof, "trade_date"].iloc[-1]
+    with pytest.raises(NotEnoughDataError, match=r"first training window .*no out-of-sample probability.*--in-sample"):
+        predict_day(day.date(), params=load_params(params), files=files)
+    fitted = predict_day(day.date(), params=load_params(params), files=files, in_sample=True)
+    assert fitted.source == "in_sample" and fitted.probabilities["up"] == pipeline_probability(files, day)
 
 
 def test_contributions_are_the_shap_values_of_the_evaluate_stage(pipeline):
     _, params, files = pipeline
-    out = predict_day(params=load_params(params), files=files, top=30)
+    out = predict_day(params=load_params(params), files=files, top=30, in_sample=True)
     predictor = ModelPredictor(files.model, registry_path=files.registry)
     features = read_table(files.features).set_index("trade_date")
     X = features.loc[[pd.Timestamp(out.trade_date)], predictor.feature_names]
@@ -82,14 +115,14 @@ def test_contributions_are_the_shap_values_of_the_evaluate_stage(pipeline):
 
 
 def truncated_store(root, files: PipelineFiles, day: pd.Timestamp) -> PipelineFiles:
-    """A copy of the pipeline's outputs whose bars and sessions stop the evening before ``day``."""
+    """A copy of the pipeline's outputs whose bars, sessions, labels and predictions stop the evening before
+    ``day`` (the store of a pipeline run the evening before)."""
     store = PipelineFiles(data=root / "data", models=root / "models")
     shutil.copytree(files.data, store.data)
     shutil.copytree(files.models, store.models)
-    bars = read_table(files.bars)
-    write_table(bars.loc[bars["trade_date"] < day], store.bars)
-    sessions = read_table(files.sessions)
-    write_table(sessions.loc[sessions["trade_date"] < day], store.sessions)
+    for path in (store.bars, store.sessions, store.labels, store.oof, store.oof_shap):
+        table = read_table(path)
+        write_table(table.loc[table["trade_date"] < day], path)
     return store
 
 
@@ -109,6 +142,7 @@ def test_this_mornings_file_gives_the_pipelines_prediction(pipeline, tmp_path):
     path, rows = morning_file(tmp_path / "today.csv", files, day, until="10:20")
     out = predict_day(params=load_params(params), files=store, extra_bars=[path])
     assert out.trade_date == str(day.date()) and out.new_bars == rows
+    assert out.source == "final_model" and out.outcome is None  # today: after every day the model was fitted on
     assert out.probabilities["up"] == pipeline_probability(files, day)
 
 
@@ -125,7 +159,7 @@ def test_refuses_without_the_history_the_features_need(pipeline):
     _, params, files = pipeline
     second = read_table(files.sessions)["trade_date"].iloc[1]
     with pytest.raises(NotEnoughDataError, match=r"history these features need is missing.*atr_pct.*only 1 sessions"):
-        predict_day(second.date(), params=load_params(params), files=files)
+        predict_day(second.date(), params=load_params(params), files=files, in_sample=True)
     with pytest.raises(NotEnoughDataError, match="2024-07-04 is not a trade date with bars"):
         predict_day("2024-07-04", params=load_params(params), files=files)
 
@@ -173,7 +207,7 @@ def test_registry_keeps_every_version_and_names_the_current_one(tmp_path):
     small_pipeline(tmp_path, overrides={"train.model": "logistic"})
     second = json.loads(files.registry.read_text())
     assert list(second["versions"]) == [lightgbm, second["current"]] and "logistic" in second["current"]
-    out = predict_day(params=load_params(params), files=files)  # the logistic model, explained by shap
+    out = predict_day(params=load_params(params), files=files, in_sample=True)  # the logistic model, shap's
     assert out.model == second["current"] and len(out.contributions) == 5
     assert out.probabilities["up"] == pipeline_probability(files, pd.Timestamp(out.trade_date))
     small_pipeline(tmp_path)  # lightgbm again: the same version, re-registered in place and current again
@@ -211,11 +245,14 @@ def test_an_archetype_model_decides_on_each_sides_summed_probability(tmp_path):
     params, files = small_pipeline(tmp_path, overrides={"labels.target": "archetype"})
     settings = load_params(params)
     day = read_table(files.features)["trade_date"].iloc[-1]
-    out = predict_day(params=settings, files=files)
+    fitted = predict_day(params=settings, files=files, in_sample=True)
     predictor = ModelPredictor(files.model, registry_path=files.registry)
     features = read_table(files.features).set_index("trade_date")
     expected = predictor.predict_proba(features.loc[[day], predictor.feature_names])[0]
-    assert list(out.probabilities.values()) == expected.tolist()  # exactly the pipeline's final model
+    assert list(fitted.probabilities.values()) == expected.tolist()  # exactly the pipeline's final model
+    out = predict_day(params=settings, files=files)  # the out-of-fold answer, per class
+    row = oof_row(files, day)
+    assert out.probabilities == {c: row[f"probability_{c}"] for c in out.probabilities}
     p = out.probabilities
     long_ = p.get("TrendUp", 0.0) + p.get("ReversalUp", 0.0)
     short = p.get("TrendDown", 0.0) + p.get("ReversalDown", 0.0)

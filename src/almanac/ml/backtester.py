@@ -19,7 +19,7 @@ from scipy import stats
 
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.instruments import instrument
-from almanac.ml.decision import positions, side_probabilities  # the decision rule, shared with almanac predict
+from almanac.ml.decision import label_sides, positions, side_probabilities  # shared with almanac predict
 from almanac.ml.metrics import (
     annualised_sharpe,
     deflated_sharpe_benchmark,
@@ -183,29 +183,100 @@ def yearly(pnl: pd.DataFrame) -> pd.DataFrame:
 
 MIN_DAYS = 60  # fewer out-of-fold days: no Sharpe-based significance is reported
 MIN_TRADES = 30  # fewer trades: likewise
-MIN_SIGNAL_SD = 0.005  # probabilities varying less than this across days carry no day-to-day signal
+MIN_SIGNAL_SD = 0.005  # probabilities varying less than this within a fold carry no day-to-day signal
+# How many trades a PSR needs to keep its false-positive rate within 20 % of nominal, by the number of out-of-fold
+# days: a Monte Carlo of zero-edge strategies trading the synthetic market's own cutoff-to-close moves (kurtosis 11)
+# and Student-t moves (benchmarks/psr_null.py, table in benchmarks/psr_null.md; tests/unit/test_psr_null.py reruns a
+# small version).  With few trades among many flat days the sample skew and kurtosis are noise and the PSR's normal
+# approximation says "significant" far too often (41 trades in 1754 days: P(PSR >= 0.99) 3 %, nominal 1 %).  A run
+# takes the row of the shortest simulated length at or above its own; beyond the last row the bound grows with the
+# length (an extrapolation: 20 % of the days).  Below it psr, dsr and the Sharpe interval are NaN: no claim is the
+# conservative choice against any approximation.
+PSR_MIN_TRADES = ((500, 400), (1754, 600), (5000, 1000))
 
 
-def flag_degenerate(metrics: dict, signal: np.ndarray) -> dict:
-    """Mark results too thin or too constant to support a significance claim: ``psr``/``dsr`` become NaN and
-    ``degenerate`` is True (with a warning).  ``signal`` is the daily probability the positions came from; its
-    standard deviation is reported as ``signal_sd`` (a model predicting its fold's base rate has about 0)."""
+def psr_min_trades(days: int) -> int:
+    """Trades a backtest of ``days`` out-of-fold days needs before its PSR, DSR and Sharpe interval are reported
+    (:data:`PSR_MIN_TRADES`).
+
+    Examples
+    --------
+    >>> psr_min_trades(1754), psr_min_trades(300), psr_min_trades(3000), psr_min_trades(10_000)
+    (600, 400, 1000, 2000)
+    """
+    for length, trades in PSR_MIN_TRADES:
+        if days <= length:
+            return trades
+    last_days, last_trades = PSR_MIN_TRADES[-1]
+    return max(last_trades, math.ceil(last_trades * days / last_days))
+
+
+def within_fold_sd(signal: np.ndarray, folds: np.ndarray | None) -> float:
+    """Pooled standard deviation of ``signal`` around its fold's mean: the day-to-day variation a model's
+    probabilities carry.  A model that predicts one number per fold (the base rate) has exactly 0, however much
+    that number moves from fold to fold."""
+    signal = np.asarray(signal, dtype=float)
+    if len(signal) == 0:
+        return 0.0
+    if folds is None:
+        return float(np.nanstd(signal))
+    means = pd.Series(signal).groupby(np.asarray(folds)).transform("mean").to_numpy()
+    return float(np.sqrt(np.nanmean((signal - means) ** 2)))
+
+
+def flag_degenerate(metrics: dict, signal: np.ndarray, folds: np.ndarray | None = None) -> dict:
+    """Mark results too thin or too constant to support a significance claim.
+
+    ``degenerate`` is True (with a warning; ``psr``/``dsr`` NaN) for fewer than :data:`MIN_DAYS` days, fewer than
+    :data:`MIN_TRADES` trades, or probabilities that barely move from day to day *within* a fold
+    (``signal_sd_within_fold`` below :data:`MIN_SIGNAL_SD`; ``folds`` gives each day's fold, ``signal_sd`` stays the
+    overall spread).  With fewer trades than :func:`psr_min_trades` of the days ``psr``, ``dsr`` and
+    ``sharpe_ci_*`` are NaN too (``psr_min_trades`` echoes the bound): their false-positive rate is not what they
+    claim there.
+    """
+    signal = np.asarray(signal, dtype=float)
     signal_sd = float(np.nanstd(signal)) if len(signal) else 0.0
+    spread = within_fold_sd(signal, folds)
     reasons = []
     if metrics["days"] < MIN_DAYS:
         reasons.append(f"{metrics['days']} out-of-fold days (< {MIN_DAYS})")
     if metrics["trades"] < MIN_TRADES:
         reasons.append(f"{metrics['trades']} trades (< {MIN_TRADES})")
-    if signal_sd < MIN_SIGNAL_SD:
-        reasons.append(f"near-constant probabilities (sd {signal_sd:.4f} < {MIN_SIGNAL_SD})")
-    out = {**metrics, "signal_sd": signal_sd, "degenerate": bool(reasons)}
+    if spread < MIN_SIGNAL_SD:
+        reasons.append(f"near-constant probabilities within folds (sd {spread:.4f} < {MIN_SIGNAL_SD})")
+    needed = psr_min_trades(metrics["days"])
+    out = {
+        **metrics, "signal_sd": signal_sd, "signal_sd_within_fold": spread, "degenerate": bool(reasons),
+        "psr_min_trades": needed,
+    }  # fmt: skip
     if reasons:
         out["psr"] = out["dsr"] = float("nan")
         log.warning(
             "backtest too thin to judge: %s; psr and dsr are not reported (Sharpe %.2f means nothing here)",
             "; ".join(reasons), metrics["sharpe"],
         )  # fmt: skip
+    elif metrics["trades"] < needed:
+        out["psr"] = out["dsr"] = out["sharpe_ci_low"] = out["sharpe_ci_high"] = float("nan")
+        log.warning(
+            "%d trades in %d days: fewer than the %d a PSR needs to keep its false-positive rate "
+            "(benchmarks/psr_null.md); psr, dsr and the Sharpe interval are not reported",
+            metrics["trades"], metrics["days"], needed,
+        )  # fmt: skip
     return out
+
+
+def stated_and_realised(position: np.ndarray, p_long: np.ndarray, p_short: np.ndarray, *, sides: np.ndarray) -> dict:
+    """On the days that trade: ``traded_confidence``, the mean probability of the side taken (what the model
+    said), and ``traded_hit_rate``, the share of those days whose label favoured that side (what happened); a
+    calibrated model has the two close.  ``sides`` is :func:`almanac.ml.decision.label_sides` of the labels."""
+    traded = (position != 0) & np.isfinite(sides)
+    if not traded.any():
+        return {"traded_confidence": float("nan"), "traded_hit_rate": float("nan")}
+    stated = np.where(position > 0, p_long, p_short)[traded]
+    return {
+        "traded_confidence": float(stated.mean()),
+        "traded_hit_rate": float((sides[traded] == position[traded]).mean()),
+    }
 
 
 class MLBacktester:
@@ -295,8 +366,8 @@ def backtest(
     ...                          "close": [101.0, 99.0, 100.5]})
     >>> oof = pd.DataFrame({"trade_date": days, "probability": [0.7, 0.2, 0.55]})
     >>> metrics, equity = backtest(oof, sessions, settings=BacktestParams(commission_usd=0, slippage_ticks=0))
-    >>> equity["pnl_usd"].tolist(), metrics["trades"]
-    ([50.0, 50.0, 0.0], 2)
+    >>> equity["pnl_usd"].tolist(), metrics["trades"]  # at the default threshold 0.55 the third day trades too
+    ([50.0, 50.0, 25.0], 3)
     """
     settings = settings or DEFAULTS.backtest
     costs = costs or CostModel.from_params(settings)
@@ -318,7 +389,15 @@ def backtest(
         annualised_sharpe, pnl["pnl_usd"].to_numpy(dtype=float), block_days=settings.block_days,
         n_boot=settings.bootstrap, seed=settings.seed,
     )  # fmt: skip
-    result = flag_degenerate(result, p_long.to_numpy(dtype=float))
+    folds = oof["fold"].to_numpy() if "fold" in oof.columns else None
+    result = flag_degenerate(result, p_long.to_numpy(dtype=float), folds)
+    if "y_true" in oof.columns:
+        position = pnl["position"].reindex(p_long.index).to_numpy()
+        result.update(
+            stated_and_realised(
+                position, p_long.to_numpy(), p_short.to_numpy(), sides=label_sides(oof["y_true"].to_numpy())
+            )
+        )
     pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(long classes) for archetypes)
     pnl["threshold"] = pd.Series(threshold, index=p_long.index).reindex(pnl.index)
     columns = ["trade_date", "p_long", "threshold", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",

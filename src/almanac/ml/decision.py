@@ -51,3 +51,22 @@ def side_probabilities(proba: np.ndarray, classes) -> tuple[np.ndarray, np.ndarr
         raise ValueError(f"classes without a position: {', '.join(unknown)}; known: {', '.join(ARCHETYPE_SIDES)}")
     side = np.array([ARCHETYPE_SIDES[c] for c in names])
     return proba[:, side == 1].sum(axis=1), proba[:, side == -1].sum(axis=1)
+
+
+def label_sides(y_true, classes=None) -> np.ndarray:
+    """The side each day's realised label favoured: +1 where a long was right, -1 where a short was, 0 where neither
+    (an archetype that trades no side), NaN where the label is unknown.  Binary labels: 1 (up) is +1, 0 is -1.
+
+    Examples
+    --------
+    >>> label_sides([1.0, 0.0, float("nan")]).tolist()
+    [1.0, -1.0, nan]
+    >>> label_sides(["TrendUp", "Range", "ReversalDown"]).tolist()
+    [1.0, 0.0, -1.0]
+    """
+    values = np.asarray(y_true, dtype=object)
+    names = np.array([isinstance(v, str) for v in values], dtype=bool)
+    if names.any():  # archetype classes
+        return np.array([ARCHETYPE_SIDES.get(v, np.nan) if isinstance(v, str) else np.nan for v in values], float)
+    numeric = values.astype(float)
+    return np.where(np.isnan(numeric), np.nan, np.where(numeric == 1.0, 1.0, -1.0))

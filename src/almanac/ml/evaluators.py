@@ -26,7 +26,8 @@ from almanac.ml.metrics import (
 )
 
 log = logging.getLogger(__name__)
-ECE_OK = 0.05  # expected calibration error at or below which probabilities count as calibrated (with skill > 0)
+ECE_NULL_DRAWS = 1000  # label draws from the model's own probabilities: the ECE a calibrated model shows by chance
+ECE_NULL_QUANTILE = 0.95  # an ECE above this quantile of that null is evidence of miscalibration
 
 
 class ModelEvaluator:
@@ -223,7 +224,7 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int) -> pd.DataFrame:
     """Reliability curve: per equal-width probability bin, mean predicted, observed frequency and count."""
     p = np.asarray(p, dtype=float)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    which = _bin_of(p, bins)
     frame = pd.DataFrame({"bin": which, "p": p, "y": np.asarray(y, dtype=float)})
     table = (
         frame.groupby("bin")
@@ -234,6 +235,55 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int) -> pd.DataFrame:
     table["bin_high"] = edges[table["bin"] + 1]
     table["perfect"] = table["mean_predicted"]  # the diagonal, drawn beside the observed frequencies
     return table[["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"]]
+
+
+def _bin_of(p: np.ndarray, bins: int) -> np.ndarray:
+    """Equal-width bin of each probability (the bins of :func:`calibration_table`)."""
+    return np.clip(np.digitize(p, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
+
+
+def _ece_rows(bin_index: np.ndarray, gap: np.ndarray, bins: int) -> np.ndarray:
+    """ECE of each row of ``gap`` (predicted minus observed per day) with the days' bins ``bin_index`` (same shape):
+    sum over bins of |sum of gaps in the bin| / days, which is the count-weighted |mean predicted - observed|."""
+    rows, n = gap.shape
+    keys = (np.arange(rows)[:, None] * bins + bin_index).reshape(-1)
+    sums = np.bincount(keys, weights=gap.reshape(-1), minlength=rows * bins).reshape(rows, bins)
+    return np.abs(sums).sum(axis=1) / n
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int) -> float:
+    """ECE of probabilities ``p`` for 0/1 outcomes ``y`` over ``bins`` equal-width bins (count-weighted
+    |mean predicted - observed frequency|); NaN without days."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    if len(p) == 0:
+        return float("nan")
+    return float(_ece_rows(_bin_of(p, bins)[None, :], (p - y)[None, :], bins)[0])
+
+
+def ece_noise(
+    y: np.ndarray, p: np.ndarray, *, bins: int, n_boot: int, seed: int, level: float = 0.95
+) -> dict[str, float]:
+    """How much of an ECE is noise: ``ece_ci_low/high``, the percentile interval of the ECE over ``n_boot``
+    bootstrap resamples of the days, and ``ece_null_mean``/``ece_null_p95``, the ECE that a *perfectly calibrated*
+    model with these very probabilities shows by chance (outcomes drawn as Bernoulli(p), :data:`ECE_NULL_DRAWS`
+    times).  With a few hundred days per bin the null is far from zero (the default run: about 0.02), so an ECE is
+    judged against it rather than against a fixed number."""
+    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    n = len(p)
+    out = dict.fromkeys(("ece_ci_low", "ece_ci_high", "ece_null_mean", "ece_null_p95"), float("nan"))
+    if n == 0:
+        return out
+    rng = np.random.default_rng(seed)
+    home = _bin_of(p, bins)
+    draws = (rng.random((ECE_NULL_DRAWS, n)) < p).astype(float)  # outcomes of a calibrated forecaster
+    null = _ece_rows(np.broadcast_to(home, draws.shape), p - draws, bins)
+    out["ece_null_mean"], out["ece_null_p95"] = float(null.mean()), float(np.quantile(null, ECE_NULL_QUANTILE))
+    if n_boot > 0:
+        idx = rng.integers(0, n, size=(n_boot, n))
+        boot = _ece_rows(home[idx], p[idx] - y[idx], bins)
+        tail = (1.0 - level) / 2.0
+        out["ece_ci_low"], out["ece_ci_high"] = float(np.quantile(boot, tail)), float(np.quantile(boot, 1.0 - tail))
+    return out
 
 
 def roc_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
@@ -386,9 +436,9 @@ def evaluate(
         metrics.update({"tn": tn, "fp": fp, "fn": fn, "tp": tp})
         plots["roc"] = roc_table(codes, proba[:, 1])
         plots["calibration"] = calibration_table(codes, proba[:, 1], settings.calibration_bins)
-        table = plots["calibration"]
-        metrics["ece"] = float(
-            (table["count"] * (table["mean_predicted"] - table["observed"]).abs()).sum() / len(codes)
+        metrics["ece"] = expected_calibration_error(codes, proba[:, 1], settings.calibration_bins)
+        metrics.update(
+            ece_noise(codes, proba[:, 1], bins=settings.calibration_bins, n_boot=settings.bootstrap, seed=settings.seed)
         )
         plots["rolling_auc"] = rolling_auc(oof["trade_date"], codes, proba[:, 1], window_days=settings.rolling_days)
         if oracle is not None:
@@ -413,12 +463,23 @@ def evaluate(
         metrics.update(information_coefficient(oof, proba[:, 1], returns))
     if binary and context is not None:
         plots["breakdown"] = breakdown(oof, codes, proba[:, 1], returns=returns, context=context)
-    # Calibration against the simplest honest forecast, the training base rate (same folds).
+    if not binary:
+        # Top-label calibration (Guo et al. 2017): the stated probability of the predicted class against how often
+        # it was the class.  Under calibration the argmax is right with probability max(p), so the null is the
+        # binary one on (confidence, correct).
+        confidence, correct = proba.max(axis=1), (predicted == codes).astype(float)
+        metrics["ece"] = expected_calibration_error(correct, confidence, settings.calibration_bins)
+        metrics.update(
+            ece_noise(correct, confidence, bins=settings.calibration_bins, n_boot=settings.bootstrap,
+                      seed=settings.seed)
+        )  # fmt: skip
+    # Calibration against the simplest honest forecast, the training base rate (same folds), and against the ECE a
+    # calibrated model with these probabilities would show by chance.
     metrics["brier_skill"] = 1.0 - metrics["brier"] / metrics["base_rate_brier"]
     metrics["calibration_ok"] = bool(
         metrics["brier"] < metrics["base_rate_brier"]
         and metrics["log_loss"] < metrics["base_rate_log_loss"]
-        and metrics.get("ece", 0.0) <= ECE_OK
+        and metrics["ece"] <= metrics["ece_null_p95"]
     )
     if metrics["brier"] >= metrics["base_rate_brier"] or metrics["log_loss"] >= metrics["base_rate_log_loss"]:
         log.warning(

@@ -194,3 +194,43 @@ def deflated_sharpe_benchmark(sr_trials_var: float, n_trials: int) -> float:
     z1 = stats.norm.ppf(1.0 - 1.0 / n_trials)
     z2 = stats.norm.ppf(1.0 - 1.0 / (n_trials * math.e))
     return float(math.sqrt(sr_trials_var) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2))
+
+
+def psr_null_rates(
+    n_trades: int,
+    n_days: int,
+    *,
+    draws: int,
+    seed: int,
+    tail_df: float = 6.0,
+    moves: np.ndarray | None = None,
+    levels=(0.95, 0.99),
+) -> dict[float, float]:
+    """Monte Carlo of the PSR's false-positive rate for a strategy with no edge that trades ``n_trades`` of
+    ``n_days`` days: the share of ``draws`` such strategies whose PSR(0) reaches each of ``levels``.
+
+    Each draw's daily P&L is zero on the flat days and, on the trade days, a zero-mean fat-tailed move: a
+    Student-t with ``tail_df`` degrees of freedom, or (``moves``) a resample of given moves with random signs (e.g.
+    a market's cutoff-to-close moves: their tails and scale, no edge).  Its PSR is :func:`probabilistic_sharpe`'s
+    formula from the same moments (biased skew and non-excess kurtosis, Sharpe with ``ddof=1``).  A valid test has
+    a rate near ``1 - level``; with few trades the sample skew and kurtosis of a mostly-zero series are too noisy
+    and the rate is well above it.
+    """
+    rng = np.random.default_rng(seed)
+    if moves is None:
+        x = rng.standard_t(tail_df, size=(draws, n_trades))
+    else:
+        moves = np.asarray(moves, dtype=float)
+        x = rng.choice(moves[np.isfinite(moves)], size=(draws, n_trades)) * rng.choice([-1.0, 1.0], (draws, n_trades))
+    x2 = x * x
+    s1, s2, s3, s4 = x.sum(axis=1), x2.sum(axis=1), (x2 * x).sum(axis=1), (x2 * x2).sum(axis=1)
+    mean = s1 / n_days  # the flat days add zeros to every sum
+    m2 = s2 / n_days - mean**2
+    m3 = s3 / n_days - 3 * mean * s2 / n_days + 2 * mean**3
+    m4 = s4 / n_days - 4 * mean * s3 / n_days + 6 * mean**2 * s2 / n_days - 3 * mean**4
+    sr = mean / np.sqrt(m2 * n_days / (n_days - 1))
+    skew, kurtosis = m3 / (m2 * np.sqrt(m2)), m4 / m2**2
+    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr**2
+    z = np.where(denom > 0, sr * math.sqrt(n_days - 1) / np.sqrt(np.where(denom > 0, denom, 1.0)), -np.inf)
+    psr = stats.norm.cdf(z)
+    return {level: float((psr >= level).mean()) for level in levels}

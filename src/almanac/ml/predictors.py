@@ -18,6 +18,8 @@ from almanac import calendar
 from almanac.config import DEFAULTS, Params
 from almanac.data_sources.store import read_json, read_table
 from almanac.errors import NotEnoughDataError
+from almanac.instruments import instrument
+from almanac.ml import morning
 from almanac.ml.decision import ARCHETYPE_SIDES, positions, side_probabilities
 from almanac.ml.registry import current_record, load_model
 
@@ -145,6 +147,21 @@ class PipelineFiles:
         """The model registry (stage ``train``)."""
         return self.models / "model_registry.json"
 
+    @property
+    def labels(self) -> Path:
+        """The label table (stage ``labels``)."""
+        return self.data / "labels.parquet"
+
+    @property
+    def oof(self) -> Path:
+        """The out-of-fold predictions (stage ``train``)."""
+        return self.data / "predictions" / "oof.parquet"
+
+    @property
+    def oof_shap(self) -> Path:
+        """Each out-of-fold day's SHAP values under its fold's model (stage ``train``)."""
+        return self.data / "predictions" / "oof_shap.parquet"
+
 
 @dataclasses.dataclass(frozen=True)
 class MorningPrediction:
@@ -163,6 +180,9 @@ class MorningPrediction:
     model_sha256: str
     contributions: list[dict]  # the largest SHAP contributions: feature, value, shap (log-odds of the base model)
     new_bars: int  # bars taken from --bars files (0: the pipeline's stored bars only)
+    source: str = "final_model"  # final_model (today), out_of_fold (a past day: its fold's model), in_sample
+    fold: int | None = None  # out_of_fold: the walk-forward fold whose model gave the probability
+    outcome: dict | None = None  # a past day: close, move_pts, move_usd, label, decision_right
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (``almanac predict --json``)."""
@@ -184,12 +204,23 @@ class MorningPrediction:
                 )
             )
             explained = "TrendUp" if "TrendUp" in self.probabilities else list(self.probabilities)[-1]
+        from almanac.ml.morning import SOURCES
+
         lines += [
             f"decision: {self.decision.upper()} (trade when the larger side reaches {self.threshold:g})",
+            f"probability {SOURCES[self.source].format(fold=self.fold)}",
             f"model: {self.model} (version {self.version}, sha256 {self.model_sha256[:12]}… verified)",
         ]
+        if self.outcome is not None:
+            o = self.outcome
+            verdict = {None: "no trade", True: "the decision was right", False: "the decision was wrong"}
+            lines.append(
+                f"outcome: close {o['close']:g}, {o['move_pts']:+g} points from the cutoff ({o['move_usd']:+,.0f} USD a "
+                f"contract before costs); {verdict[o['decision_right']]}"
+            )
         if self.contributions:
-            lines.append(f"largest SHAP contributions (log-odds of {explained}):")
+            whose = f"fold {self.fold}'s model" if self.source == "out_of_fold" else "the registered model"
+            lines.append(f"largest SHAP contributions ({whose}, log-odds of {explained}):")
             width = max(len(c["feature"]) for c in self.contributions)
             lines += [
                 f"  {c['feature']:<{width}}  {c['shap']:+.4f}   (value {c['value']:.4g})" for c in self.contributions
@@ -250,6 +281,7 @@ def predict_day(
     files: PipelineFiles | None = None,
     extra_bars: list[str | Path] = (),
     top: int = 5,
+    in_sample: bool = False,
 ) -> MorningPrediction:
     """Predict the rest of ``date``'s session from what is known at its cutoff, with the registered model.
 
@@ -269,6 +301,10 @@ def predict_day(
         Vendor files with bars after the stored ones (bars already stored are not read twice).
     top : int
         How many SHAP contributions to report.
+    in_sample : bool
+        For a day the registered model was fitted on (a labelled day), answer with that model anyway, labelled
+        in-sample.  By default such a day gets the out-of-fold probability of its walk-forward fold's model, the
+        one the backtest traded (see :mod:`almanac.ml.morning`); a day of the first training window has none.
 
     Returns
     -------
@@ -277,8 +313,9 @@ def predict_day(
     Raises
     ------
     NotEnoughDataError
-        The cutoff of ``date`` has not passed in the data, ``date`` is not a trade date of the data, or the
-        history the features need is missing.
+        The cutoff of ``date`` has not passed in the data, ``date`` is not a trade date of the data, the
+        history the features need is missing, or ``date`` lies in the first training window (without
+        ``in_sample``).
     ModelIntegrityError
         The model file does not match its registered sha256, or the registry's model was trained with another
         cutoff, symbol or target than ``params``.
@@ -359,6 +396,26 @@ def predict_day(
             f"{day.date()}: the cutoff {settings.cutoff} ET has not passed in the data ({last}; a bar that ends by "
             "the cutoff is needed); add the bars up to the cutoff with --bars"
         )
+    fitted = morning.fitted_on(files.labels, day, params.labels.target) if files.labels.is_file() else False
+    point_value = instrument(params.data.symbol).point_value_usd
+    if fitted and not in_sample:  # a past day: what the backtest traded, from the model of its fold
+        row = morning.out_of_fold_row(files.oof, day)
+        probabilities = morning.probabilities_of(row)
+        if "up" in probabilities:
+            p_long, p_short = np.array([probabilities["up"]]), np.array([1.0 - probabilities["up"]])
+        else:
+            p_long, p_short = side_probabilities(np.array([list(probabilities.values())]), list(probabilities))
+        threshold = morning.threshold_on(day, params=params, oof_path=files.oof, sessions=read_table(files.sessions))
+        side = int(positions(p_long, p_short, threshold)[0])
+        return MorningPrediction(
+            trade_date=str(day.date()), cutoff_et=settings.cutoff, cutoff_price=float(today["cutoff_price"]),
+            contract=str(today["contract"]), target=params.labels.target, probabilities=probabilities,
+            decision={1: "long", -1: "short", 0: "abstain"}[side], threshold=threshold, model=name,
+            version=str(record.get("version", "")), model_sha256=str(record["model_sha256"]),
+            contributions=morning.out_of_fold_contributions(files.oof_shap, files.features, day, top=top),
+            new_bars=int(len(new_used)), source="out_of_fold", fold=int(row["fold"]),
+            outcome=morning.outcome(today, row["y_true"], side, point_value_usd=point_value),
+        )  # fmt: skip
     features, _ = build_features(bars, sessions, read_table(files.daily), settings=settings)
     X = features.loc[[day], predictor.feature_names]
     history = read_table(files.features, columns=predictor.feature_names)
@@ -393,7 +450,18 @@ def predict_day(
             explained_class=classes.index("TrendUp") if "TrendUp" in classes else len(classes) - 1,
         ),
         new_bars=int(len(new_used)),
+        source="in_sample" if fitted else "final_model",
+        outcome=morning.outcome(
+            today, _label(files.labels, day, params.labels.target), side, point_value_usd=point_value
+        )
+        if fitted
+        else None,
     )
+
+
+def _label(path: Path, day: pd.Timestamp, target: str):
+    labels = read_table(path, columns=["trade_date", target], filters=[("trade_date", "==", day)])
+    return labels[target].iloc[0]
 
 
 def _contributions(

@@ -18,6 +18,7 @@ from pathlib import Path
 import dash
 from dash import Input, Output, State, dcc, html
 
+from almanac import robustness
 from almanac.config import learner_names
 from almanac.experiments import display, experiments, queue_training
 from almanac.report import Run, headline, load_run, warnings
@@ -49,6 +50,28 @@ def _metrics_table(run: Run | None) -> html.Table | html.P:
     return html.Table(
         [html.Thead(html.Tr([html.Th("measure"), html.Th("value"), html.Th("against")])), html.Tbody(rows)],
         id="metrics-headline",
+    )
+
+
+def _held_out(run: Run | None) -> html.Div:
+    """The defaults protocol's held-out table (benchmarks/robustness.json): what the pipeline does on markets that
+    chose nothing, beside this run's single draw."""
+    header, rows = robustness.held_out_table(run.robustness, run.params) if run is not None else ([], [])
+    if not rows:
+        return html.Div(id="held-out")
+    return html.Div(
+        [
+            html.H3("Defaults chosen out of sample (held-out seeds)"),
+            html.P(robustness.protocol_sentence(run.robustness)),
+            html.Table(
+                [
+                    html.Thead(html.Tr([html.Th(h) for h in header])),
+                    html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]),
+                ],
+                id="held-out-table",
+            ),  # fmt: skip
+        ],
+        id="held-out",
     )
 
 
@@ -121,6 +144,7 @@ def layout(repo: Path):
                     html.Div(_metrics_table(run), id="metrics-table"),
                 ]
             ),
+            _held_out(run),
             html.Div(
                 [
                     html.H3("5. Experiments (dvc exp show)"),

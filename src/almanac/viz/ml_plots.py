@@ -62,15 +62,16 @@ def yearly(table: pd.DataFrame) -> go.Figure:
 
 
 def calibration(table: pd.DataFrame) -> go.Figure:
-    """Reliability curve with the perfect diagonal (``plots/calibration.csv``)."""
-    title = "Calibration (out of fold)"
+    """Reliability curve with the perfect diagonal (``plots/calibration.csv``); each bin is labelled with its number
+    of days, so a point far from the diagonal can be read against how few days it rests on."""
+    title = "Calibration (out of fold; days per bin)"
     if table.empty:
         return empty(title, "no calibration curve: binary targets only")
     fig = figure(title, "mean predicted P(up)", "observed frequency of up")
     fig.add_scatter(x=[0, 1], y=[0, 1], name="perfect", mode="lines", line={"dash": "dash", "color": "grey"})
     fig.add_scatter(
-        x=table["mean_predicted"], y=table["observed"], name="model", mode="lines+markers",
-        text=[f"{n} days" for n in table["count"]],
+        x=table["mean_predicted"], y=table["observed"], name="model", mode="lines+markers+text",
+        text=[f"n={n}" for n in table["count"]], textposition="top center", hovertemplate="%{text}<extra></extra>",
     )  # fmt: skip
     return fig
 
