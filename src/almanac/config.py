@@ -548,11 +548,17 @@ _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 
 
+def yaml_params(text: str) -> Any:
+    """Parse the text of a ``params.yaml`` as the pipeline does (times stay strings, ``1e-07`` is a number), without
+    validating it: an older commit's file may predate today's schema."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: safe
+
+
 def load_params(path: str | Path) -> Params:
     """Read and validate the whole ``params.yaml`` (or any file of the same shape)."""
     path = Path(path)
     try:
-        raw = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader subclass: safe
+        raw = yaml_params(path.read_text())
     except yaml.YAMLError as err:
         raise ParamsError(f"{path}: not valid YAML: {err}") from err
     if raw is not None and not isinstance(raw, Mapping):

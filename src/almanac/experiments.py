@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -99,9 +100,9 @@ def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) ->
 
 
 def parse(shown: list[dict], *, head: str | None = None) -> pd.DataFrame:
-    """Rows of ``dvc exp show --json`` (with ``--all-commits``: every commit): the workspace, each baseline commit
-    and its experiments.  ``shown`` is False for the baseline commits other than ``head`` (the checked-out commit):
-    they count as trials but the table people read lists the workspace, ``head`` and every experiment."""
+    """Rows of ``dvc exp show --json``: the workspace, each baseline commit and its experiments.  ``shown`` is False
+    for baseline commits other than ``head`` (the checked-out commit): they count as trials, but the table people
+    read lists the workspace, ``head`` and every experiment."""
     rows = []
     for baseline in shown:
         kind = "workspace" if baseline.get("rev") == "workspace" else "baseline"
@@ -246,18 +247,77 @@ def deflate(table: pd.DataFrame, pnl: dict | None = None) -> pd.DataFrame:
     return table
 
 
+_EXP_REF = re.compile(r"^refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/(?P<name>[^/]+)$")  # DVC's experiment refs
+
+
+def _git(repo: str | Path, *args: str, stdin: str | None = None) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, input=stdin, capture_output=True, text=True, check=False)
+    return done.stdout if done.returncode == 0 else ""
+
+
+def history(repo: str | Path = ".", *, known: set[str] = frozenset()) -> pd.DataFrame:
+    """Every run the repository holds, read from git (rows in :func:`parse`'s layout, ``shown`` False): each commit
+    on a branch or tag and each finished DVC experiment (``refs/exps``), with the params and backtest metrics it
+    committed.  Runs whose sha is in ``known`` (the rows ``dvc exp show`` already listed) are left out.
+
+    This is the ledger of trials: git keeps it, so committing ``dvc.lock`` after an experiment keeps the experiment
+    (its ref stays) and every earlier commit stays a trial; ``dvc exp remove`` removes one.  One ``git cat-file``
+    process reads every run's files, so a long history costs little (``dvc exp show --all-commits`` takes about
+    20 s on this repository's 77 commits).
+    """
+    runs: dict[str, tuple[str, str]] = {}
+    for sha in _git(repo, "rev-list", "--branches", "--tags").split():
+        runs[sha] = ("baseline", sha[:7])
+    for line in _git(repo, "for-each-ref", "refs/exps", "--format=%(objectname) %(refname)").splitlines():
+        sha, ref = line.split(" ", 1)
+        match = _EXP_REF.match(ref)
+        if match:
+            runs[sha] = ("experiment", match["name"])
+    runs = {sha: run for sha, run in runs.items() if sha not in known}
+    wanted = [f"{sha}:{path}" for sha in runs for path in ("params.yaml", "metrics/backtest.json")]
+    objects = _batch_objects(_git(repo, "cat-file", "--batch", stdin="\n".join(wanted) + "\n")) if wanted else []
+    rows = []
+    for (sha, (kind, name)), params_text, metrics_text in zip(runs.items(), objects[::2], objects[1::2], strict=False):
+        if params_text is None or metrics_text is None:
+            continue  # a commit before the backtest existed: no run to count
+        rows.append(_history_row(sha, kind, name, params_text, metrics_text))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _history_row(sha: str, kind: str, name: str, params_text: str, metrics_text: str) -> dict:
+    from almanac.config import yaml_params
+
+    try:
+        params = _flat(yaml_params(params_text) or {})
+        metrics = json.loads(metrics_text)
+    except (ValueError, TypeError):
+        params, metrics = {}, {}
+    row = {column: None for column in COLUMNS}
+    row.update(
+        name=name, rev=sha[:7], kind=kind, state="done", changed="", full_rev=sha, shown=False,
+        data=json.dumps({k: v for k, v in sorted(params.items()) if k.startswith(DATA_SECTIONS)}, default=str),
+        target=params.get("labels.target", "rest_of_day"), model=params.get("train.model"),
+    )  # fmt: skip
+    for column, (path, key) in METRICS.items():
+        if path == "metrics/backtest.json":
+            row[column] = metrics.get(key)
+    return row
+
+
 def experiments(repo: str | Path = ".") -> pd.DataFrame:
-    """The experiments table of ``repo`` (see :func:`parse`) over every commit (``dvc exp show --all-commits``: an
-    experiment stays a trial after ``dvc.lock`` is committed), deflated over its trials (:func:`deflate`)."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False)
-    table = parse(json.loads(dvc("exp", "show", "--all-commits", "--json", repo=repo) or "[]"),
-                  head=head.stdout.strip() or None)  # fmt: skip
+    """The experiments table of ``repo``: what ``dvc exp show`` lists (the workspace, the checked-out commit and its
+    experiments), plus every other run in the repository's history (:func:`history`, not shown but counted),
+    deflated over the trials (:func:`deflate`)."""
+    head = _git(repo, "rev-parse", "HEAD").strip() or None
+    table = parse(json.loads(dvc("exp", "show", "--json", repo=repo) or "[]"), head=head)
+    known = set(table["full_rev"].dropna())
+    table = pd.concat([table, history(repo, known=known)], ignore_index=True)
     return deflate(table, daily_pnl(table, repo))
 
 
 TRIALS_NOTE = (
-    "DSR over the runs tried: every commit and experiment of the repository (dvc exp show --all-commits) on the same "
-    f"data and target, degenerate and baseline backtests left out; runs whose daily P&L correlate at "
+    "DSR over the runs tried: every commit on a branch and every DVC experiment of the repository (read from git) on "
+    "the same data and target, degenerate and baseline backtests left out; runs whose daily P&L correlate at "
     f"{SAME_TRIAL_CORRELATION} or more count as one trial."
 )
 

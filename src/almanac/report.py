@@ -253,7 +253,7 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                         "DSR over the runs tried",
                         _num(run.trials["dsr"], 3),
                         f"{run.trials['n']} independent trial(s) among {run.trials.get('runs', run.trials['n'])} run(s) "
-                        "on the same data and target (every commit and experiment; runs trading alike count once); "
+                        "on the same data and target (every commit and DVC experiment in git; runs trading alike count once); "
                         "the benchmark is the best Sharpe ratio expected of that many unskilled trials"
                         + ("" if run.trials["n"] >= 2 else ": one trial, nothing to deflate over"),
                     )

@@ -94,10 +94,10 @@ def test_report_of_an_experiment_and_dsr_over_the_runs_tried(tmp_path):
     # Committing the applied experiment (what DVC's own hint says to do) keeps every run a trial.
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "logistic"], repo, env)
-    from almanac.experiments import experiments, text_table
+    from almanac.experiments import TRIALS_NOTE, experiments, text_table
 
     table = experiments(repo)
     assert "logit" in table["name"].tolist()  # the experiment of the earlier commit is still listed
     workspace = table.set_index("name").loc["workspace"]
     assert workspace["n_runs"] == 4 and workspace["n_trials"] == 2 and pd.notna(workspace["dsr_trials"])
-    assert "DSR (2 trials of 4 runs)" in text_table(table) and "--all-commits" in text_table(table)
+    assert "DSR (2 trials of 4 runs)" in text_table(table) and TRIALS_NOTE in text_table(table)
