@@ -57,7 +57,7 @@ report: venv ## write reports/report.html: headline metrics, charts and trades o
 bench: venv ## time the stages on the default 9-year market; prints wall time and peak RSS
 	$(BIN)/python benchmarks/run.py
 
-robustness: venv ## the defaults protocol: 16 models on 8 selection + 5 evaluation seeds (~7 min); writes benchmarks/robustness.*
+robustness: venv ## defaults protocol (16 models, 8 selection + 5 evaluation seeds) and PSR null (~17 min): benchmarks/*.md
 	$(BIN)/python benchmarks/model_table.py --jobs 2
 	$(BIN)/python benchmarks/psr_null.py
 

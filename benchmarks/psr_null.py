@@ -7,7 +7,7 @@ move on the trade days: the default synthetic market's own cutoff-to-close moves
 each kind of move and sample length, and writes the table to ``benchmarks/psr_null.md``.  The backtest reports no
 PSR, DSR or Sharpe interval below the largest such ``k`` of its sample length (``almanac.ml.backtester.PSR_MIN_TRADES``).
 
-    python benchmarks/psr_null.py [--draws 40000]
+    python benchmarks/psr_null.py [--draws 100000]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _es_moves():
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=40_000, help="strategies per cell")
+    parser.add_argument("--draws", type=int, default=100_000, help="strategies per cell")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "psr_null.md"))
     args = parser.parse_args(argv)
     from scipy import stats

@@ -168,32 +168,35 @@ def _pnl_series(text: str) -> pd.Series | None:
 def trial_clusters(runs: list, pnl: dict, table: pd.DataFrame) -> np.ndarray:
     """Cluster label of each run in ``runs`` (index labels of ``table``): runs whose daily P&L correlate at
     :data:`SAME_TRIAL_CORRELATION` or more with every other member of their cluster (complete linkage) are one
-    trial.  Two runs without a P&L series are the same trial only when their backtest metrics are identical."""
+    trial.  Correlations are over the days both runs have (at least :data:`MIN_COMMON_DAYS`, else the runs count
+    as separate trials); identical P&L series are the same trial however short.  Two runs without a P&L series are
+    the same trial only when their backtest metrics are identical."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
-
-    from almanac.ml.metrics import correlation
 
     k = len(runs)
     if k < 2:
         return np.ones(k, dtype=int)
-    similarity = np.eye(k)
+    series = {i: pnl[r] for i, r in enumerate(runs) if r in pnl}
+    similarity = np.zeros((k, k))
+    if series:
+        aligned = pd.DataFrame({i: s[~s.index.duplicated()] for i, s in series.items()})
+        # pandas' pairwise-complete correlation (its own loops, no BLAS): each pair over the days both runs have.
+        rho = aligned.corr(min_periods=MIN_COMMON_DAYS).fillna(0.0)
+        idx = list(series)
+        similarity[np.ix_(idx, idx)] = rho.to_numpy()
+        fingerprints = {i: hash((s.index.asi8.tobytes(), s.to_numpy().tobytes())) for i, s in series.items()}
+        for a in idx:  # identical series: one trial however short (a re-run, an applied experiment)
+            for b in idx:
+                if a != b and fingerprints[a] == fingerprints[b]:
+                    similarity[a, b] = 1.0
     keys = ["sharpe", "days", "pnl_skew", "pnl_kurtosis", "trades"]
-    for a in range(k):  # pairs of runs: a few hundred at most
-        for b in range(a + 1, k):
-            x, y = pnl.get(runs[a]), pnl.get(runs[b])
-            if x is not None and y is not None:
-                common = x.index.intersection(y.index)
-                if x.index.equals(y.index) and np.array_equal(x.to_numpy(), y.to_numpy()):
-                    rho = 1.0  # the same P&L, day for day: the same trial however short
-                elif len(common) >= MIN_COMMON_DAYS:
-                    rho = correlation(x[common].to_numpy(), y[common].to_numpy())
-                else:
-                    rho = 0.0
-                similarity[a, b] = similarity[b, a] = rho if np.isfinite(rho) else 0.0
-            else:
-                same = table.loc[runs[a], keys].tolist() == table.loc[runs[b], keys].tolist()
-                similarity[a, b] = similarity[b, a] = 1.0 if same else 0.0
+    metrics = [tuple(table.loc[r, keys].tolist()) for r in runs]
+    for a in range(k):  # runs without a series: identical metrics or nothing
+        for b in range(k):
+            if a != b and (a not in series or b not in series):
+                similarity[a, b] = 1.0 if metrics[a] == metrics[b] else 0.0
+    np.fill_diagonal(similarity, 1.0)
     distance = squareform(np.clip(1.0 - similarity, 0.0, 2.0), checks=False)
     return fcluster(linkage(distance, method="complete"), t=1.0 - SAME_TRIAL_CORRELATION, criterion="distance")
 

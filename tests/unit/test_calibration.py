@@ -185,3 +185,27 @@ def test_a_shifted_model_is_not_calibrated_even_with_skill():
     y = (rng.random(3000) < truth).astype(int)
     metrics, _ = evaluate(_oof(np.clip(truth + 0.08, 0.01, 0.99), y), classes=[0, 1])  # says 8 points too high
     assert metrics["ece"] > metrics["ece_null_p95"] and not metrics["calibration_ok"]
+
+
+def test_an_archetype_run_reports_a_top_label_ece_not_a_free_pass():
+    """Multiclass: the predicted class's probability against how often it was the class; calibration_ok needs it
+    below the chance level like a binary run's ECE (it used to be True with no ECE at all)."""
+    rng = np.random.default_rng(7)
+    classes = ["Other", "Range", "TrendDown", "TrendUp"]
+    logits = rng.normal(0, 1, (2000, 4))
+    truth = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(4, p=row) for row in truth])
+    frame = pd.DataFrame({"trade_date": pd.bdate_range("2018-01-01", periods=2000), "fold": 0,
+                          "y_true": np.array(classes)[y]})  # fmt: skip
+    overconfident = truth**3 / (truth**3).sum(axis=1, keepdims=True)
+    for name in BASELINES:
+        for k, c in enumerate(classes):
+            frame[f"baseline_{name}_{c}"] = (y == k).mean()
+    for probabilities, calibrated in ((truth, True), (overconfident, False)):
+        for k, c in enumerate(classes):
+            frame[f"probability_{c}"] = probabilities[:, k]
+        metrics, _ = evaluate(frame, classes=classes)
+        confidence, correct = probabilities.max(axis=1), (probabilities.argmax(axis=1) == y)
+        assert metrics["ece"] == pytest.approx(ece(correct.astype(int), confidence), abs=1e-12)
+        assert (metrics["ece"] <= metrics["ece_null_p95"]) == calibrated
+        assert metrics["calibration_ok"] == (calibrated and metrics["brier_skill"] > 0)

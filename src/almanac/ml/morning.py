@@ -27,10 +27,15 @@ SOURCES = {  # how ``almanac predict`` says where the probability comes from
 }
 
 
+def label_on(labels_path, day: pd.Timestamp, target: str):
+    """``day``'s ``target`` label from the label table (NaN when unknown or absent)."""
+    labels = read_table(labels_path, columns=["trade_date", target], filters=[("trade_date", "==", day)])
+    return labels[target].iloc[0] if len(labels) else float("nan")
+
+
 def fitted_on(labels_path, day: pd.Timestamp, target: str) -> bool:
     """True when ``day`` has a known ``target`` label, i.e. the final model was fitted on it."""
-    labels = read_table(labels_path, columns=["trade_date", target], filters=[("trade_date", "==", day)])
-    return bool(len(labels) and pd.notna(labels[target].iloc[0]))
+    return bool(pd.notna(label_on(labels_path, day, target)))
 
 
 def out_of_fold_row(oof_path, day: pd.Timestamp) -> pd.Series:

@@ -452,16 +452,11 @@ def predict_day(
         new_bars=int(len(new_used)),
         source="in_sample" if fitted else "final_model",
         outcome=morning.outcome(
-            today, _label(files.labels, day, params.labels.target), side, point_value_usd=point_value
+            today, morning.label_on(files.labels, day, params.labels.target), side, point_value_usd=point_value
         )
         if fitted
         else None,
     )
-
-
-def _label(path: Path, day: pd.Timestamp, target: str):
-    labels = read_table(path, columns=["trade_date", target], filters=[("trade_date", "==", day)])
-    return labels[target].iloc[0]
 
 
 def _contributions(
