@@ -95,6 +95,11 @@ class DataParams(Section):
     bad_prints: Literal["error", "drop"] = Field(
         "error", description="`files`: a bar far from its neighbours stops the run (`error`) or is dropped and counted"
     )
+    coarse_days: Literal["error", "drop"] = Field(
+        "error",
+        description="`files`: a trade date whose RTH bars are coarser than 1 minute stops the run (`error`) or is "
+        "dropped and counted (`drop`)",
+    )
     bad_print_ranges: float = Field(
         40.0,
         ge=5,

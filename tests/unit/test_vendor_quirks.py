@@ -342,3 +342,42 @@ def test_a_real_fast_market_is_not_a_bad_print(tmp_path):
     fields[30][3] = f"{float(fields[30][3]) - 5:.2f}"
     lines = [",".join(f) for f in fields]
     assert len(load(write(tmp_path / "ES.txt", lines)).bars) == 60
+
+
+def _mixed_interval_file(tmp_path: Path, coarse: tuple[str, ...]) -> tuple[Path, list[str]]:
+    """A FirstRate file of one week of 1-minute bars in which the trade dates ``coarse`` are 5-minute bars."""
+    bars = synthetic_bars("2024-03-04", "2024-03-08")
+    parts = []
+    for day, group in bars.groupby("trade_date"):
+        if str(day.date()) in coarse:
+            five = (
+                group.set_index("ts")
+                .resample("5min")
+                .agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
+                .dropna()
+                .reset_index()
+            )
+            group = five.assign(volume=five["volume"].astype(np.int64))
+        parts.append(group)
+    lines = firstrate_lines(pd.concat(parts, ignore_index=True))
+    return write(tmp_path / "ES_mixed.txt", lines), lines
+
+
+def test_days_of_coarser_bars_inside_a_minute_file_are_refused(tmp_path):
+    path, lines = _mixed_interval_file(tmp_path, ("2024-03-06", "2024-03-07"))
+    message = error(path)
+    first = next(i for i, line in enumerate(lines, 1) if line.startswith("2024-03-06 09:30"))
+    assert message.startswith(
+        f"{path}, line {first}: 2 trade date(s) are not 1-minute bars inside RTH: 2024-03-06 (5-minute), "
+        "2024-03-07 (5-minute). A coarser bar holds prices from after its stamp"
+    )
+    assert "data.coarse_days: drop" in message
+
+
+def test_coarser_days_are_dropped_and_counted_when_asked(tmp_path):
+    path, _ = _mixed_interval_file(tmp_path, ("2024-03-06",))
+    data = load(path, coarse_days="drop")
+    dates = sorted({str(d.date()) for d in data.bars["trade_date"]})
+    assert dates == ["2024-03-04", "2024-03-05", "2024-03-07", "2024-03-08"]
+    assert data.manifest["repairs"]["coarse_interval_days_dropped"] == 1
+    assert data.manifest["repairs"]["coarse_interval_bars_dropped"] > 200  # the whole Globex day, overnight too

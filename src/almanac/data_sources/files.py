@@ -30,7 +30,7 @@ from almanac.data_sources.contracts import build_continuous, contract_code, pars
 from almanac.data_sources.daily import read_daily_series
 from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.readers import confine, parse_column_map, read_bars_file
-from almanac.data_sources.validation import check_canonical
+from almanac.data_sources.validation import check_canonical, coarse_days
 from almanac.errors import BarsError
 from almanac.instruments import Instrument, instrument, table
 
@@ -257,6 +257,32 @@ def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]
         )
     repairs["bad_prints_dropped"] = repairs.get("bad_prints_dropped", 0) + int(bad.sum())
     return frame.loc[~bad].reset_index(drop=True)
+
+
+def _coarse_days(bars: pd.DataFrame, source: DataParams, spec: Instrument, repairs: dict[str, int]) -> pd.DataFrame:
+    """Refuse (``data.coarse_days: error``) or drop and count (``drop``) the trade dates of a file whose RTH bars
+    are coarser than 1 minute (:func:`almanac.data_sources.validation.coarse_days`)."""
+    bad = coarse_days(bars, rth=spec.rth_minutes)
+    if bad.empty:
+        return bars
+    if source.coarse_days == "error":
+        first = bad.iloc[0]
+        shown = bad.head(5)
+        listed = ", ".join(
+            f"{d:%Y-%m-%d} ({m}-minute)" for d, m in zip(shown["trade_date"], shown["spacing_min"], strict=True)
+        )
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise BarsError(
+            f"{first['file']}, line {first['line']}: {len(bad)} trade date(s) are not 1-minute bars inside RTH: "
+            f"{listed}{more}. A coarser bar holds prices from after its stamp, which would leak past the cutoff; "
+            "export 1-minute bars for those days, or set data.coarse_days: drop to leave them out (counted)"
+        )
+    keys = pd.MultiIndex.from_arrays([bars["file"].astype(str), bars["trade_date"]])
+    drop = keys.isin(pd.MultiIndex.from_arrays([bad["file"], pd.DatetimeIndex(bad["trade_date"])]))
+    repairs["coarse_interval_days_dropped"] = len(bad)
+    repairs["coarse_interval_bars_dropped"] = int(drop.sum())
+    log.warning("dropped %d trade date(s) of coarser-than-1-minute bars (data.coarse_days: drop)", len(bad))
+    return bars.loc[~drop].reset_index(drop=True)
 
 
 def _check_plausible(frame: pd.DataFrame, spec: Instrument) -> None:
@@ -596,6 +622,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     bars = _dedupe(bars, repairs)
     bars = _bad_prints(bars, source, repairs)
     bars["trade_date"] = calendar.assign_trade_dates(bars["ts"]).astype("datetime64[s]")
+    bars = _coarse_days(bars, source, spec, repairs)
     open_minute = spec.rth_minutes[0]
     flagged_segments = segment_checks(bars, open_minute=open_minute)
     inside = (bars["trade_date"] >= pd.Timestamp(source.start)) & (bars["trade_date"] <= pd.Timestamp(source.end))

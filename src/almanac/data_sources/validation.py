@@ -69,3 +69,58 @@ def check_canonical(bars: pd.DataFrame, tick: float, source: str = "bars") -> No
         raise BarsError(
             f"{source}: row {row}, column volume: {bars['volume'].iloc[row]}; minutes without trades must be absent"
         )
+
+
+MIN_DAY_STEPS = 10  # fewer RTH steps than this on a day (a stub): its spacing is not judged
+
+
+def coarse_days(bars: pd.DataFrame, *, rth: tuple[int, int]) -> pd.DataFrame:
+    """The trade dates of each file whose RTH bars are not 1-minute bars.
+
+    A file's interval is checked as a whole when it is read; a file can still mix intervals (a 1-minute export
+    with some days of 5-minute bars), and on such a day a bar stamped 10:10 holds prices up to 10:15, so a 10:12
+    cutoff would read a price from after the cutoff.  Per file, contract and trade date, the spacing is the most
+    common step between consecutive bars inside RTH (``rth``: ET minutes of the day), robust to minutes without
+    trades like the file check; days with fewer than :data:`MIN_DAY_STEPS` steps are not judged.
+
+    ``bars`` needs ``ts`` (UTC), ``file`` and ``contract`` (categorical), ``trade_date`` and ``line``.  Returns one
+    row per coarse day: ``file``, ``trade_date``, ``spacing_min`` and ``line`` (the day's first RTH bar), ordered
+    by file and date.
+    """
+    columns = ["file", "trade_date", "spacing_min", "line"]
+    ts = epoch_ns(bars["ts"])
+    offset = pd.DatetimeIndex(bars["ts"]).tz_convert("America/New_York").tz_localize(None).asi8 - ts  # per bar
+    minute = ((ts + offset) // 60_000_000_000) % 1440
+    inside = np.flatnonzero((minute >= rth[0]) & (minute < rth[1]))
+    if len(inside) == 0:
+        return pd.DataFrame(columns=columns)
+    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)[inside]
+    file_code = np.asarray(bars["file"].cat.codes, dtype=np.int64)[inside]
+    contract_code = np.asarray(bars["contract"].cat.codes, dtype=np.int64)[inside] + 1  # -1 (no code) -> 0
+    width = int(contract_code.max()) + 1
+    key = (file_code * width + contract_code) * 1_000_000 + (day - day.min())  # one integer per group
+    group, _ = pd.factorize(key)
+    order = np.lexsort((ts[inside], group))
+    step = np.diff(ts[inside][order]) // 60_000_000_000
+    owner = group[order][1:]
+    valid = (np.diff(group[order]) == 0) & (step > 0) & (step < 60)
+    n_groups = int(group.max()) + 1
+    counts = np.bincount(owner[valid] * 60 + step[valid], minlength=n_groups * 60).reshape(n_groups, 60)
+    spacing = counts.argmax(axis=1)  # the commonest step; ties go to the shorter
+    bad = np.flatnonzero((spacing != 1) & (counts.sum(axis=1) >= MIN_DAY_STEPS))
+    if len(bad) == 0:
+        return pd.DataFrame(columns=columns)
+    first = np.full(n_groups, -1, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(group[order])) + 1]
+    first[group[order][starts]] = inside[order][starts]  # each group's earliest RTH bar (a row of bars)
+    rows = bars.iloc[first[bad]]
+    out = pd.DataFrame(
+        {
+            "file": rows["file"].astype(str).to_numpy(),
+            "trade_date": rows["trade_date"].to_numpy(),
+            "spacing_min": spacing[bad].astype(np.int64),
+            "line": rows["line"].to_numpy(),
+        }
+    )
+    out = out.sort_values(["file", "trade_date"], kind="stable").drop_duplicates(["file", "trade_date"])
+    return out.reset_index(drop=True)
