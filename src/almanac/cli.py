@@ -74,6 +74,15 @@ def _listed(dates, most: int = 5) -> str:
     return "" if len(dates) == 0 else f": {shown}" + (f" and {len(dates) - most} more" if len(dates) > most else "")
 
 
+def _cutoff(text: str) -> str:
+    """``--cutoff``: an ET time HH:MM, checked when the command line is read (argparse names the option)."""
+    try:
+        parse_cutoff(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def _cmd_oracle(args: argparse.Namespace) -> int:
     from sklearn.metrics import roc_auc_score
 
@@ -172,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=_cmd_params)
     sub.add_parser("info", help="summarise the bars and sessions the pipeline produced").set_defaults(func=_cmd_info)
     oracle = sub.add_parser("oracle", help="AUC of the Bayes-optimal probabilities on the synthetic data")
-    oracle.add_argument("--cutoff", default="10:15", help="ET cutoff HH:MM (default 10:15)")
+    oracle.add_argument("--cutoff", default="10:15", type=_cutoff, help="ET cutoff HH:MM (default 10:15)")
     oracle.add_argument("--target", default="rest_of_day", choices=["rest_of_day", "direction"])
     oracle.set_defaults(func=_cmd_oracle)
     predict = sub.add_parser(

@@ -55,7 +55,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def parse_cutoff(text: str) -> dt.time:
-    """``'10:15'`` -> ``datetime.time(10, 15)``."""
+    """``'10:15'`` -> ``datetime.time(10, 15)``; a ValueError saying the form for anything else."""
+    if not isinstance(text, str) or not _HHMM.match(text):
+        raise ValueError(f"{text!r} is not a time HH:MM (ET, 24-hour), e.g. '10:15'")
     hour, minute = text.split(":")
     return dt.time(int(hour), int(minute))
 

@@ -16,3 +16,7 @@ class BarsError(ValueError):
 
 class ModelIntegrityError(ValueError):
     """A model file does not match the sha256 recorded for it, or nothing records one: it is not unpickled."""
+
+
+class CorruptFileError(ValueError):
+    """A file the pipeline wrote cannot be read back (truncated, overwritten): restore or rebuild it."""

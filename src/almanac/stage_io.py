@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from almanac.config import Params, ParamsError, load_params
-from almanac.errors import BarsError, ModelIntegrityError, NotEnoughDataError
+from almanac.errors import BarsError, CorruptFileError, ModelIntegrityError, NotEnoughDataError
 
 # Errors whose message already says what is wrong and what to do: shown without a traceback.
-USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, ModelIntegrityError, FileNotFoundError)
+USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, ModelIntegrityError, CorruptFileError, FileNotFoundError)
 
 
 def stage_parser(

@@ -361,6 +361,21 @@ def test_parse_cutoff():
     assert parse_cutoff("09:31") == dt.time(9, 31)
 
 
+@pytest.mark.parametrize("text", ["abc", "10", "25:99", "10:15:00", ""])
+def test_parse_cutoff_names_the_form(text):
+    with pytest.raises(ValueError, match=r"is not a time HH:MM \(ET, 24-hour\), e.g. '10:15'"):
+        parse_cutoff(text)
+
+
+def test_oracle_cutoff_option_names_the_option_and_the_form(capsys):
+    from almanac.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["oracle", "--cutoff", "abc"])
+    assert exit_info.value.code == 2
+    assert "argument --cutoff: 'abc' is not a time HH:MM (ET, 24-hour), e.g. '10:15'" in capsys.readouterr().err
+
+
 def test_unquoted_cutoff_loads_as_a_time(tmp_path):
     params = load_params(write(tmp_path, "features:\n  cutoff: 10:15\n"))
     assert params.features.cutoff == "10:15"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -284,3 +286,52 @@ def test_load_cross_asset_data_filters_on_date_inclusively(data_dir, small_datas
     expected = source.loc[(source["date"] >= "2023-01-03") & (source["date"] <= "2023-01-05")].reset_index(drop=True)
     pd.testing.assert_frame_equal(daily, expected)
     assert str(daily["available_at"].dt.tz) == "UTC"
+
+
+def test_a_truncated_parquet_output_says_how_to_restore_it(tmp_path):
+    from almanac.data_sources.store import read_table, write_table
+    from almanac.errors import CorruptFileError
+
+    path = tmp_path / "features.parquet"
+    write_table(pd.DataFrame({"trade_date": pd.bdate_range("2024-01-02", periods=500), "x": np.arange(500.0)}), path)
+    with open(path, "r+b") as handle:
+        handle.truncate(1000)  # truncate -s 1000
+    with pytest.raises(
+        CorruptFileError, match=rf"^{path}: not a readable Parquet file .*`dvc checkout {path}`.*dvc repro"
+    ):
+        read_table(path)
+
+
+def test_a_truncated_json_output_says_how_to_restore_it(tmp_path):
+    from almanac.data_sources.store import read_json, write_json
+    from almanac.errors import CorruptFileError
+
+    path = tmp_path / "manifest.json"
+    write_json({"rolls": [], "repairs": {"a": 1}}, path)
+    path.write_text(path.read_text()[:10])
+    with pytest.raises(CorruptFileError, match=rf"^{path}: not readable JSON .*`dvc checkout {path}`"):
+        read_json(path)
+
+
+def test_a_stage_reading_a_corrupted_input_prints_one_line(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from almanac.data_sources.store import write_table
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copy(repo / "params.yaml", tmp_path / "params.yaml")
+    features = tmp_path / "features.parquet"
+    write_table(
+        pd.DataFrame({"trade_date": pd.bdate_range("2024-01-02", periods=500), "x": np.arange(500.0)}), features
+    )
+    with open(features, "r+b") as handle:
+        handle.truncate(1000)
+    args = [sys.executable, str(repo / "stages" / "train.py"), "--params", "params.yaml", "--features", str(features)]
+    for name in ("lineage", "labels", "sessions", "oof", "oof_shap", "model", "registry", "metrics", "folds"):
+        args += [f"--{name}", str(tmp_path / f"{name}.out")]
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
+    done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {features}: not a readable Parquet file")

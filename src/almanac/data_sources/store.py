@@ -5,8 +5,9 @@ stored as UTC and come back tz-aware.  JSON is written with sorted keys and a tr
 content always gives the same bytes (DVC hashes files, so byte-identical output is what reproducibility means).
 Every write is atomic: the file is written under a temporary name in the same folder, flushed to disk and
 renamed over the target, so a killed stage leaves the previous file or none, never a truncated one.
-JSON floats keep 12 significant digits: the last bits of some statistics (DeLong p-values) follow the BLAS
-summation order, which is not fixed across machines and thread counts, and must not change a file's hash.
+JSON floats keep 12 significant digits: statistics that come from libraries (scipy's distributions, scikit-learn's
+scores) call the C library's functions, whose last bit could differ on another machine, and that must not change
+a file's hash (the package's own arithmetic is CPU-independent: ``almanac.numerics``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from almanac.errors import CorruptFileError
 
 DATE_COLUMNS = ("trade_date", "date")
 JSON_DIGITS = 12
@@ -66,7 +69,13 @@ def read_table(path: str | Path, filters=None, columns=None, *, categorical: tup
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: not found; run the stage that produces it (dvc repro)")
-    table = pq.read_table(path, filters=filters, columns=columns, read_dictionary=list(categorical) or None)
+    try:
+        table = pq.read_table(path, filters=filters, columns=columns, read_dictionary=list(categorical) or None)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
+        raise CorruptFileError(
+            f"{path}: not a readable Parquet file ({str(err).splitlines()[0][:120]}); the pipeline wrote it, so "
+            f"restore it with `dvc checkout {path}` or rebuild it with `dvc repro`"
+        ) from None
     frame = table.to_pandas(date_as_object=False)
     for name in DATE_COLUMNS:
         if name in frame.columns:
@@ -108,4 +117,11 @@ def write_json(obj: Any, path: str | Path) -> None:
 
 def read_json(path: str | Path) -> Any:
     """Read a JSON document written by :func:`write_json`."""
-    return json.loads(Path(path).read_text())
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CorruptFileError(
+            f"{path}: not readable JSON ({err}); the pipeline wrote it, so restore it with `dvc checkout {path}` "
+            "or rebuild it with `dvc repro`"
+        ) from None
