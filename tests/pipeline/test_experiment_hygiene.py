@@ -101,3 +101,20 @@ def test_report_of_an_experiment_and_dsr_over_the_runs_tried(tmp_path):
     workspace = table.set_index("name").loc["workspace"]
     assert workspace["n_runs"] == 4 and workspace["n_trials"] == 2 and pd.notna(workspace["dsr_trials"])
     assert "DSR (2 trials of 4 runs)" in text_table(table) and TRIALS_NOTE in text_table(table)
+
+
+def test_a_misspelled_section_fails_dvc_repro_and_dvc_exp_run(tmp_path):
+    """No stage declares a ``trian`` section, so without the check_params stage DVC would say "up to date"."""
+    repo, env = dvc_repository(tmp_path / "repo")
+    dvc = [sys.executable, "-m", "dvc"]
+    params = repo / "params.yaml"
+    good = params.read_text()
+    params.write_text(good + "\ntrian:\n  model: xgboost\n")
+    for command in (["repro"], ["exp", "run"]):
+        done = run([*dvc, *command], repo, env, ok=False)
+        assert done.returncode != 0, command
+        assert "trian: unknown section (did you mean 'train'?)" in done.stdout + done.stderr, command
+    params.write_text(good + "# an edit no stage reads\n")
+    done = run([*dvc, "repro"], repo, env)
+    ran = [line for line in done.stdout.splitlines() if line.startswith("Running stage")]
+    assert ran == ["Running stage 'check_params':"]  # the check reruns on any edit; nothing else does
