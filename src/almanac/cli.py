@@ -66,6 +66,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"              {count:5d} {reason}")
     repairs = manifest.get("repairs") or {}
     print("repairs     " + (", ".join(f"{k}: {v}" for k, v in sorted(repairs.items())) if repairs else "none"))
+    warnings = manifest.get("warnings") or []
+    print("warnings    " + ("none" if not warnings else f"{len(warnings)}"))
+    for warning in warnings:
+        print(f"  WARNING: {warning}")
     return 0
 
 

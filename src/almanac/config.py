@@ -97,6 +97,11 @@ class DataParams(Section):
     bad_prints: Literal["error", "drop"] = Field(
         "error", description="`files`: a bar far from its neighbours stops the run (`error`) or is dropped and counted"
     )
+    stamp_check: Literal["error", "warn"] = Field(
+        "error",
+        description="`files`: the cash-open volume spike a minute off the open's bar (end stamps read as start, or "
+        "the reverse: look-ahead) stops the run (`error`) or is accepted and recorded as a warning (`warn`)",
+    )
     coarse_days: Literal["error", "drop"] = Field(
         "error",
         description="`files`: a trade date whose RTH bars are coarser than 1 minute stops the run (`error`) or is "

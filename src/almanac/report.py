@@ -2,7 +2,8 @@
 pull-request comment, or as one self-contained HTML page with the charts and the trade list.
 
 It reads only what the pipeline commits (``metrics/*.json``, ``plots/*.csv``, ``models/model_registry.json``,
-``params.yaml``), so it works on a fresh clone without running anything.  Charts are the Plotly figures of
+``data/bars/manifest.json``, ``params.yaml``, ``benchmarks/robustness.json``), so it works on a fresh clone without
+running anything.  Charts are the Plotly figures of
 :mod:`almanac.viz.ml_plots` with plotly.js inline (``include_plotlyjs`` once for the page), so the file opens offline; div ids are fixed, so the
 same run gives the same bytes.
 """
@@ -33,6 +34,7 @@ class Run:
     plots: dict[str, pd.DataFrame]
     trials: dict = dataclasses.field(default_factory=dict)  # {"n": trials, "runs": runs, "dsr": deflated over them}
     robustness: dict = dataclasses.field(default_factory=dict)  # benchmarks/robustness.json: the held-out figures
+    ingest_warnings: list = dataclasses.field(default_factory=list)  # data/bars/manifest.json's "warnings"
 
     @property
     def model(self) -> tuple[str, dict]:
@@ -69,6 +71,7 @@ def load_run(root: str | Path = ".", *, params: str | Path = "params.yaml") -> R
         registry=json_or_empty(root / "models" / "model_registry.json"),
         plots=plots,
         robustness=robustness.load(root / robustness.PATH),
+        ingest_warnings=json_or_empty(root / "data" / "bars" / "manifest.json").get("warnings", []),
     )
 
 
@@ -273,7 +276,8 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
 
 def warnings(run: Run) -> list[str]:
     """What a reader must not miss: the run's own honesty flags."""
-    e, b, out = run.evaluate, run.backtest, []
+    e, b = run.evaluate, run.backtest
+    out = [f"Data: {w}" for w in run.ingest_warnings]  # accepted at ingest with a param: never silent
     if b.get("degenerate"):
         out.append("The model's probabilities are (nearly) constant: its trades are not a signal.")
     if "calibration_ok" in e and not e["calibration_ok"]:

@@ -11,6 +11,7 @@ the first offending line (a file that mixes offsets is not trusted to be in any 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -400,18 +401,34 @@ def _opening_minutes(stamp_shift: int) -> list[str]:
     return lines
 
 
-def test_end_stamped_data_declared_as_start_warns_loudly(tmp_path, caplog):
+def test_end_stamped_data_declared_as_start_is_refused(tmp_path):
+    path = write(tmp_path, _opening_minutes(stamp_shift=1))
+    with pytest.raises(BarsError) as info:
+        build_file_dataset(firstrate(path))
+    assert str(info.value) == (
+        f"{path}: the 09:30 ET cash-open volume spike is one minute late (median volume by bar: 09:28 1,270, 09:29 1,280, "
+        f"09:30 1,290, 09:31 15,000; {path} 2024-03: looks end-stamped): the stamps were read as bar starts but look "
+        "like bar ends, and a one-minute shift is look-ahead at the cutoff. Check data.timestamp (start or end) and "
+        "data.timezone; or set data.stamp_check: warn to accept it (recorded in the manifest)"
+    )
+
+
+def test_start_stamped_data_declared_as_end_is_refused(tmp_path):
+    path = write(tmp_path, _opening_minutes(stamp_shift=0))
+    with pytest.raises(BarsError, match=r"one minute early .*read as bar ends but look like bar starts"):
+        build_file_dataset(firstrate(path, timestamp="end"))
+
+
+def test_a_stamp_accepted_with_warn_is_recorded_not_forgotten(tmp_path, caplog):
     path = write(tmp_path, _opening_minutes(stamp_shift=1))
     with caplog.at_level(logging.WARNING, logger="almanac.data_sources.files"):
-        dataset = build_file_dataset(firstrate(path))
+        dataset = build_file_dataset(firstrate(path, stamp_check="warn"))
     check = dataset.manifest["stamp_check"]
-    assert check["verdict"] == "looks end-stamped"
-    assert check["days"] == 4
-    assert check["median_volume_0931"] == 15_000
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "almanac.data_sources.files"]
-    assert len(warnings) == 1
-    assert "TIMESTAMP CONVENTION LOOKS WRONG" in warnings[0].getMessage()
-    assert "data.timestamp" in warnings[0].getMessage()
+    assert check["verdict"] == "looks end-stamped" and check["days"] == 4 and check["median_volume_0931"] == 15_000
+    (warning,) = dataset.manifest["warnings"]
+    assert "one minute late" in warning and warning.endswith("(accepted: data.stamp_check: warn)")
+    logged = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "almanac.data_sources.files"]
+    assert len(logged) == 1 and "TIMESTAMP CONVENTION LOOKS WRONG" in logged[0].getMessage()
 
 
 def test_start_stamped_data_passes_the_stamp_check_quietly(tmp_path, caplog):
@@ -466,3 +483,27 @@ def test_roll_to_a_contract_without_bars(tmp_path):
     message = error(firstrate(f"{march},{june}", format="kibot"))
     assert message.startswith("data.roll 'calendar': the calendar roll picks a contract with no bars on: 2024-03-07")
     assert str(june) in message and "use the other data.roll rule" in message
+
+
+def test_an_accepted_stamp_warning_is_shown_by_info_the_report_and_the_lab(tmp_path, capsys):
+    """The manifest keeps the warning (in git: dvc.yaml commits it), and every place that shows a run shows it."""
+    from almanac.cli import main as cli_main
+    from almanac.data_sources.store import write_json, write_table
+    from almanac.report import load_run, markdown, warnings
+    from almanac.sessions import build_sessions
+
+    path = write(tmp_path, _opening_minutes(stamp_shift=1))
+    dataset = build_file_dataset(firstrate(path, stamp_check="warn"))
+    (warning,) = dataset.manifest["warnings"]
+    root = tmp_path / "repo"
+    write_json(dataset.manifest, root / "data" / "bars" / "manifest.json")
+    sessions = build_sessions(dataset.bars, dt.time(10, 15), dataset.manifest["rolls"])
+    write_table(sessions, root / "data" / "sessions.parquet")
+    assert cli_main(["--data-dir", str(root / "data"), "info"]) == 0
+    assert f"WARNING: {warning}" in capsys.readouterr().out
+    for name, content in (("train", {}), ("evaluate", {}), ("backtest", {})):
+        write_json(content, root / "metrics" / f"{name}.json")
+    (root / "params.yaml").write_text("data:\n  source: files\n  paths: data/raw/ES.txt\n")
+    run = load_run(root)
+    assert f"Data: {warning}" in warnings(run)  # the ML Lab shows warnings(run) at the top of the page
+    assert f"> **Warning:** Data: {warning}" in markdown(run)

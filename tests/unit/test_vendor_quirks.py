@@ -275,11 +275,13 @@ def test_second_month_end_stamped_is_flagged_per_segment(tmp_path, two_months, c
     february = (two_months["trade_date"] >= "2024-02-01").to_numpy()
     later = two_months.assign(local=two_months["local"].where(~february, two_months["local"] + pd.Timedelta(minutes=1)))
     path = write(tmp_path / "ES.txt", _firstrate_lines(later))
+    assert f"{path} 2024-02: looks end-stamped" in error(path)  # half a file a minute off: refused too
     with caplog.at_level(logging.WARNING, logger="almanac.data_sources.files"):
-        dataset = load(path)
+        dataset = load(path, stamp_check="warn")
     flagged = dataset.manifest["stamp_check"]["segments_flagged"]
     assert [(s["file"], s["month"], s["verdict"]) for s in flagged] == [(str(path), "2024-02", "looks end-stamped")]
     assert any(f"{path} 2024-02: looks end-stamped" in r.getMessage() for r in caplog.records)
+    assert f"{path} 2024-02: looks end-stamped" in dataset.manifest["warnings"][0]
 
 
 # --- bad prints ---------------------------------------------------------------------------------------------------

@@ -259,7 +259,9 @@ def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]
     return frame.loc[~bad].reset_index(drop=True)
 
 
-def _coarse_days(bars: pd.DataFrame, source: DataParams, spec: Instrument, repairs: dict[str, int]) -> pd.DataFrame:
+def _coarse_days(
+    bars: pd.DataFrame, source: DataParams, spec: Instrument, repairs: dict[str, int], warnings: list[str]
+) -> pd.DataFrame:
     """Refuse (``data.coarse_days: error``) or drop and count (``drop``) the trade dates of a file whose RTH bars
     are coarser than 1 minute (:func:`almanac.data_sources.validation.coarse_days`)."""
     bad = coarse_days(bars, rth=spec.rth_minutes)
@@ -281,7 +283,13 @@ def _coarse_days(bars: pd.DataFrame, source: DataParams, spec: Instrument, repai
     drop = keys.isin(pd.MultiIndex.from_arrays([bad["file"], pd.DatetimeIndex(bad["trade_date"])]))
     repairs["coarse_interval_days_dropped"] = len(bad)
     repairs["coarse_interval_bars_dropped"] = int(drop.sum())
-    log.warning("dropped %d trade date(s) of coarser-than-1-minute bars (data.coarse_days: drop)", len(bad))
+    shown = bad[["file", "trade_date", "spacing_min"]].head(5).itertuples(index=False)
+    warnings.append(
+        f"dropped {len(bad)} trade date(s) of coarser-than-1-minute RTH bars (data.coarse_days: drop): "
+        + ", ".join(f"{f} {d:%Y-%m-%d} ({m}-minute)" for f, d, m in shown)
+        + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    )
+    log.warning("%s", warnings[-1])
     return bars.loc[~drop].reset_index(drop=True)
 
 
@@ -332,14 +340,38 @@ def _dedupe(frame: pd.DataFrame, repairs: dict[str, int]) -> pd.DataFrame:
     return frame.loc[~np.concatenate([[False], identical])].reset_index(drop=True)
 
 
-def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
-    """Where the cash-open volume spike lands: it must be the bar labelled with the RTH open (``open_minute``, ET
-    minute of the day: 570 = 09:30 for the equity indices, 540 = 09:00 for CL) for start stamps.
+ONE_MINUTE_VERDICTS = ("looks end-stamped", "looks early by a minute")
 
-    Compares the median volume of the bars labelled 09:29, 09:30 and 09:31 ET (for ES) over the trade dates that have all
-    three.  ``verdict`` is ``ok``, ``looks end-stamped`` (spike at 09:31), ``looks early by a minute`` (spike at
-    09:29), ``no clear spike`` (the highest median is not :data:`SPIKE_RATIO` times the lowest) or ``not enough
-    data``.
+
+def _one_minute_message(check: dict, flagged: list[dict], spec: Instrument, files: list[Path], stamp: str) -> str:
+    """What the one-minute stamp check found, in one sentence with its evidence and the fix."""
+    verdict = check["verdict"] if check["verdict"] in ONE_MINUTE_VERDICTS else flagged[0]["verdict"]
+    where = "; ".join(f"{s['file']} {s['month']}: {s['verdict']}" for s in flagged[:5]) or "every file and month"
+    medians = ", ".join(f"{k[-4:-2]}:{k[-2:]} {v:,.0f}" for k, v in check.items() if k.startswith("median_volume_"))
+    late = verdict == "looks end-stamped"
+    if late and stamp == "start":
+        reading = "the stamps were read as bar starts but look like bar ends"
+    elif not late and stamp == "end":
+        reading = "the stamps were read as bar ends but look like bar starts"
+    else:
+        reading = f"the stamps, read as bar {stamp}s, sit a minute {'late' if late else 'early'}"
+    return (
+        f"{', '.join(map(str, files))}: the {spec.rth_et[0]} ET cash-open volume spike is one minute "
+        f"{'late' if late else 'early'} (median volume by bar: {medians or 'see the manifest'}; {where}): "
+        f"{reading}, and a one-minute shift is look-ahead at the cutoff. Check data.timestamp (start or end) and "
+        "data.timezone"
+    )
+
+
+def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
+    """Where the cash-open volume jump lands: for start stamps, volume jumps up *into* the bar labelled with the
+    RTH open (``open_minute``, ET minute of the day: 570 = 09:30 for the equity indices, 540 = 09:00 for CL).
+
+    Takes the median volume of the bars labelled 09:28 to 09:31 ET (for ES) over the trade dates that have all four,
+    and the jump into each of the last three (the ratio to the minute before).  ``verdict`` is ``ok`` (the biggest
+    jump is into 09:30), ``looks end-stamped`` (into 09:31: the stamps are a minute late), ``looks early by a
+    minute`` (into 09:29), ``no clear spike`` (no jump of :data:`SPIKE_RATIO`) or ``not enough data``.  Jumps, not
+    levels: the minutes after the open trade nearly as much as the open itself, but the minute before it does not.
     """
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
@@ -350,15 +382,15 @@ def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
     return checks.get(0, {"verdict": "not enough data", "days": 0})
 
 
-VERDICTS = {0: "ok", 1: "looks end-stamped", -1: "looks early by a minute"}  # by the spike's minute - the open
+VERDICTS = {0: "ok", 1: "looks end-stamped", -1: "looks early by a minute"}  # by the jump's minute - the open
 
 
 def _opening_checks(
     segment: np.ndarray, day: np.ndarray, minute: np.ndarray, volume: np.ndarray, *, open_minute: int
 ) -> dict[int, dict]:
-    """:func:`stamp_check`'s verdict for every segment code in ``segment`` that has an opening bar: one pivot
+    """:func:`stamp_check`'s verdict for every segment code in ``segment`` that has the opening bars: one pivot
     of the few opening bars, medians over each segment's days."""
-    opening_minutes = [open_minute - 1, open_minute, open_minute + 1]
+    opening_minutes = [open_minute - 2, open_minute - 1, open_minute, open_minute + 1]
     pick = np.isin(minute, opening_minutes)
     opening = pd.DataFrame({"segment": segment[pick], "day": day[pick], "minute": minute[pick], "volume": volume[pick]})
     wide = opening.pivot_table(index=["segment", "day"], columns="minute", values="volume", aggfunc="sum")
@@ -370,17 +402,17 @@ def _opening_checks(
         if days < 3:
             checks[int(i)] = {"verdict": "not enough data", "days": days}
             continue
-        peak = int(median.idxmax())
-        clear = median.max() >= SPIKE_RATIO * median.drop(peak).min()  # volume without a jump says nothing
+        jumps = median.iloc[1:].to_numpy() / np.maximum(median.iloc[:-1].to_numpy(), 1.0)  # into open-1, open, +1
+        peak = int(jumps.argmax()) - 1
         checks[int(i)] = {
-            "verdict": VERDICTS[peak - open_minute] if clear else "no clear spike",
+            "verdict": VERDICTS[peak] if jumps.max() >= SPIKE_RATIO else "no clear spike",
             "days": days,
             **{f"median_volume_{m // 60:02d}{m % 60:02d}": float(median[m]) for m in opening_minutes},
         }
     return checks
 
 
-SPIKE_RATIO = 1.2  # the busiest of the three minutes must beat the quietest by this factor (the open is a jump)
+SPIKE_RATIO = 1.2  # the biggest jump into one of the opening minutes must be at least this ratio (the open is a jump)
 SHIFT_MIN_DAYS = 5  # a segment with fewer trade dates is not judged
 SHIFT_MARGIN = 0.25  # log-ratio by which another whole-hour shift must beat none
 SHIFT_WINDOW = 30  # minutes after (before) the open whose volumes are compared
@@ -529,6 +561,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     column_map = parse_column_map(source.columns) if source.format == "generic" else None
     files = expand_paths(source.paths, root=raw_root)
     repairs: dict[str, int] = {}
+    warnings: list[str] = []  # what was accepted with a param: kept in the manifest, shown by info, report, Lab
     frames, file_rows = [], {}
     # One set of categories for every file, so that the column stays categorical through the concat.
     names = list(dict.fromkeys(str(p) for p in files))  # a file listed twice is one category
@@ -622,7 +655,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     bars = _dedupe(bars, repairs)
     bars = _bad_prints(bars, source, repairs)
     bars["trade_date"] = calendar.assign_trade_dates(bars["ts"]).astype("datetime64[s]")
-    bars = _coarse_days(bars, source, spec, repairs)
+    bars = _coarse_days(bars, source, spec, repairs, warnings)
     open_minute = spec.rth_minutes[0]
     flagged_segments = segment_checks(bars, open_minute=open_minute)
     inside = (bars["trade_date"] >= pd.Timestamp(source.start)) & (bars["trade_date"] <= pd.Timestamp(source.end))
@@ -655,14 +688,12 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
     check_canonical(canonical, tick, source=", ".join(map(str, files)))
     check = stamp_check(canonical, open_minute=open_minute)
     check["segments_flagged"] = flagged_segments
-    if check["verdict"] not in ("ok", "not enough data", "no clear spike") or flagged_segments:
-        where = "; ".join(f"{s['file']} {s['month']}: {s['verdict']}" for s in flagged_segments[:5])
-        log.warning(
-            "TIMESTAMP CONVENTION LOOKS WRONG: the %s ET volume spike is not in the %s bar (whole data: %s; "
-            "per file and month: %s). A one-minute shift is look-ahead: check data.timestamp (start/end) and "
-            "data.timezone.",
-            spec.rth_et[0], spec.rth_et[0], check["verdict"], where or "none flagged",
-        )  # fmt: skip
+    if check["verdict"] in ONE_MINUTE_VERDICTS or flagged_segments:
+        message = _one_minute_message(check, flagged_segments, spec, files, stamp)
+        if source.stamp_check == "error":
+            raise BarsError(message + "; or set data.stamp_check: warn to accept it (recorded in the manifest)")
+        warnings.append(message + " (accepted: data.stamp_check: warn)")
+        log.warning("TIMESTAMP CONVENTION LOOKS WRONG: %s", warnings[-1])
     daily, daily_repairs = read_daily_series(source.daily_paths, source.daily_available_at, root=raw_root)
     # Keep the bars' date range plus a month before it (features need each series' previous value).
     first_date, last_date = canonical["trade_date"].min() - pd.Timedelta(days=31), canonical["trade_date"].max()
@@ -701,6 +732,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         "repairs": dict(sorted(repairs.items())),
         "gaps": gap_report(canonical, rth=spec.rth),
         "stamp_check": check,
+        "warnings": warnings,
         "notes": "minutes without trades are absent (never zero-filled)",
     }
     truth = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in TRUTH_COLUMNS.items()})

@@ -39,6 +39,7 @@ def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
         "rows_per_contract": {str(k): int(v) for k, v in per_contract.items()},
         "trade_dates": {"count": int(dates.size), "first": str(dates.min().date()), "last": str(dates.max().date())},
         "repairs": {},
+        "warnings": [],
         "notes": "minutes without trades are absent (never zero-filled); holiday-morning Globex segments are not simulated",
     }
     return Dataset(bars=bars, daily=market.daily, manifest=manifest, truth=market.truth)
