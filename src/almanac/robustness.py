@@ -25,11 +25,15 @@ def load(path: str | Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+MARKET_KEYS = ("symbol", "start", "end", "source")  # of ``data.*``: the rest only concerns vendor files
+
+
 def conditions_of(params: Params) -> dict:
-    """The params a held-out figure depends on besides the model: ``data``, ``synthetic`` (without ``seed``),
-    ``features``, ``labels`` and ``cv``, as JSON-ready values."""
+    """The params a held-out figure depends on besides the model: the market (``data.symbol/start/end/source`` and
+    ``synthetic.*`` but the seed), ``features``, ``labels`` and ``cv``, as JSON-ready values."""
     dumped = json.loads(params.model_dump_json())
     out = {section: dumped[section] for section in CONDITIONS}
+    out["data"] = {key: out["data"][key] for key in MARKET_KEYS}
     out["synthetic"].pop("seed")
     return out
 

@@ -244,7 +244,10 @@ def test_unknown_contract_code(tmp_path):
     path = write(tmp_path, lines, name="glbx.csv")
     message = error(firstrate(path, format="databento"))
     assert_names(
-        message, path, "line 3, column contract: not an outright ES contract code (its months: HMUZ, e.g. ESH24)"
+        message,
+        path,
+        "line 3, column contract: 'ESX4' (1 row) is not an outright ES contract code; expected the root, "
+        "a month of HMUZ and the year, like ESH24, ESH4, ESH2024 or 'ES 03-24'",
     )
 
 

@@ -397,3 +397,40 @@ def test_generic_needs_the_stamp_convention(tmp_path):
     path = write_generic_csv(canonical(), tmp_path / "bars.csv")
     with pytest.raises(BarsError, match=r"^data\.timestamp: .*'start' or 'end'"):
         build_file_dataset(files_params("ES", str(path), "generic", timezone=ET, columns=GENERIC_CSV_MAP))
+
+
+def test_four_digit_years_are_read():
+    assert normalize_contract("ESH2024", 2023) == "ESH24"
+    assert normalize_contract("NQZ2025", 2025) == "NQZ25"
+
+
+@pytest.mark.parametrize(
+    ("codes", "symbol", "named"),
+    [
+        (("NQX3",), "NQ", "'NQX3' (6 rows) is not an outright NQ contract code"),  # a month NQ does not list
+        (("garbage",), "ES", "'garbage' (6 rows) is not an outright ES contract code"),
+        (("ESX4", "garbage"), "ES", "'ESX4' (3 rows), 'garbage' (3 rows) are not an outright ES contract code"),
+    ],
+)
+def test_contract_codes_that_match_no_contract_are_refused_not_spliced(tmp_path, codes, symbol, named):
+    price = 18000.0 if symbol == "NQ" else 5100.0
+    rows = []
+    for i, code in enumerate(codes * (2 // len(codes))):
+        rows += _contract_rows(f"2023-12-0{5 + i}", code, price, 1000)
+    path = tmp_path / "glbx.csv"
+    path.write_text("\n".join([_DATABENTO_HEADER, *rows]) + "\n")
+    with pytest.raises(BarsError) as info:
+        build_file_dataset(files_params(symbol, str(path), "databento"))
+    message = str(info.value)
+    assert message.startswith(f"{path}, line 2, column contract: {named}"), message
+    assert f"like {symbol}H24, {symbol}H4, {symbol}H2024 or '{symbol} 03-24'" in message
+
+
+def test_a_four_digit_year_file_builds_its_contracts(tmp_path):
+    rows = _contract_rows("2023-12-05", "ESZ2023", 4600.00, 1000) + _contract_rows(
+        "2023-12-05", "ESH2024", 4650.00, 500
+    )
+    path = tmp_path / "glbx.csv"
+    path.write_text("\n".join([_DATABENTO_HEADER, *rows]) + "\n")
+    dataset = build_file_dataset(files_params("ES", str(path), "databento"))
+    assert dataset.manifest["rows_per_contract"] == {"ESH24": 3, "ESZ23": 3}

@@ -383,3 +383,38 @@ def test_coarser_days_are_dropped_and_counted_when_asked(tmp_path):
     assert dates == ["2024-03-04", "2024-03-05", "2024-03-07", "2024-03-08"]
     assert data.manifest["repairs"]["coarse_interval_days_dropped"] == 1
     assert data.manifest["repairs"]["coarse_interval_bars_dropped"] > 200  # the whole Globex day, overnight too
+
+
+def _whole_bar_times(lines: list[str], number: int, factor: float) -> list[str]:
+    """``lines`` with every price of 1-based line ``number`` multiplied by ``factor`` (a whole bar 100x)."""
+    out = list(lines)
+    fields = out[number - 1].split(",")
+    fields[1:5] = [f"{float(v) * factor:.2f}" for v in fields[1:5]]
+    out[number - 1] = ",".join(fields)
+    return out
+
+
+def test_a_whole_bar_spike_is_a_bad_print_not_another_symbol(tmp_path):
+    body = real_lines() if REAL.is_file() else minutes(n=400)
+    lines = _whole_bar_times(body, 300, 100.0)
+    path = write(tmp_path / "ES.csv", lines)
+    message = error(path)
+    assert message.startswith(f"{path}, line 300, column close: "), message
+    assert "is a bad print (outside the plausible range of ES, 600 to 12000, while 99." in message
+    assert "data.symbol" not in message and message.endswith("set data.bad_prints=drop to drop and count them")
+    dataset = load(path, bad_prints="drop")
+    assert dataset.manifest["repairs"]["bad_prints_dropped"] == 1 and len(dataset.bars) == len(body) - 1
+
+
+def test_a_file_off_the_tick_grid_is_not_futures_data(tmp_path):
+    rng = np.random.default_rng(0)
+    stamps = pd.date_range("2024-03-07 09:30", periods=200, freq="1min")
+    close = 510.0 + np.cumsum(rng.normal(0, 0.07, 200))  # an ETF near 510 dollars, priced in cents
+    lines = [
+        f"{t:%Y-%m-%d %H:%M:%S},{c:.2f},{c + 0.05:.2f},{c - 0.05:.2f},{c:.2f},1000"
+        for t, c in zip(stamps, close, strict=True)
+    ]
+    path = write(tmp_path / "SPY.csv", lines)
+    message = error(path)  # the values are checked before the range: the grid says it first
+    assert "of the bars' prices are off the 0.25 tick grid" in message
+    assert "this is not this futures contract's data (an ETF, an index or a back-adjusted series?)" in message

@@ -54,6 +54,7 @@ def expand_paths(spec: str, key: str = "data.paths", *, root: Path | None = None
 
 _FILENAME_CODE = re.compile(r"(?<![A-Z])([A-Z]{1,3})([FGHJKMNQUVXZ])(\d{1,2})(?!\d)")
 _NINJA_CODE = re.compile(r"([A-Z]{1,3}) (\d{2})-(\d{2})")
+_FULL_YEAR_CODE = re.compile(r"([A-Z]{1,3})([FGHJKMNQUVXZ])(\d{4})")  # ESH2024 (in a contract column only)
 
 
 def normalize_contract(code: str | None, year_hint: int) -> str | None:
@@ -69,11 +70,13 @@ def normalize_contract(code: str | None, year_hint: int) -> str | None:
             return contract_code(root, 2000 + int(yy), int(month))
         except KeyError:  # an unknown root, or a month the instrument does not trade
             return None
-    match = _FILENAME_CODE.fullmatch(code)
+    match = _FILENAME_CODE.fullmatch(code) or _FULL_YEAR_CODE.fullmatch(code)
     if not match:
         return None
     root, month_code, digits = match.groups()
-    if len(digits) == 2:
+    if len(digits) == 4:  # ESH2024
+        out = f"{root}{month_code}{digits[2:]}"
+    elif len(digits) == 2:
         out = f"{root}{month_code}{digits}"
     else:
         year = year_hint - year_hint % 10 + int(digits)
@@ -162,6 +165,13 @@ def _check_values(frame: pd.DataFrame, tick: float, *, traded_below_zero: bool =
                 )
             fail(values <= 0, column, why)
         off = np.abs(values / tick - np.round(values / tick)) > 1e-6
+        if off.any() and off.mean() > NOT_FUTURES_SHARE:
+            row = frame.iloc[int(np.flatnonzero(off)[0])]
+            raise BarsError(
+                f"{row['file']}, line {row['line']}, column {column}: {off.mean():.2%} of the bars' prices are off the "
+                f"{tick} tick grid (value {row[column]}): this is not this futures contract's data (an ETF, an index "
+                "or a back-adjusted series?); check data.symbol and the file"
+            )
         if off.any():
             fail(off, column, f"price is not on the {tick} tick grid")
     o, h, low, c = (frame[k].to_numpy() for k in ("open", "high", "low", "close"))
@@ -259,6 +269,26 @@ def _bad_prints(frame: pd.DataFrame, source: DataParams, repairs: dict[str, int]
     return frame.loc[~bad].reset_index(drop=True)
 
 
+def _refuse_unknown_codes(bars: pd.DataFrame, raw_codes: pd.Series, source: DataParams, spec: Instrument) -> None:
+    """Contract codes given but not read as a contract of the symbol are an error naming them, never dropped into
+    a "continuous" series: a wrong code on every row (``NQX3`` for a quarterly product, ``garbage``) would otherwise
+    make a file of several contracts look like one spliced series."""
+    unread = (raw_codes.notna() & bars["contract"].isna()).to_numpy()
+    if not unread.any():
+        return
+    values = raw_codes[unread].astype(str).value_counts()
+    first = bars.loc[unread].iloc[0]
+    seen = ", ".join(f"{v!r} ({n:,} row{'s' if n != 1 else ''})" for v, n in values.head(5).items())
+    example = contract_code(source.symbol, 2024, spec.month_numbers[0])
+    raise BarsError(
+        f"{first['file']}, line {first['line']}, column contract: {seen}{' and more' if len(values) > 5 else ''} "
+        f"{'is' if len(values) == 1 else 'are'} not an outright {source.symbol} contract code; expected the root, a "
+        f"month of {spec.listed_months or spec.months} and the year, like {example}, {example[:-2]}{example[-1]}, "
+        f"{example[:-2]}20{example[-2:]} or '{source.symbol} {spec.month_numbers[0]:02d}-24'; fix the codes or check "
+        "data.symbol"
+    )
+
+
 def _coarse_days(
     bars: pd.DataFrame, source: DataParams, spec: Instrument, repairs: dict[str, int], warnings: list[str]
 ) -> pd.DataFrame:
@@ -293,15 +323,33 @@ def _coarse_days(
     return bars.loc[~drop].reset_index(drop=True)
 
 
-def _check_plausible(frame: pd.DataFrame, spec: Instrument) -> None:
-    """Prices outside the instrument's plausible range (``instruments.yaml``) mean another market's data."""
+NOT_FUTURES_SHARE = 0.5  # more than this share of the bars off the tick grid: not the contract's data at all
+BAD_PRINT_SHARE = 0.01  # implausible bars in a file whose median is plausible: bad prints, up to this share
+
+
+def _check_plausible(
+    frame: pd.DataFrame, spec: Instrument, source: DataParams, repairs: dict[str, int]
+) -> pd.DataFrame:
+    """Prices outside the instrument's plausible range (``instruments.yaml``) mean another market's data, unless
+    nearly all the bars are plausible: then the few that are not (a whole bar 100 times too high) are bad prints,
+    dropped and counted with ``data.bad_prints: drop`` and refused as bad prints otherwise."""
     low, high = spec.price_range
     close = frame["close"].to_numpy()
     outside = (close < low) | (close > high)
+    median = float(np.median(close)) if len(close) else float("nan")
+    if outside.any() and low <= median <= high and outside.mean() <= BAD_PRINT_SHARE:
+        if source.bad_prints == "drop":
+            repairs["bad_prints_dropped"] = repairs.get("bad_prints_dropped", 0) + int(outside.sum())
+            return frame.loc[~outside].reset_index(drop=True)
+        row = frame.iloc[int(np.flatnonzero(outside)[0])]
+        raise BarsError(
+            f"{row['file']}, line {row['line']}, column close: {row['close']} is a bad print (outside the plausible "
+            f"range of {spec.root}, {low:g} to {high:g}, while {1 - outside.mean():.2%} of the bars are inside it; "
+            f"{int(outside.sum())} such bars in all); fix the file, or set data.bad_prints=drop to drop and count them"
+        )
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         row = frame.iloc[i]
-        median = float(np.median(close))
         others = [r for r, o in table().items() if r != spec.root and o.price_range[0] <= median <= o.price_range[1]]
         guess = f"; prices like these are {', '.join(others)}" if others else ""
         raise BarsError(
@@ -309,6 +357,7 @@ def _check_plausible(frame: pd.DataFrame, spec: Instrument) -> None:
             f"{spec.root} ({low:g} to {high:g}; median of the data {median:g}{guess}); is this another "
             "instrument's data? Check data.symbol"
         )
+    return frame
 
 
 def _dedupe(frame: pd.DataFrame, repairs: dict[str, int]) -> pd.DataFrame:
@@ -604,8 +653,9 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         repairs["spread_rows_dropped"] = int(spread.sum())
         bars = bars.loc[~spread.to_numpy()].reset_index(drop=True)
     _check_values(bars, tick, traded_below_zero=spec.price_range[0] < 0)
-    _check_plausible(bars, spec)
-    if bars["contract"].notna().any():
+    bars = _check_plausible(bars, spec, source, repairs)
+    raw_codes = bars["contract"]
+    if raw_codes.notna().any():
         # Normalise each distinct (code, year) once, then broadcast: no Python loop over bars.
         codes, uniques = pd.factorize(bars["contract"], use_na_sentinel=True)
         pair = codes.astype(np.int64) * 10_000 + bars["ts"].dt.year.to_numpy()
@@ -616,6 +666,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         )
         labels, positions = pd.factorize(names, use_na_sentinel=True)  # distinct normalised codes (None -> -1)
         bars["contract"] = pd.Categorical.from_codes(labels[inverse], categories=list(positions))
+        _refuse_unknown_codes(bars, raw_codes, source, spec)
     # Normalised codes are root + month + two-digit year: the root is all but the last three characters.
     roots = pd.Series(bars["contract"].cat.categories, dtype="str").str[:-3]
     foreign_codes = np.flatnonzero((roots != source.symbol).to_numpy())
