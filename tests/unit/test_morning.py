@@ -182,6 +182,31 @@ def test_refuses_a_replaced_model_file(pipeline, tmp_path):
         predict_day(params=load_params(params), files=store)
 
 
+def test_a_model_changed_with_its_registry_is_refused_by_dvc_lock(pipeline, tmp_path):
+    """Editing the registry together with the model defeats the registry's sha256; dvc.lock (in git) still holds
+    the trained model's md5, and predict refuses before unpickling."""
+    import hashlib
+
+    from almanac.ml.registry import file_sha256
+
+    _, params, files = pipeline
+    root = tmp_path / "repo"
+    store = PipelineFiles(data=files.data, models=root / "models")
+    shutil.copytree(files.models, store.models)
+    trained = hashlib.md5(store.model.read_bytes()).hexdigest()
+    (root / "dvc.lock").write_text(
+        f"schema: '2.0'\nstages:\n  train:\n    outs:\n    - path: models/model.joblib\n      md5: {trained}\n"
+    )
+    assert predict_day(params=load_params(params), files=store).model_sha256  # untouched: loads
+    with open(store.model, "ab") as handle:
+        handle.write(b"\0")
+    registry = json.loads(store.registry.read_text())
+    registry["versions"][registry["current"]]["model_sha256"] = file_sha256(store.model)  # the registry "agrees"
+    store.registry.write_text(json.dumps(registry))
+    with pytest.raises(ModelIntegrityError, match=r"is not the .* that .*dvc.lock records for it"):
+        predict_day(params=load_params(params), files=store, in_sample=True)
+
+
 def test_command_line_json_and_errors(pipeline):
     root, params, files = pipeline
     command = [sys.executable, "-m", "almanac.cli", "--params", str(params), "--data-dir", str(files.data)]

@@ -30,11 +30,19 @@ class ModelPredictor:
     """Make predictions with a trained model (and its optional scaler).
 
     ``registry_path`` / ``sha256`` say where the expected checksum comes from (default: the registry in the
-    model's folder, else the ``.sha256`` file beside it); a model that does not match is refused, unloaded.
+    model's folder, else the ``.sha256`` file beside it); ``lock_path`` (a ``dvc.lock``) adds the md5 it records;
+    a model that does not match is refused, unloaded.
     """
 
-    def __init__(self, model_path: str | Path, *, registry_path: str | Path | None = None, sha256: str | None = None):
-        self.checkpoint = load_model(model_path, registry_path=registry_path, sha256=sha256)
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        registry_path: str | Path | None = None,
+        sha256: str | None = None,
+        lock_path: str | Path | None = None,
+    ):
+        self.checkpoint = load_model(model_path, registry_path=registry_path, sha256=sha256, lock_path=lock_path)
         self.model = self.checkpoint["model"]
         self.scaler = self.checkpoint["scaler"]
         self.classes = np.asarray(self.checkpoint["classes"])
@@ -341,7 +349,8 @@ def predict_day(
             + ", ".join(f"{k} {was!r} but params say {now!r}" for k, (was, now) in differ.items())
             + "; run dvc repro to train a model for these params"
         )
-    predictor = ModelPredictor(files.model, registry_path=files.registry)
+    # dvc.lock (in git) records the model's md5 independently of the registry: both must agree with the file.
+    predictor = ModelPredictor(files.model, registry_path=files.registry, lock_path=files.models.parent / "dvc.lock")
     cutoff = params.features.cutoff_time
     sessions = read_table(files.sessions)
     manifest = read_json(files.manifest)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import joblib
@@ -125,11 +126,33 @@ def recorded_sha256(model_path: str | Path, registry_path: str | Path | None = N
     )
 
 
-def load_model(model_path: str | Path, *, registry_path: str | Path | None = None, sha256: str | None = None) -> dict:
+def locked_md5(model_path: str | Path, lock_path: str | Path) -> str | None:
+    """The md5 that ``dvc.lock`` records for ``model_path`` (paths relative to the lock's folder), or None when the
+    lock does not record it."""
+    import yaml
+
+    lock_path = Path(lock_path)
+    relative = Path(os.path.relpath(Path(model_path).resolve(), lock_path.resolve().parent)).as_posix()
+    for stage in (yaml.safe_load(lock_path.read_text()) or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == relative:
+                return out.get("md5")
+    return None
+
+
+def load_model(
+    model_path: str | Path,
+    *,
+    registry_path: str | Path | None = None,
+    sha256: str | None = None,
+    lock_path: str | Path | None = None,
+) -> dict:
     """Unpickle a saved model checkpoint only after checking its sha256 against the recorded one.
 
-    ``sha256`` (when given) is the expected checksum; otherwise :func:`recorded_sha256` finds it.  A mismatch
-    raises :class:`ModelIntegrityError` and the file is never unpickled.
+    ``sha256`` (when given) is the expected checksum; otherwise :func:`recorded_sha256` finds it.  With
+    ``lock_path`` (the repository's ``dvc.lock``, which git tracks), the file's md5 must also be the one the lock
+    records for it: the registry could be edited together with the model, the lock is a second, independent record.
+    A mismatch raises :class:`ModelIntegrityError` and the file is never unpickled.
     """
     expected = sha256 or recorded_sha256(model_path, registry_path)
     actual = file_sha256(model_path)
@@ -139,6 +162,16 @@ def load_model(model_path: str | Path, *, registry_path: str | Path | None = Non
             "or replaced after training, so it is not loaded (a pickle runs code when loaded). Run dvc repro (or "
             "dvc checkout models/model.joblib) to restore the trained model"
         )
+    locked = locked_md5(model_path, lock_path) if lock_path is not None and Path(lock_path).is_file() else None
+    if locked is not None:
+        md5 = hashlib.md5(Path(model_path).read_bytes()).hexdigest()
+        if md5 != locked:
+            raise ModelIntegrityError(
+                f"{model_path}: md5 {md5[:16]}… is not the {locked[:16]}… that {lock_path} records for it, though the "
+                "registry agrees with the file: the model and its registry record were changed together, so it is "
+                "not loaded. Restore both (git checkout dvc.lock models/model_registry.json && dvc checkout "
+                "models/model.joblib) or retrain (dvc repro)"
+            )
     # The checkpoint may hold this project's own estimators (the baselines); importing their module here makes
     # that dependency explicit (and visible to the dvc.yaml dependency check).
     import almanac.ml.models  # noqa: F401
