@@ -66,6 +66,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"              {count:5d} {reason}")
     repairs = manifest.get("repairs") or {}
     print("repairs     " + (", ".join(f"{k}: {v}" for k, v in sorted(repairs.items())) if repairs else "none"))
+    lineage_path = data / "features_lineage.json"
+    lineage = read_json(lineage_path) if lineage_path.is_file() else {}
+    missing = {k: v["why"] for k, v in lineage.items() if not v.get("computed", True)}
+    if missing:
+        print(f"features    not computed: {', '.join(missing)} ({'; '.join(sorted(set(missing.values())))})")
     warnings = manifest.get("warnings") or []
     print("warnings    " + ("none" if not warnings else f"{len(warnings)}"))
     for warning in warnings:

@@ -278,6 +278,10 @@ def warnings(run: Run) -> list[str]:
     """What a reader must not miss: the run's own honesty flags."""
     e, b = run.evaluate, run.backtest
     out = [f"Data: {w}" for w in run.ingest_warnings]  # accepted at ingest with a param: never silent
+    missing = run.model[1].get("features_not_computed") or {}
+    if missing:
+        reasons = sorted(set(missing.values()))
+        out.append(f"Features {', '.join(missing)} were {'; '.join(reasons)}: the model never saw them.")
     if b.get("degenerate"):
         out.append("The model's probabilities are (nearly) constant: its trades are not a signal.")
     if "calibration_ok" in e and not e["calibration_ok"]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pydantic
 import pytest
 
-from almanac.config import FeaturesParams
+from almanac.config import FeaturesParams, Params
 from almanac.features import cross_asset, early_session, regime
 from almanac.features.ml_features import (
     FAMILIES,
@@ -173,3 +173,31 @@ def test_inputs_are_not_modified(small_dataset, small_sessions):
     pd.testing.assert_frame_equal(small_dataset.bars, bars)
     pd.testing.assert_frame_equal(small_dataset.daily, daily)
     pd.testing.assert_frame_equal(small_sessions, sessions)
+
+
+def test_cross_asset_without_daily_series_is_said_not_hidden(small_dataset, small_sessions, caplog):
+    """Vendor bars without data.daily_paths: the cross-asset family is on but has nothing to read; the lineage, the
+    log, the registry record and the report all say so."""
+    import logging
+
+    from almanac.ml.registry import registry_entry
+    from almanac.report import Run, warnings
+
+    empty = small_dataset.daily.iloc[0:0]
+    with caplog.at_level(logging.WARNING, logger="almanac.features.ml_features"):
+        features, lineage = build_features(small_dataset.bars, small_sessions, empty, settings=FeaturesParams())
+    names = list(cross_asset.LINEAGE)
+    assert not set(names) & set(features.columns)
+    for name in names:
+        assert lineage[name]["computed"] is False
+        assert lineage[name]["why"] == "not computed: no daily series given (data.daily_paths)"
+    assert any("features not computed: vix_change" in r.getMessage() for r in caplog.records)
+    (name, record), = registry_entry(
+        model="lightgbm", target="rest_of_day", symbol="ES", cutoff="10:15", params={}, feature_lineage=lineage,
+        features=features, metrics={"cv_auc_mean": 0.5}, model_sha256="0" * 64,
+    ).items()  # fmt: skip
+    assert record["feature_set"] == "early_session+regime"
+    assert set(record["features_not_computed"]) == set(names)
+    run = Run(params=Params(), train={}, evaluate={}, backtest={},
+              registry={"current": name, "versions": {name: record}}, plots={})  # fmt: skip
+    assert any(w.startswith("Features vix_change") and "the model never saw them" in w for w in warnings(run))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable
 
 import pandas as pd
@@ -25,6 +26,8 @@ from almanac.features import cross_asset, early_session, regime
 from almanac.instruments import instrument
 from almanac.sessions import build_sessions, session_windows, symbol_of
 from almanac.sessions import indexed_by_trade_date as _indexed
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,14 +161,21 @@ def build_features(
     opens = instrument(symbol).rth_minutes[0]  # ET minute of the day; the first bar ends a minute later
     fmt = {**settings.model_dump(), "symbol": symbol, "rth_open": f"{opens // 60:02d}:{opens % 60:02d}",
            "first_bar_end": f"{(opens + 1) // 60:02d}:{(opens + 1) % 60:02d}"}  # fmt: skip
-    lineage = {}
+    lineage, missing = {}, []
     for family in enabled:
         for name, (source, window, as_of) in FAMILIES[family].lineage.items():
-            if name in features.columns:
-                lineage[name] = {
-                    "family": family,
-                    "source": source.format(**fmt),
-                    "window": window.format(**fmt),
-                    "as_of": as_of.format(**fmt).replace("cutoff", f"cutoff {settings.cutoff} ET"),
-                }
+            entry = {
+                "family": family,
+                "source": source.format(**fmt),
+                "window": window.format(**fmt),
+                "as_of": as_of.format(**fmt).replace("cutoff", f"cutoff {settings.cutoff} ET"),
+            }
+            if name not in features.columns:
+                # A switched-on family without its inputs (vendor data without data.daily_paths): said, not hidden.
+                why = "no daily series given (data.daily_paths)" if daily.empty else "its series is not in the daily files"
+                entry.update(computed=False, why=f"not computed: {why}")
+                missing.append(name)
+            lineage[name] = entry
+    if missing:
+        log.warning("features not computed: %s (%s)", ", ".join(missing), lineage[missing[0]]["why"])
     return features, lineage

@@ -44,7 +44,8 @@ def registry_entry(
         default=str,
     )
     version = hashlib.sha256(identity.encode()).hexdigest()[:12]
-    families = sorted({v["family"] for v in feature_lineage.values()})
+    families = sorted({v["family"] for v in feature_lineage.values() if v.get("computed", True)})
+    not_computed = {k: v["why"] for k, v in feature_lineage.items() if not v.get("computed", True)}
     name = f"{symbol.lower()}_{target}_{model}_{version}"
     return {
         name: {
@@ -60,6 +61,7 @@ def registry_entry(
             "cv_score": metrics["cv_auc_mean"],
             "cv_metric": "auc (mean over walk-forward folds)",
             "model_sha256": model_sha256,
+            **({"features_not_computed": not_computed} if not_computed else {}),
         }
     }
 
