@@ -418,3 +418,21 @@ def test_a_file_off_the_tick_grid_is_not_futures_data(tmp_path):
     message = error(path)  # the values are checked before the range: the grid says it first
     assert "of the bars' prices are off the 0.25 tick grid" in message
     assert "this is not this futures contract's data (an ETF, an index or a back-adjusted series?)" in message
+
+
+def test_a_shift_that_starts_mid_month_is_found_on_its_first_day(tmp_path, two_months):
+    """+4 h from 2024-02-13 on for four trade dates: too little of the month to move the monthly check, but the
+    daily halt of each of those days shows four hours late."""
+    days = pd.DatetimeIndex(two_months["trade_date"])
+    moved = np.asarray((days >= "2024-02-13") & (days <= "2024-02-16"))
+    shifted = two_months.assign(local=two_months["local"].where(~moved, two_months["local"] + pd.Timedelta(hours=4)))
+    path = write(tmp_path / "ES.txt", _firstrate_lines(shifted))
+    message = error(path)
+    # The first calendar day whose halt moved: 2024-02-13 (its bars from midnight on are the shifted session's).
+    local = shifted["local"]
+    first_line = int(np.flatnonzero(local.dt.date.astype(str) == "2024-02-13")[0]) + 1
+    assert message.startswith(
+        f"{path}, line {first_line} (2024-02-13, ET): the timestamps look shifted by +4 h "
+        "from this day on (the daily halt shows at 21:15-22:00 ET instead of 17:15-18:00"
+    ), message
+    assert "4 day(s) of the file look so" in message  # 02-13 to 02-16

@@ -172,7 +172,11 @@ def build_features(
             }
             if name not in features.columns:
                 # A switched-on family without its inputs (vendor data without data.daily_paths): said, not hidden.
-                why = "no daily series given (data.daily_paths)" if daily.empty else "its series is not in the daily files"
+                why = (
+                    "no daily series given (data.daily_paths)"
+                    if daily.empty
+                    else "its series is not in the daily files"
+                )
                 entry.update(computed=False, why=f"not computed: {why}")
                 missing.append(name)
             lineage[name] = entry
