@@ -436,3 +436,20 @@ def test_a_shift_that_starts_mid_month_is_found_on_its_first_day(tmp_path, two_m
         "from this day on (the daily halt shows at 21:15-22:00 ET instead of 17:15-18:00"
     ), message
     assert "4 day(s) of the file look so" in message  # 02-13 to 02-16
+
+
+def test_a_shift_in_an_rth_only_file_is_found_on_its_first_day(tmp_path, two_months):
+    """No whole days, so no daily halt to read: the first bar of each day is the open, and four days that start at
+    13:30 ET instead of 09:30 are shifted."""
+    clock = two_months["local"].dt.strftime("%H:%M")
+    rth = two_months.loc[((clock >= "09:30") & (clock < "16:00")).to_numpy()]
+    days = pd.DatetimeIndex(rth["trade_date"])
+    moved = np.asarray((days >= "2024-02-13") & (days <= "2024-02-16"))
+    shifted = rth.assign(local=rth["local"].where(~moved, rth["local"] + pd.Timedelta(hours=4)))
+    path = write(tmp_path / "ES_rth.txt", _firstrate_lines(shifted))
+    first_line = int(np.flatnonzero(moved)[0]) + 1
+    assert error(path).startswith(
+        f"{path}, line {first_line} (2024-02-13, ET): the timestamps look shifted by +4 h from this day on (its first "
+        "bar is at 13:30 ET where the file's days start at 09:30; 4 day(s) of the file look so)"
+    )
+    assert len(load(write(tmp_path / "ES_rth_ok.txt", _firstrate_lines(rth))).bars) == len(rth)  # unshifted: fine

@@ -600,6 +600,8 @@ def _refuse_shift_from_a_day(
     keys = np.flatnonzero(every.any(axis=1))  # the (file, day) cells with bars
     counts = every[keys]
     n = len(keys)
+    _refuse_shift_in_session_files(bars, counts=counts, file_of=keys // span, day_of=keys % span + first, files=files,
+                                   cell_day=cell // 1440, keys=keys)  # fmt: skip
     width = HALT_QUIET_ET[1] - HALT_QUIET_ET[0]
     quiet = (HALT_QUIET_ET[0] + 60 * shifts[:, None] + np.arange(width)[None, :]) % 1440
     in_quiet = counts[:, quiet].sum(axis=2)  # days x shifts
@@ -626,6 +628,40 @@ def _refuse_shift_from_a_day(
         f"{later} day(s) of the file look so); part of the file was written in another timezone? Fix those "
         "lines or check data.timezone"
     )
+
+
+def _refuse_shift_in_session_files(
+    bars: pd.DataFrame, *, counts: np.ndarray, file_of: np.ndarray, day_of: np.ndarray, files, cell_day, keys
+) -> None:
+    """The same for a file without whole days (RTH only, or one session a day): there is no daily halt to read, but
+    each day's first bar is at the same minute (the open) on most days; a day whose first bar is whole hours away
+    from that minute is shifted.  ``counts``: bars per (file, ET calendar day) row and minute of the day."""
+    has = counts > 0
+    first_minute = has.argmax(axis=1)
+    hours = (counts.reshape(-1, 24, 60) > 0).any(axis=2).sum(axis=1)
+    enough = counts.sum(axis=1) >= 60  # a stub of a day says nothing
+    for f in np.unique(file_of):  # one iteration per file
+        rows = file_of == f
+        judged = rows & enough
+        if (hours[rows] >= 20).any() or judged.sum() < SHIFT_MIN_DAYS:
+            continue  # whole days (the halt decides) or too few days to know the usual start
+        values, freq = np.unique(first_minute[judged], return_counts=True)
+        if freq.max() < 0.5 * judged.sum():
+            continue  # no usual start: nothing to compare with
+        usual = int(values[freq.argmax()])
+        delta = first_minute - usual
+        moved = judged & (delta != 0) & (delta % 60 == 0)
+        if not moved.any():
+            continue
+        g = int(np.flatnonzero(moved)[0])
+        h = int(delta[g] // 60)
+        line = int(bars["line"].to_numpy()[cell_day == keys[g]].min())
+        raise BarsError(
+            f"{files[f]}, line {line} ({np.datetime64(int(day_of[g]), 'D')}, ET): the timestamps look shifted by "
+            f"{h:+d} h from this day on (its first bar is at {_hhmm(int(first_minute[g]))} ET where the file's days "
+            f"start at {_hhmm(usual)}; {int(moved.sum())} day(s) of the file look so); part of the file was written in "
+            "another timezone? Fix those lines or check data.timezone"
+        )
 
 
 def gap_report(bars: pd.DataFrame, *, rth: tuple[dt.time, dt.time] | None = None) -> dict:
