@@ -75,6 +75,15 @@ def _flat(tree: dict, prefix: str = "") -> dict:
     return out
 
 
+def _selection(params: dict) -> dict:
+    """What puts a run in a selection of trials: its data (``data.*``, ``synthetic.*``), its target and its model."""
+    return {
+        "data": json.dumps({k: v for k, v in sorted(params.items()) if k.startswith(DATA_SECTIONS)}, default=str),
+        "target": params.get("labels.target", "rest_of_day"),
+        "model": params.get("train.model"),
+    }
+
+
 def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) -> dict:
     data = entry.get("data") or {}
     params = _flat(((data.get("params") or {}).get("params.yaml") or {}).get("data") or {})
@@ -88,9 +97,7 @@ def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) ->
         "changed": ""
         if baseline_params is None
         else ", ".join(f"{k}={v}" for k, v in sorted(params.items()) if baseline_params.get(k) != v),
-        "data": json.dumps({k: v for k, v in sorted(params.items()) if k.startswith(DATA_SECTIONS)}, default=str),
-        "target": params.get("labels.target", "rest_of_day"),
-        "model": params.get("train.model"),
+        **_selection(params),
         "full_rev": "" if rev == "workspace" else rev,
         "shown": True,
     }
@@ -131,11 +138,8 @@ def daily_pnl(table: pd.DataFrame, repo: str | Path = ".") -> dict:
         elif row["full_rev"] and pd.notna(row["sharpe"]):
             wanted[i] = f"{row['full_rev']}:{EQUITY}"
     if wanted:
-        done = subprocess.run(
-            ["git", "cat-file", "--batch"], cwd=repo, input="\n".join(wanted.values()) + "\n", capture_output=True,
-            text=True, check=False,
-        )  # fmt: skip
-        for i, text in zip(wanted, _batch_objects(done.stdout), strict=False):
+        printed = _git(repo, "cat-file", "--batch", stdin="\n".join(wanted.values()) + "\n")
+        for i, text in zip(wanted, _batch_objects(printed), strict=False):
             if text is not None:
                 out[i] = _pnl_series(text)
     return {i: series for i, series in out.items() if series is not None}
@@ -185,17 +189,17 @@ def trial_clusters(runs: list, pnl: dict, table: pd.DataFrame) -> np.ndarray:
         rho = aligned.corr(min_periods=MIN_COMMON_DAYS).fillna(0.0)
         idx = list(series)
         similarity[np.ix_(idx, idx)] = rho.to_numpy()
-        fingerprints = {i: hash((s.index.asi8.tobytes(), s.to_numpy().tobytes())) for i, s in series.items()}
-        for a in idx:  # identical series: one trial however short (a re-run, an applied experiment)
-            for b in idx:
-                if a != b and fingerprints[a] == fingerprints[b]:
-                    similarity[a, b] = 1.0
+        # identical series: one trial however short (a re-run, an applied experiment)
+        fingerprint = np.array([hash((s.index.asi8.tobytes(), s.to_numpy().tobytes())) for s in series.values()])
+        block = similarity[np.ix_(idx, idx)]
+        block[np.equal.outer(fingerprint, fingerprint)] = 1.0
+        similarity[np.ix_(idx, idx)] = block
+    # Runs without a series: the same trial when their backtest metrics are identical, else unrelated.
     keys = ["sharpe", "days", "pnl_skew", "pnl_kurtosis", "trades"]
-    metrics = [tuple(table.loc[r, keys].tolist()) for r in runs]
-    for a in range(k):  # runs without a series: identical metrics or nothing
-        for b in range(k):
-            if a != b and (a not in series or b not in series):
-                similarity[a, b] = 1.0 if metrics[a] == metrics[b] else 0.0
+    code, _ = pd.factorize(pd.Series([tuple(table.loc[r, keys].tolist()) for r in runs]))
+    has = np.isin(np.arange(k), list(series))
+    without = ~np.logical_and.outer(has, has)
+    similarity[without] = np.equal.outer(code, code)[without]
     np.fill_diagonal(similarity, 1.0)
     distance = squareform(np.clip(1.0 - similarity, 0.0, 2.0), checks=False)
     return fcluster(linkage(distance, method="complete"), t=1.0 - SAME_TRIAL_CORRELATION, criterion="distance")
@@ -296,11 +300,8 @@ def _history_row(sha: str, kind: str, name: str, params_text: str, metrics_text:
     except (ValueError, TypeError):
         params, metrics = {}, {}
     row = {column: None for column in COLUMNS}
-    row.update(
-        name=name, rev=sha[:7], kind=kind, state="done", changed="", full_rev=sha, shown=False,
-        data=json.dumps({k: v for k, v in sorted(params.items()) if k.startswith(DATA_SECTIONS)}, default=str),
-        target=params.get("labels.target", "rest_of_day"), model=params.get("train.model"),
-    )  # fmt: skip
+    row.update(name=name, rev=sha[:7], kind=kind, state="done", changed="", full_rev=sha, shown=False)
+    row.update(_selection(params))
     for column, (path, key) in METRICS.items():
         if path == "metrics/backtest.json":
             row[column] = metrics.get(key)

@@ -154,19 +154,22 @@ def test_five_minute_bars_are_refused(tmp_path):
     )
 
 
-def test_real_sample_resampled_to_five_minutes_is_refused(tmp_path):
-    frame = pd.read_csv(REAL if REAL.is_file() else None, header=None) if REAL.is_file() else None
-    if frame is None:
-        pytest.skip(f"real data not available: {REAL}")
-    frame.columns = ["ts", "open", "high", "low", "close", "volume"]
-    frame["ts"] = pd.to_datetime(frame["ts"])
-    five = (
+def five_minutes(frame: pd.DataFrame) -> pd.DataFrame:
+    """1-minute bars (a ``ts`` column) resampled to 5-minute bars: first open, max high, min low, last close."""
+    return (
         frame.set_index("ts")
         .resample("5min")
         .agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
         .dropna()
         .reset_index()
     )
+
+
+def test_real_sample_resampled_to_five_minutes_is_refused(tmp_path):
+    if not REAL.is_file():
+        pytest.skip(f"real data not available: {REAL}")
+    frame = pd.read_csv(REAL, header=None, names=["ts", "open", "high", "low", "close", "volume"])
+    five = five_minutes(frame.assign(ts=pd.to_datetime(frame["ts"])))
     path = tmp_path / "ES_5min.csv"
     five.to_csv(path, header=False, index=False, date_format="%Y-%m-%d %H:%M:%S")
     assert error(path).startswith(f"{path}: these are 5-minute bars")
@@ -352,13 +355,7 @@ def _mixed_interval_file(tmp_path: Path, coarse: tuple[str, ...]) -> tuple[Path,
     parts = []
     for day, group in bars.groupby("trade_date"):
         if str(day.date()) in coarse:
-            five = (
-                group.set_index("ts")
-                .resample("5min")
-                .agg({"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"})
-                .dropna()
-                .reset_index()
-            )
+            five = five_minutes(group[["ts", "open", "high", "low", "close", "volume"]])
             group = five.assign(volume=five["volume"].astype(np.int64))
         parts.append(group)
     lines = firstrate_lines(pd.concat(parts, ignore_index=True))

@@ -302,27 +302,27 @@ def _coarse_days(
     bad = coarse_days(bars, rth=spec.rth_minutes)
     if bad.empty:
         return bars
+
+    def listed(with_file: bool) -> str:  # the first five days, each with its spacing
+        days = [
+            (f"{r.file} " if with_file else "") + f"{r.trade_date:%Y-%m-%d} ({r.spacing_min}-minute)"
+            for r in bad.head(5).itertuples(index=False)
+        ]
+        return ", ".join(days) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+
     if source.coarse_days == "error":
         first = bad.iloc[0]
-        shown = bad.head(5)
-        listed = ", ".join(
-            f"{d:%Y-%m-%d} ({m}-minute)" for d, m in zip(shown["trade_date"], shown["spacing_min"], strict=True)
-        )
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise BarsError(
             f"{first['file']}, line {first['line']}: {len(bad)} trade date(s) are not 1-minute bars inside RTH: "
-            f"{listed}{more}. A coarser bar holds prices from after its stamp, which would leak past the cutoff; "
+            f"{listed(False)}. A coarser bar holds prices from after its stamp, which would leak past the cutoff; "
             "export 1-minute bars for those days, or set data.coarse_days: drop to leave them out (counted)"
         )
     keys = pd.MultiIndex.from_arrays([bars["file"].astype(str), bars["trade_date"]])
     drop = keys.isin(pd.MultiIndex.from_arrays([bad["file"], pd.DatetimeIndex(bad["trade_date"])]))
     repairs["coarse_interval_days_dropped"] = len(bad)
     repairs["coarse_interval_bars_dropped"] = int(drop.sum())
-    shown = bad[["file", "trade_date", "spacing_min"]].head(5).itertuples(index=False)
     warnings.append(
-        f"dropped {len(bad)} trade date(s) of coarser-than-1-minute RTH bars (data.coarse_days: drop): "
-        + ", ".join(f"{f} {d:%Y-%m-%d} ({m}-minute)" for f, d, m in shown)
-        + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        f"dropped {len(bad)} trade date(s) of coarser-than-1-minute RTH bars (data.coarse_days: drop): {listed(True)}"
     )
     log.warning("%s", warnings[-1])
     return bars.loc[~drop].reset_index(drop=True)
@@ -533,13 +533,8 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
     counts = np.bincount(segment * 1440 + minute, minlength=n * 1440).reshape(n, 1440)
     first_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first_day, segment, day)
-    whole_day = (counts.reshape(n, 24, 60) > 0).any(axis=2).sum(axis=1) >= 20
-    modern = first_day >= np.datetime64(calendar.ERAS[1].first_date, "D").astype(np.int64)
-    quiet = (HALT_QUIET_ET[0] + 60 * shifts[:, None] + np.arange(HALT_QUIET_ET[1] - HALT_QUIET_ET[0])[None, :]) % 1440
-    in_quiet = counts[:, quiet].sum(axis=2)  # segments x shifts
-    per_minute = counts.sum(axis=1) / np.maximum((counts > 0).sum(axis=1), 1)
-    empty = in_quiet <= 0.01 * per_minute[:, None] * quiet.shape[1]
-    judged = whole_day & modern & (days >= SHIFT_MIN_DAYS)
+    in_quiet, empty, whole_day = _halt_evidence(counts, shifts)
+    judged = whole_day & (first_day >= MODERN_HALT_DAY) & (days >= SHIFT_MIN_DAYS)
     halt_clear = judged & empty[:, zero]
     halt_moved = judged & ~empty[:, zero] & empty.any(axis=1)
     halt_shift = shifts[np.where(empty, in_quiet, np.inf).argmin(axis=1)]
@@ -581,6 +576,22 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
     return report
 
 
+MODERN_HALT_DAY = np.datetime64(calendar.ERAS[1].first_date, "D").astype(np.int64)  # the halt's era starts
+
+
+def _halt_evidence(counts: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the daily halt says, per row of ``counts`` (bars per ET minute of the day: one row per month or day):
+    ``in_quiet`` (bars in the quiet part of the halt, 17:15-18:00 ET, moved by each of ``shifts`` hours), ``empty``
+    (that window holds next to nothing) and ``whole_day`` (bars in 20 of 24 hours: the halt can be read at all)."""
+    width = HALT_QUIET_ET[1] - HALT_QUIET_ET[0]
+    quiet = (HALT_QUIET_ET[0] + 60 * shifts[:, None] + np.arange(width)[None, :]) % 1440
+    in_quiet = counts[:, quiet].sum(axis=2)  # rows x shifts
+    per_minute = counts.sum(axis=1) / np.maximum((counts > 0).sum(axis=1), 1)
+    empty = in_quiet <= 0.01 * per_minute[:, None] * width
+    whole_day = (counts.reshape(len(counts), 24, 60) > 0).any(axis=2).sum(axis=1) >= 20
+    return in_quiet, empty, whole_day
+
+
 def _refuse_shift_from_a_day(
     bars: pd.DataFrame, *, minute: np.ndarray, day: np.ndarray, file_code: np.ndarray, files, shifts: np.ndarray
 ) -> None:
@@ -599,30 +610,25 @@ def _refuse_shift_from_a_day(
     every = np.bincount(cell, minlength=(int(file_code.max()) + 1) * span * 1440).reshape(-1, 1440)
     keys = np.flatnonzero(every.any(axis=1))  # the (file, day) cells with bars
     counts = every[keys]
-    n = len(keys)
-    _refuse_shift_in_session_files(bars, counts=counts, file_of=keys // span, day_of=keys % span + first, files=files,
-                                   cell_day=cell // 1440, keys=keys)  # fmt: skip
-    width = HALT_QUIET_ET[1] - HALT_QUIET_ET[0]
-    quiet = (HALT_QUIET_ET[0] + 60 * shifts[:, None] + np.arange(width)[None, :]) % 1440
-    in_quiet = counts[:, quiet].sum(axis=2)  # days x shifts
+    file_of, day_of = keys // span, keys % span + first
+
+    def first_line(g: int) -> int:  # the first line of the (file, day) row ``g``: only for the day named
+        return int(bars["line"].to_numpy()[cell // 1440 == keys[g]].min())
+
+    in_quiet, empty, whole_day = _halt_evidence(counts, shifts)
+    _refuse_shift_in_session_files(counts, whole_day=whole_day, file_of=file_of, day_of=day_of, files=files,
+                                   first_line=first_line)  # fmt: skip
     zero = list(shifts).index(0)
-    per_minute = counts.sum(axis=1) / np.maximum((counts > 0).sum(axis=1), 1)
-    empty = in_quiet <= 0.01 * per_minute[:, None] * width
-    whole_day = (counts.reshape(n, 24, 60) > 0).any(axis=2).sum(axis=1) >= 20
-    first_day = keys % span + first
-    modern = first_day >= np.datetime64(calendar.ERAS[1].first_date, "D").astype(np.int64)
-    moved = whole_day & modern & ~empty[:, zero] & empty.any(axis=1)
+    moved = whole_day & (day_of >= MODERN_HALT_DAY) & ~empty[:, zero] & empty.any(axis=1)
     if not moved.any():
         return
     g = int(np.flatnonzero(moved)[0])  # keys are sorted by file, then day
     # The emptiest window some whole hours away is the halt; among equally empty ones, the nearest shift.
     h = int(shifts[np.lexsort((np.abs(shifts), np.where(empty[g], in_quiet[g], np.inf)))[0]])
-    rows = np.flatnonzero(cell // 1440 == keys[g])  # only for the day named
-    line = int(bars["line"].to_numpy()[rows].min())
-    date = np.datetime64(int(first_day[g]), "D")
-    later = int(moved[keys // span == keys[g] // span].sum())
+    date = np.datetime64(int(day_of[g]), "D")
+    later = int(moved[file_of == file_of[g]].sum())
     raise BarsError(
-        f"{files[keys[g] // span]}, line {line} ({date}, ET): the timestamps look shifted by {h:+d} h "
+        f"{files[file_of[g]]}, line {first_line(g)} ({date}, ET): the timestamps look shifted by {h:+d} h "
         f"from this day on (the daily halt shows at {_hhmm(HALT_QUIET_ET[0] + 60 * h)}-"
         f"{_hhmm(HALT_QUIET_ET[1] + 60 * h)} ET instead of {_hhmm(HALT_QUIET_ET[0])}-{_hhmm(HALT_QUIET_ET[1])}; "
         f"{later} day(s) of the file look so); part of the file was written in another timezone? Fix those "
@@ -631,19 +637,17 @@ def _refuse_shift_from_a_day(
 
 
 def _refuse_shift_in_session_files(
-    bars: pd.DataFrame, *, counts: np.ndarray, file_of: np.ndarray, day_of: np.ndarray, files, cell_day, keys
+    counts: np.ndarray, *, whole_day: np.ndarray, file_of: np.ndarray, day_of: np.ndarray, files, first_line
 ) -> None:
     """The same for a file without whole days (RTH only, or one session a day): there is no daily halt to read, but
     each day's first bar is at the same minute (the open) on most days; a day whose first bar is whole hours away
     from that minute is shifted.  ``counts``: bars per (file, ET calendar day) row and minute of the day."""
-    has = counts > 0
-    first_minute = has.argmax(axis=1)
-    hours = (counts.reshape(-1, 24, 60) > 0).any(axis=2).sum(axis=1)
+    first_minute = (counts > 0).argmax(axis=1)
     enough = counts.sum(axis=1) >= 60  # a stub of a day says nothing
     for f in np.unique(file_of):  # one iteration per file
         rows = file_of == f
         judged = rows & enough
-        if (hours[rows] >= 20).any() or judged.sum() < SHIFT_MIN_DAYS:
+        if whole_day[rows].any() or judged.sum() < SHIFT_MIN_DAYS:
             continue  # whole days (the halt decides) or too few days to know the usual start
         values, freq = np.unique(first_minute[judged], return_counts=True)
         if freq.max() < 0.5 * judged.sum():
@@ -655,9 +659,8 @@ def _refuse_shift_in_session_files(
             continue
         g = int(np.flatnonzero(moved)[0])
         h = int(delta[g] // 60)
-        line = int(bars["line"].to_numpy()[cell_day == keys[g]].min())
         raise BarsError(
-            f"{files[f]}, line {line} ({np.datetime64(int(day_of[g]), 'D')}, ET): the timestamps look shifted by "
+            f"{files[f]}, line {first_line(g)} ({np.datetime64(int(day_of[g]), 'D')}, ET): the timestamps look shifted by "
             f"{h:+d} h from this day on (its first bar is at {_hhmm(int(first_minute[g]))} ET where the file's days "
             f"start at {_hhmm(usual)}; {int(moved.sum())} day(s) of the file look so); part of the file was written in "
             "another timezone? Fix those lines or check data.timezone"
