@@ -32,7 +32,7 @@ TARGETS = {
     "features": (5.0, None),
     "dvc repro --force": (90.0, 3072.0),
     "bars from files": (20.0, 1536.0),
-    "almanac predict": (3.0, None),
+    "almanac predict": (1.5, None),  # issue 18: a past day answers without unpickling the model
 }
 
 

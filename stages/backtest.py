@@ -1,8 +1,10 @@
 """Stage ``backtest``: trade the out-of-fold probabilities from the cutoff to the RTH close.
 
 Writes ``metrics/backtest.json``, the equity curve CSV, P&L per year and the risk-coverage table (coverage, hit rate and P&L
-for thresholds 0.50-0.80; a view of the trade-off, not a way to pick the threshold).  One contract, long above the threshold, short
-below ``1 - threshold``, flat otherwise; entry at the cutoff price plus slippage, exit at the close.
+for thresholds 0.50-0.80; a view of the trade-off, not a way to pick the threshold).  Long above the threshold, short
+below ``1 - threshold``, flat otherwise; one contract, or with ``backtest.sizing: probability`` a size from the probability
+capped by ``backtest.risk_usd`` against the ATR(``features.atr_days``) known at the cutoff; entry at the cutoff price plus
+slippage, exit at the close.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     sessions = read_table(args.sessions).set_index("trade_date")
     costs = CostModel.from_params(params.backtest, symbol=params.data.symbol)  # P&L in the symbol's own dollars
     oof = read_table(args.oof)
-    metrics, equity = backtest(oof, sessions, settings=params.backtest, costs=costs)
+    metrics, equity = backtest(oof, sessions, settings=params.backtest, costs=costs, atr_days=params.features.atr_days)
     write_json(metrics, args.metrics)
     write_csv(equity, args.equity, exact=("entry", "exit"))  # fill prices in full: the report's trade list
     write_csv(risk_coverage(oof, sessions, costs=costs), args.risk_coverage)

@@ -353,7 +353,7 @@ class EvaluateParams(Section):
 
 
 class BacktestParams(Section):
-    """``backtest.*``: abstention threshold and costs."""
+    """``backtest.*``: abstention threshold, position size and costs."""
 
     threshold: float = Field(
         0.55,
@@ -366,6 +366,21 @@ class BacktestParams(Section):
         "fixed",
         description="`fixed`: `backtest.threshold` on every day; `in_fold`: each test block uses the threshold "
         "(0.500–0.800) with the best net P&L on the out-of-fold days before it (`backtest.threshold` for the first)",
+    )
+    sizing: Literal["fixed", "probability"] = Field(
+        "fixed",
+        description="contracts per trade: `fixed` one; `probability` López de Prado's bet size 2Φ(z) − 1, "
+        "z = (p − ½)/√(p(1 − p)), of the side's probability × `backtest.max_contracts` (rounded, at least 1), "
+        "capped by `backtest.risk_usd` against the ATR known at the cutoff (`features.atr_days`; a day whose one "
+        "contract exceeds the budget is flat). `fixed` until the held-out comparison says otherwise "
+        "(benchmarks/sizing.md)",
+    )
+    max_contracts: int = Field(10, ge=1, description="probability sizing: contracts at a bet size of 1 (p = 1)")
+    risk_usd: float = Field(
+        10000.0,
+        gt=0,
+        description="probability sizing: the day's risk budget in USD; at most risk_usd / (ATR in points × the "
+        "point value) contracts",
     )
     commission_usd: float = Field(2.5, ge=0, description="per side, per contract")
     slippage_ticks: float = Field(1.0, ge=0, description="per fill")

@@ -229,6 +229,7 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
                     else f"chosen in fold (mean {_num(b.get('threshold_mean'), 3)})"
                 ),
             ),
+            ("Position size", *sizing(run)),
             ("Hit rate", _num(b.get("win_rate"), 3), "share of trades that made money after costs"),
             (
                 "Stated vs realised, traded days",
@@ -272,6 +273,22 @@ def headline(run: Run) -> list[tuple[str, str, str]]:
             ),
         ]
     return rows
+
+
+def sizing(run: Run) -> tuple[str, str]:
+    """``(value, detail)`` of the sizing rule (``backtest.sizing``) and what it did: one contract, or the contracts
+    a trade the bet size gave, capped by the risk budget against the ATR known at the cutoff."""
+    b, settings = run.backtest, run.params.backtest
+    if settings.sizing == "fixed":
+        return "1 contract a trade", "backtest.sizing: fixed (probability sizing: benchmarks/sizing.md)"
+    return (
+        f"{_num(b.get('contracts_mean'), 2)} contracts a trade (at most {b.get('contracts_max', 'n/a')})",
+        f"backtest.sizing: probability: the bet size 2Φ(z) − 1 of the side's probability × "
+        f"{settings.max_contracts} contracts, at least 1, capped at {settings.risk_usd:,.0f} USD / (ATR("
+        f"{run.params.features.atr_days}) through the previous day × the point value); "
+        f"{b.get('sized_out_days', 'n/a')} day(s) flat (over the budget, or no ATR); net "
+        f"{_num(b.get('pnl_per_contract_usd'), usd=True, signed=True)} per contract",
+    )
 
 
 def warnings(run: Run) -> list[str]:
@@ -355,15 +372,17 @@ def _table(rows: list[list[str]], header: list[str], cls: str = "") -> str:
 
 
 def trades(run: Run) -> pd.DataFrame:
-    """The trade list: every out-of-fold day with a position (entry at the cutoff, exit at the RTH close)."""
+    """The trade list: every out-of-fold day with a position (entry at the cutoff, exit at the RTH close), its side
+    and contracts (the equity table's ``position`` is side x contracts)."""
     eq = run.plots["equity"]
     if eq.empty or "position" not in eq:
-        return pd.DataFrame(columns=["trade_date", "side", "p_long", "entry", "exit", "pnl_usd"])
+        return pd.DataFrame(columns=["trade_date", "side", "contracts", "p_long", "entry", "exit", "pnl_usd"])
     t = eq.loc[eq["position"] != 0]
     return pd.DataFrame(
         {
             "trade_date": t["trade_date"],
-            "side": t["position"].map({1: "long", -1: "short"}),
+            "side": t["position"].gt(0).map({True: "long", False: "short"}),
+            "contracts": t["position"].abs().astype(int),
             "p_long": t.get("p_long"),
             "entry": t.get("entry"),
             "exit": t.get("exit"),
@@ -386,15 +405,16 @@ def to_html(run: Run) -> str:
     flags = "".join(f'<p class="warning">Warning: {html.escape(w)}</p>' for w in warnings(run))
     listed = trades(run)
     trade_rows = [
-        [r.trade_date, r.side, _num(r.p_long, 3), f"{r.entry:g}", f"{r.exit:g}", f"{r.pnl_usd:+,.2f}"]
+        [r.trade_date, r.side, r.contracts, _num(r.p_long, 3), f"{r.entry:g}", f"{r.exit:g}", f"{r.pnl_usd:+,.2f}"]
         for r in listed.itertuples()
     ]
     breakdown = run.plots["breakdown"]
     breakdown_rows = (
-        [[r.group, r.value, r.n_days, _num(r.auc, 3), _num(r.hit_rate, 3)] for r in breakdown.itertuples()]
+        [[r.group, r.value, r.n_days, _num(r.auc, 3), _num(r.hit_rate, 3), _num(r.signed_return_pct, 3, signed=True)]
+         for r in breakdown.itertuples()]
         if not breakdown.empty
         else []
-    )
+    )  # fmt: skip
     header, rows = robustness.held_out_table(run.robustness, run.params)
     held_out = (
         f"<h2>Defaults chosen out of sample</h2><p>{html.escape(robustness.protocol_sentence(run.robustness))}</p>"
@@ -434,11 +454,14 @@ td, th {{ border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: left; fo
 {held_out}
 <h2>Charts</h2>
 <div class="charts">{charts}</div>
-<h2>Where the signal works: AUC and hit rate by group</h2>
-{_table(breakdown_rows, ["group", "value", "days", "AUC", "hit rate"], "breakdown")}
+<h2>Where the signal works: AUC, hit rate and signed return by group</h2>
+<p>Signed return: the mean cutoff-to-close return, in percent, in the direction the model leaned (up when P(up)
+&ge; 0.5), over every day of the group, before costs.</p>
+{_table(breakdown_rows, ["group", "value", "days", "AUC", "hit rate", "signed return %"], "breakdown")}
 <h2>Trades ({len(listed)})</h2>
-<p>Entry at the cutoff price plus slippage, exit at the RTH close; P&amp;L after commission and slippage.</p>
-{_table(trade_rows, ["trade date", "side", "P(long)", "entry", "exit", "P&L USD"], "trades")}
+<p>Entry at the cutoff price plus slippage, exit at the RTH close; P&amp;L of all the contracts after commission and
+slippage. Size: {html.escape(sizing(run)[0])} ({html.escape(sizing(run)[1])}).</p>
+{_table(trade_rows, ["trade date", "side", "contracts", "P(long)", "entry", "exit", "P&L USD"], "trades")}
 </body>
 </html>
 """

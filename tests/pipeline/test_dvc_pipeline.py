@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import firstrate_lines, write_lines
+
 REPO = Path(__file__).resolve().parents[2]
 DVC = Path(sys.executable).with_name("dvc")
 
@@ -26,6 +28,21 @@ def declared_outputs(stage: dict) -> list[str]:
         for entry in stage.get(kind, []):
             paths.append(next(iter(entry)) if isinstance(entry, dict) else entry)
     return paths
+
+
+def next_mornings_bars(minute_path: Path):
+    """The last stored day's bars up to 10:20 ET moved three days on: a Friday's become the next Monday's morning
+    (its overnight session from Sunday 18:00 ET), bars after every stored one."""
+    import pandas as pd
+
+    from almanac.data_sources.store import read_table
+
+    bars = read_table(minute_path)
+    bars = bars.loc[bars["trade_date"] == bars["trade_date"].max()]
+    assert bars["trade_date"].iloc[0].day_name() == "Friday"
+    local = bars["ts"].dt.tz_convert("America/New_York")
+    bars = bars.loc[(local.dt.strftime("%H:%M") <= "10:20") | (local.dt.normalize() < local.dt.normalize().max())]
+    return bars.assign(ts=bars["ts"] + pd.Timedelta(days=3), trade_date=bars["trade_date"] + pd.Timedelta(days=3))
 
 
 def test_stage_commands_use_declared_paths_and_deps_exist():
@@ -77,6 +94,22 @@ def test_dvc_repro_on_a_small_config(tmp_path):
     assert "up to date" in run(str(DVC), "status")
     run(str(DVC), "repro", "--force")
     assert (work / "dvc.lock").read_text() == lock
+
+    # This morning's bars (the README's `almanac predict --bars morning/today.csv`) leave the pipeline up to date;
+    # the same file in data/raw, the bars stage's dependency, would not, and predict refuses it.
+    morning = work / "morning" / "today.csv"
+    morning.parent.mkdir()
+    write_lines(morning, firstrate_lines(next_mornings_bars(work / "data" / "bars" / "minute.parquet")))
+    printed = run(str(DVC.with_name("almanac")), "predict", "--bars", "morning/today.csv")
+    assert "2024-07-01 at 10:15 ET" in printed and "similar days: the " in printed
+    assert "up to date" in run(str(DVC), "status")
+    shutil.copy(morning, work / "data" / "raw" / "today.csv")
+    refused = subprocess.run([str(DVC.with_name("almanac")), "predict", "--bars", "data/raw/today.csv"], cwd=work,
+                             env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    assert refused.returncode == 2 and "a dependency of the 'bars' stage" in refused.stderr
+    assert "bars:" in run(str(DVC), "status")  # what the refusal prevents: data/raw changed
+    (work / "data" / "raw" / "today.csv").unlink()
+    assert "up to date" in run(str(DVC), "status")
 
     # A model change reruns only train, evaluate and backtest (and the one-second check of params.yaml, which
     # any edit reruns); everything upstream comes from the lock.

@@ -296,3 +296,115 @@ def test_in_fold_threshold_is_chosen_on_earlier_folds_only():
     _, again = backtest(oof, flipped, settings=settings)
     assert again.groupby(fold)["threshold"].first().tolist() == chosen
     assert metrics["threshold_mean"] == pytest.approx(np.mean(equity["threshold"]))
+
+
+# --- position sizing (backtest.sizing) -----------------------------------------------------------------------
+
+
+def sized_market(n: int = 200, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A session table with the columns the ATR needs and out-of-fold probabilities, ``n`` days."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2024-01-02", periods=n, name="trade_date")
+    prev = 4000 + np.round(np.cumsum(rng.normal(0, 30, n)) / 0.25) * 0.25
+    cutoff = prev + np.round(rng.normal(0, 10, n) / 0.25) * 0.25
+    close = cutoff + np.round(rng.normal(0, 20, n) / 0.25) * 0.25
+    high = np.maximum.reduce([prev, cutoff, close]) + np.round(rng.uniform(0, 30, n) / 0.25) * 0.25
+    low = np.minimum.reduce([prev, cutoff, close]) - np.round(rng.uniform(0, 30, n) / 0.25) * 0.25
+    s = pd.DataFrame(
+        {"cutoff_price": cutoff, "close": close, "high": high, "low": low, "prev_close": np.r_[prev[0], close[:-1]]},
+        index=days,
+    )
+    oof = pd.DataFrame({"trade_date": days, "probability": np.clip(rng.normal(0.5, 0.15, n), 0.01, 0.99)})
+    return s, oof
+
+
+def test_probability_sizing_scales_pnl_and_costs_by_the_contracts():
+    from almanac.config import BacktestParams
+    from almanac.ml.backtester import atr_at_cutoff, backtest
+
+    s, oof = sized_market()
+    fixed = BacktestParams(bootstrap=0)
+    prob = fixed.model_copy(update={"sizing": "probability", "max_contracts": 10, "risk_usd": 10_000.0})
+    m1, one = backtest(oof, s, settings=fixed)
+    m2, sized = backtest(oof, s, settings=prob)
+    n = sized["position"].abs().to_numpy()
+    assert set(np.unique(n)) > {0, 1}  # several sizes occur
+    np.testing.assert_array_equal(np.sign(sized["position"]) * (n > 0), one["position"] * (n > 0))  # same side
+    # every contract fills at one contract's prices (slippage per fill); P&L and gross are the contracts times one's
+    traded = n > 0
+    np.testing.assert_array_equal(sized.loc[traded, ["entry", "exit"]], one.loc[traded, ["entry", "exit"]])
+    for column in ("pnl_usd", "gross_pnl_usd"):
+        np.testing.assert_allclose(sized[column], n * one[column], rtol=1e-12, atol=1e-9)
+    per_contract_cost = 2 * 2.5 + 2 * 0.25 * 50
+    assert m2["cost_usd"] == pytest.approx(per_contract_cost * n.sum())
+    assert m1["cost_usd"] == pytest.approx(per_contract_cost * m1["trades"])
+    # the sizes are the rule's: the bet size of the side's probability, capped by 10,000 USD / (ATR x $50)
+    from almanac.ml.decision import contracts
+
+    p = oof["probability"].to_numpy()
+    side = positions(p, 1 - p, 0.55)
+    expected = contracts(side, p, 1 - p, atr_pts=atr_at_cutoff(s, 14).to_numpy(), sizing="probability", max_contracts=10,
+                         risk_usd=10_000.0, point_value_usd=50.0)  # fmt: skip
+    np.testing.assert_array_equal(n, expected)
+    # the benchmark stays one contract
+    np.testing.assert_array_equal(sized["hold_pnl_usd"], one["hold_pnl_usd"])
+    # what the metrics report
+    assert m2["trades"] == int(traded.sum())
+    assert m2["contracts_mean"] == pytest.approx(n[traded].mean())
+    assert m2["contracts_max"] == int(n.max())
+    assert m2["pnl_per_contract_usd"] == pytest.approx(sized["pnl_usd"].sum() / n.sum())
+    assert m2["sized_out_days"] == int(((side != 0) & ~traded).sum())
+    assert not {"contracts_mean", "contracts_max", "pnl_per_contract_usd", "sized_out_days"} & set(m1)
+
+
+def test_fixed_sizing_ignores_the_sizing_knobs_and_the_atr():
+    from almanac.config import BacktestParams
+    from almanac.ml.backtester import backtest
+
+    s, oof = sized_market()
+    m1, one = backtest(oof, s, settings=BacktestParams(bootstrap=0))
+    m2, other = backtest(oof, s.drop(columns=["high", "low"]), settings=BacktestParams(
+        bootstrap=0, max_contracts=50, risk_usd=1.0), atr_days=3)  # fmt: skip
+    pd.testing.assert_frame_equal(one, other)
+    assert m1 == pytest.approx(m2, nan_ok=True)
+    assert set(one["position"].unique()) <= {-1, 0, 1}
+
+
+def test_the_risk_budget_sees_only_the_atr_known_at_the_cutoff():
+    from almanac.config import BacktestParams
+    from almanac.ml.backtester import atr_at_cutoff, backtest
+
+    s, oof = sized_market()
+    day = 120
+    later = s.copy()
+    moved = later.index >= later.index[day]  # the day itself and every later day: wider ranges, other closes
+    later.loc[moved, "high"] += 40.0
+    later.loc[moved, "low"] -= 40.0
+    later.loc[moved, "close"] += 5.0
+    np.testing.assert_array_equal(atr_at_cutoff(s).iloc[: day + 1], atr_at_cutoff(later).iloc[: day + 1])
+    settings = BacktestParams(bootstrap=0, sizing="probability", risk_usd=12_000.0)
+    _, a = backtest(oof, s, settings=settings)
+    _, b = backtest(oof, later, settings=settings)
+    np.testing.assert_array_equal(a["position"].iloc[: day + 1], b["position"].iloc[: day + 1])
+
+
+def test_stated_and_realised_read_the_side_of_a_sized_position():
+    from almanac.config import BacktestParams
+    from almanac.ml.backtester import backtest
+
+    s, oof = sized_market()
+    oof = oof.assign(y_true=(s["close"].to_numpy() > s["cutoff_price"].to_numpy()).astype(float)).iloc[20:]
+    m1, _ = backtest(oof, s, settings=BacktestParams(bootstrap=0))
+    m2, _ = backtest(oof, s, settings=BacktestParams(bootstrap=0, sizing="probability", risk_usd=1e9))
+    assert m2["sized_out_days"] == 0
+    assert (m2["traded_confidence"], m2["traded_hit_rate"]) == (m1["traded_confidence"], m1["traded_hit_rate"])
+
+
+def test_three_contracts_earn_three_times_one_and_pay_three_times_the_costs():
+    s = sessions([5000.0, 5000.0], [5010.0, 4990.0])
+    one = daily_pnl(s, sides(s, [1, -1]), CostModel())
+    three = daily_pnl(s, sides(s, [3, -3]), CostModel())
+    assert three["entry"].tolist() == one["entry"].tolist() == [5000.25, 4999.75]  # the same fills
+    assert three["cost_usd"].tolist() == [90.0, 90.0]
+    assert three["pnl_usd"].tolist() == [3 * 470.0, 3 * 470.0]
+    assert three["gross_pnl_usd"].tolist() == [1500.0, 1500.0]

@@ -205,6 +205,8 @@ def test_a_model_changed_with_its_registry_is_refused_by_dvc_lock(pipeline, tmp_
     store.registry.write_text(json.dumps(registry))
     with pytest.raises(ModelIntegrityError, match=r"is not the .* that .*dvc.lock records for it"):
         predict_day(params=load_params(params), files=store, in_sample=True)
+    with pytest.raises(ModelIntegrityError, match=r"is not the .* that .*dvc.lock records for it"):
+        predict_day(params=load_params(params), files=store)  # a past day's answer never unpickles, but checks
 
 
 def test_command_line_json_and_errors(pipeline):
@@ -284,3 +286,167 @@ def test_an_archetype_model_decides_on_each_sides_summed_probability(tmp_path):
     side = int(positions(np.array([long_]), np.array([short]), settings.backtest.threshold)[0])
     assert out.decision == {1: "long", -1: "short", 0: "abstain"}[side]
     assert f"sides: long {long_:.4f} (" in out.to_text() and f"short {short:.4f} (" in out.to_text()
+    # The track record matches on the sides the decision acts on, from the out-of-fold days before this one.
+    oof = read_table(files.oof)
+    past = oof.loc[oof["trade_date"] < day]
+    summed = {s: past[[f"probability_{c}" for c in names]].sum(axis=1) for s, names in
+              (("long", ["ReversalUp", "TrendUp"]), ("short", ["ReversalDown", "TrendDown"]))}  # fmt: skip
+    assert out.similar["matched_on"] == "P(long) - P(short)" and out.similar["days"] == min(100, len(past))
+    assert out.similar["value"] == pytest.approx(long_ - short, abs=1e-12)
+    conf = max(long_, short)
+    mask = (np.maximum(summed["long"], summed["short"]) >= conf - 1e-12) & (summed["long"] != summed["short"])
+    assert out.confidence["days"] == int((mask & past["y_true"].notna()).sum())
+    assert "with P(long) - P(short) nearest" in out.to_text() and out.previous["trade_date"] < out.trade_date
+
+
+def recomputed_track_record(files: PipelineFiles, day: pd.Timestamp, p_up: float, threshold: float) -> dict:
+    """``similar``, ``confidence`` and ``previous`` from the pipeline's files, read with pandas alone, the obvious
+    way: the out-of-fold days before ``day`` joined to their sessions."""
+    oof = pd.read_parquet(files.oof)
+    sessions = pd.read_parquet(files.sessions)
+    for frame in (oof, sessions):
+        frame["trade_date"] = pd.to_datetime(frame["trade_date"])
+    past = oof.loc[oof["trade_date"] < day].merge(sessions, on="trade_date", how="left")
+    past["move"] = past["close"] - past["cutoff_price"]
+    known = past.loc[past["move"].notna()].copy()
+    known["distance"] = (known["probability"] - p_up).abs()
+    nearest = known.sort_values(["distance", "trade_date"], ascending=[True, False]).head(100)
+    confidence = max(p_up, 1 - p_up)
+    side = np.where(past["probability"] > 0.5, 1.0, np.where(past["probability"] < 0.5, -1.0, 0.0))
+    counted = (np.maximum(past["probability"], 1 - past["probability"]) >= confidence) & (side != 0)
+    counted &= past["y_true"].notna()
+    right = (np.where(past["y_true"] == 1.0, 1.0, -1.0) == side)[counted]
+    with_bars = sessions.loc[(sessions["trade_date"] < day) & (sessions["rth_bars"] > 0)]
+    previous = with_bars.iloc[-1]
+    row = oof.loc[oof["trade_date"] == previous["trade_date"]].iloc[0]
+    decision = int(positions(np.array([row["probability"]]), np.array([1 - row["probability"]]), threshold)[0])
+    move = previous["close"] - previous["cutoff_price"]
+    return {
+        "similar": {"days": len(nearest), "median_pts": float(nearest["move"].median()),
+                    "p10_pts": float(nearest["move"].quantile(0.1)), "p90_pts": float(nearest["move"].quantile(0.9)),
+                    "median_usd": float(nearest["move"].median()) * 50.0,
+                    "up_share": float((nearest["move"] > 0).mean()), "last": str(nearest["trade_date"].max().date())},
+        "confidence": {"days": int(counted.sum()), "right": int(right.sum()), "hit_rate": float(right.mean())},
+        "previous": {"trade_date": str(previous["trade_date"].date()), "probabilities": {"up": row["probability"]},
+                     "decision": {1: "long", -1: "short", 0: "abstain"}[decision],
+                     "move_pts": move, "move_usd": move * 50.0,
+                     "decision_right": None if decision == 0 else decision == (1 if row["y_true"] == 1.0 else -1)},
+    }  # fmt: skip
+
+
+def assert_track_record(out, expected: dict) -> None:
+    similar, confidence, previous = out.similar, out.confidence, out.previous
+    for key, value in expected["similar"].items():
+        assert similar[key] == (pytest.approx(value, rel=1e-12) if isinstance(value, float) else value), key
+    assert {k: confidence[k] for k in expected["confidence"]} == expected["confidence"]
+    e = expected["previous"]
+    assert previous["trade_date"] == e["trade_date"] and previous["probabilities"] == e["probabilities"]
+    assert previous["decision"] == e["decision"] and previous["outcome"]["move_pts"] == e["move_pts"]
+    assert previous["outcome"]["move_usd"] == e["move_usd"]
+    assert previous["outcome"]["decision_right"] == e["decision_right"]
+
+
+def test_the_track_record_of_a_past_day_is_recomputed_from_the_pipelines_files(pipeline):
+    _, params, files = pipeline
+    settings = load_params(params)
+    for day in read_table(files.features)["trade_date"].iloc[[-1, -30]]:
+        out = predict_day(day.date(), params=settings, files=files)
+        expected = recomputed_track_record(files, day, out.probabilities["up"], settings.backtest.threshold)
+        assert_track_record(out, expected)
+        assert out.similar["last"] < out.trade_date and out.previous["trade_date"] < out.trade_date
+        text = out.to_text()
+        assert f"similar days: the {out.similar['days']} out-of-fold days before {out.trade_date}" in text
+        assert f"previous trade date {out.previous['trade_date']}: P(up) = " in text
+        printed = json.loads(json.dumps(out.to_dict()))
+        assert printed["similar"] == out.similar and printed["previous"]["decision"] == out.previous["decision"]
+    in_sample = predict_day(day.date(), params=settings, files=files, in_sample=True)  # the same history
+    assert in_sample.previous == out.previous and in_sample.similar["days"] == out.similar["days"]
+
+
+def test_this_morning_reads_only_the_days_before_it(pipeline, tmp_path):
+    """Today (the final model, this morning's file) on a store that stops the evening before: the same history as
+    the full store's past-day answer for that date, which has every later day in its files."""
+    _, params, files = pipeline
+    settings = load_params(params)
+    day = read_table(files.features)["trade_date"].iloc[-1]
+    store = truncated_store(tmp_path, files, day)
+    path, _ = morning_file(tmp_path / "today.csv", files, day, until="10:20")
+    today = predict_day(params=settings, files=store, extra_bars=[path])
+    assert today.source == "final_model" and today.outcome is None
+    expected = recomputed_track_record(files, day, today.probabilities["up"], settings.backtest.threshold)
+    assert_track_record(today, expected)  # from the full files: nothing on or after the day changes it
+    assert today.previous == predict_day(day.date(), params=settings, files=files).previous
+
+
+def test_a_past_days_answer_does_not_import_the_models_library(pipeline):
+    """The default answer (the last, labelled day) is its fold model's probability from oof.parquet, bit for bit,
+    after the model file's checks, without unpickling it: scikit-learn and LightGBM are not imported."""
+    root, params, files = pipeline
+    script = (
+        "import json, sys; from almanac.cli import main; "
+        f"main(['--params', {str(params)!r}, '--data-dir', {str(files.data)!r}, 'predict', '--models-dir', "
+        f"{str(files.models)!r}, '--json']); "
+        "print(json.dumps(sorted(m for m in ('sklearn', 'lightgbm', 'xgboost', 'joblib', 'scipy', 'shap') "
+        "if m in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stderr
+    *answer, imported = done.stdout.strip().splitlines()
+    assert json.loads(imported) == []
+    answer = json.loads("\n".join(answer))
+    row = oof_row(files, pd.Timestamp(answer["trade_date"]))
+    assert answer["probabilities"]["up"].hex() == float(row["probability"]).hex()  # the same bits
+    in_sample = predict_day(pd.Timestamp(answer["trade_date"]).date(), params=load_params(params), files=files,
+                            in_sample=True)  # fmt: skip
+    assert in_sample.probabilities["up"].hex() == pipeline_probability(files, pd.Timestamp(answer["trade_date"])).hex()
+
+
+def test_this_mornings_file_goes_in_the_morning_folder(pipeline, tmp_path):
+    """``--bars`` refuses a file under a dependency of dvc.yaml (data/raw: the bars stage's) and reads one from
+    morning/."""
+    _, params, files = pipeline
+    day = read_table(files.features)["trade_date"].iloc[-1]
+    truncated_store(tmp_path, files, day)  # data/ and models/ of the evening before, under tmp_path
+    shutil.copy(params, tmp_path / "params.yaml")
+    shutil.copy(Path(__file__).resolve().parents[2] / "dvc.yaml", tmp_path / "dvc.yaml")
+    (tmp_path / "morning").mkdir()
+    path, rows = morning_file(tmp_path / "morning" / "today.csv", files, day, until="10:20")
+    (tmp_path / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, tmp_path / "data" / "raw" / "today.csv")
+    command = [sys.executable, "-m", "almanac.cli", "predict", "--json", "--bars"]
+    refused = subprocess.run([*command, "data/raw/today.csv"], capture_output=True, text=True, cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--bars data/raw/today.csv: this file lies in data/raw, a dependency of the 'bars' stage" in refused.stderr
+    assert "put this morning's files in morning/" in refused.stderr
+    done = subprocess.run([*command, "morning/today.csv"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["new_bars"] == rows and answer["source"] == "final_model" and answer["trade_date"] == str(day.date())
+    assert answer["probabilities"]["up"] == pipeline_probability(files, day)
+    missing = subprocess.run([*command, "morning/nothing.csv"], capture_output=True, text=True, cwd=tmp_path)
+    assert missing.returncode == 2 and "--bars: no such file: morning/nothing.csv" in missing.stderr
+
+
+def test_predict_sizes_a_day_as_the_backtest_did(pipeline):
+    """``backtest.sizing: probability``: the contracts ``almanac predict`` states for a past day are the backtest's
+    own for that day (one rule, :func:`almanac.ml.decision.contracts`, with the ATR known at the cutoff)."""
+    from almanac.ml.backtester import CostModel, backtest
+
+    root, params, files = pipeline
+    base = load_params(params)
+    settings = base.model_copy(
+        update={"backtest": base.backtest.model_copy(update={"sizing": "probability", "max_contracts": 10,
+                                                             "risk_usd": 6_000.0})}
+    )  # fmt: skip
+    sessions = read_table(files.sessions)
+    costs = CostModel.from_params(settings.backtest, symbol=settings.data.symbol)
+    _, equity = backtest(read_table(files.oof), sessions, settings=settings.backtest, costs=costs,
+                         atr_days=settings.features.atr_days)  # fmt: skip
+    equity = equity.set_index("trade_date") if "trade_date" in equity else equity
+    traded = equity.loc[equity["position"] != 0]
+    assert traded["position"].abs().nunique() > 1  # the sizes vary: the comparison means something
+    for day in [*traded.index[-6:], equity.index[equity["position"] == 0][-1]]:
+        out = predict_day(pd.Timestamp(day).date(), params=settings, files=files)
+        assert out.sizing == "probability"
+        assert out.contracts == abs(int(equity.loc[day, "position"])), day
+        assert ("contract" in out.to_text().splitlines()[1]) == (out.contracts > 0)

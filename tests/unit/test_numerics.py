@@ -49,6 +49,25 @@ def test_below_one_ulp_against_extended_precision(function, reference, low, high
     assert _ulps(function(x), reference(x.astype(np.longdouble))).max() < bound
 
 
+@pytest.mark.parametrize(
+    ("low", "high"), [(-0.9, 0.9), (0.8, 1.3), (1.2, 2.9), (2.8, 6.5), (-6.5, -0.8), (-1e-8, 1e-8)]
+)
+def test_erf_within_one_ulp_of_the_c_library(low, high):
+    import math
+
+    x = np.random.default_rng(3).uniform(low, high, 20_000)
+    reference = np.array([math.erf(v) for v in x])  # glibc's erf: itself within about one ulp
+    assert (np.abs(numerics.erf(x) - reference) <= np.spacing(np.abs(reference))).all()
+
+
+def test_erf_special_values():
+    with np.errstate(all="raise", under="ignore"):
+        out = numerics.erf(np.array([0.0, np.inf, -np.inf, 6.0, -6.0, 1e-300]))
+        assert out.tolist() == [0.0, 1.0, -1.0, 1.0, -1.0, numerics.erf(1e-300)]
+        assert np.isnan(numerics.erf(np.nan))
+    assert numerics.erf(1e-300) == pytest.approx(1.1283791670955126e-300, rel=1e-15)  # 2x/sqrt(pi)
+
+
 def test_special_values_and_edges():
     with np.errstate(all="raise"):  # no floating-point warning on any special input
         assert numerics.exp(np.array([0.0, np.inf, -np.inf, 710.0, -746.0])).tolist() == [1.0, np.inf, 0.0, np.inf, 0.0]
@@ -88,7 +107,8 @@ _DIGEST = """
 import hashlib, numpy as np
 from almanac import numerics
 x = np.random.default_rng(1).standard_normal(300_000) * 50
-parts = [numerics.exp(x), numerics.log(np.abs(x) + 1e-3), numerics.log1p(np.abs(x)), numerics.expit(x)]
+parts = [numerics.exp(x), numerics.log(np.abs(x) + 1e-3), numerics.log1p(np.abs(x)), numerics.expit(x),
+         numerics.erf(x / 20)]
 print(hashlib.sha256(b"".join(p.tobytes() for p in parts)).hexdigest())
 """
 
@@ -105,6 +125,7 @@ def test_same_bits_whatever_numpy_dispatches():
     assert len(digests) == 1
     x = np.random.default_rng(1).standard_normal(300_000) * 50
     parts = [numerics.exp(x), numerics.log(np.abs(x) + 1e-3), numerics.log1p(np.abs(x)), numerics.expit(x)]
+    parts.append(numerics.erf(x / 20))
     assert hashlib.sha256(b"".join(p.tobytes() for p in parts)).hexdigest() in digests
 
 

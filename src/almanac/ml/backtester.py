@@ -1,10 +1,12 @@
-"""Trading the predictions: one ES contract a day, entered at the cutoff, exited at the RTH close.
+"""Trading the predictions: one ES contract a day (or a size from the probability, ``backtest.sizing``), entered at
+the cutoff, exited at the RTH close.
 
 Departures from the original design, for honesty (docs/honesty.md): a prediction made at the cutoff can
 only be traded from the cutoff, so the entry is the cutoff price plus slippage, never the open; a "down"
 prediction is a short (not a flat), and an abstention is flat (not a short).  Futures accounting: P&L in USD =
-side x (exit - entry) x $50 per point, commission per side, slippage in ticks on both fills.  Days without a
-trade earn exactly zero and count in the Sharpe ratio.
+position x (exit - entry) x $50 per point, commission per side and contract, slippage in ticks on both fills of
+every contract; the position is side x contracts (:func:`almanac.ml.decision.contracts`).  Days without a trade
+earn exactly zero and count in the Sharpe ratio.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import pandas as pd
 from scipy import stats
 
 from almanac.config import DEFAULTS, BacktestParams
+from almanac.features.regime import atr_through_previous
 from almanac.instruments import instrument
-from almanac.ml.decision import label_sides, positions, side_probabilities  # shared with almanac predict
+from almanac.ml.decision import contracts, label_sides, positions, side_probabilities  # shared with almanac predict
 from almanac.ml.metrics import (
     annualised_sharpe,
     deflated_sharpe_benchmark,
@@ -55,18 +58,37 @@ class CostModel:
         )
 
 
+def atr_at_cutoff(sessions: pd.DataFrame, atr_days: int = DEFAULTS.features.atr_days) -> pd.Series:
+    """The Wilder ATR(``atr_days``) in index points that each trade date's cutoff knows: through the *previous* RTH
+    session (NaN where that window misses a session), indexed by trade date; what probability sizing weighs the
+    risk budget against.  ``sessions`` is the session table (every trading day, ``high, low, close, prev_close``),
+    with a ``trade_date`` column or index; it is not mutated.
+
+    Examples
+    --------
+    >>> days = pd.bdate_range("2024-01-02", periods=4)
+    >>> s = pd.DataFrame({"trade_date": days, "high": [102.0, 103, 104, 105], "low": [98.0, 99, 100, 101],
+    ...                   "close": [100.0, 101, 102, 103], "prev_close": [100.0, 100, 101, 102]})
+    >>> atr_at_cutoff(s, 2).tolist()  # day 3 knows days 1-2; day 1 and 2 too few days
+    [nan, nan, 4.0, 4.0]
+    """
+    return atr_through_previous(indexed_by_trade_date(sessions), atr_days).rename("atr_pts")
+
+
 def daily_pnl(sessions: pd.DataFrame, side: pd.Series, costs: CostModel) -> pd.DataFrame:
     """Per trade date: position, entry and exit prices, gross, costs and net P&L in USD.
 
-    ``sessions`` indexed by trade date (``cutoff_price``, ``close``); ``side`` in {-1, 0, 1} on the same dates.
-    A day without a cutoff price or close cannot be traded and is flat (``untradable`` True).
+    ``sessions`` indexed by trade date (``cutoff_price``, ``close``); ``side`` the signed contracts on the same dates
+    (+n long, -n short, 0 flat; {-1, 0, 1} with one contract).  P&L and costs scale with the contracts.  A day without
+    a cutoff price or close cannot be traded and is flat (``untradable`` True).
     """
     s = sessions.reindex(side.index)
     tradable = s["cutoff_price"].notna() & s["close"].notna()
     pos = side.where(tradable, 0).astype(np.int64)
     slip = costs.slippage_ticks * costs.tick
-    entry = s["cutoff_price"] + pos * slip
-    exit_ = s["close"] - pos * slip
+    direction = np.sign(pos)  # every contract fills at the same price: slippage per fill, not per contract
+    entry = s["cutoff_price"] + direction * slip
+    exit_ = s["close"] - direction * slip
     gross = (pos * (s["close"] - s["cutoff_price"]) * costs.point_value_usd).fillna(0.0)
     cost = pos.abs() * (2 * costs.commission_usd + 2 * slip * costs.point_value_usd)
     net = (pos * (exit_ - entry) * costs.point_value_usd).fillna(0.0) - pos.abs() * 2 * costs.commission_usd
@@ -294,19 +316,27 @@ class MLBacktester:
         *,
         threshold: float | np.ndarray = DEFAULTS.backtest.threshold,
         n_trials: int = DEFAULTS.backtest.n_trials,
+        sizing: BacktestParams | None = None,
+        atr_pts: pd.Series | None = None,
     ) -> dict:
         """Backtest given probabilities per trade date (use out-of-fold ones for an honest figure).
 
         ``p_short`` defaults to ``1 - p_long`` (binary up/down); ``threshold`` is one value or one per day (in the
-        order of ``p_long``).  Returns the summary metrics plus ``pnl`` (the daily frame) and ``equity_curve``
-        (cumulative USD).
+        order of ``p_long``).  ``sizing`` gives ``backtest.sizing``, ``max_contracts`` and ``risk_usd`` (default one
+        contract a trade); probability sizing needs ``atr_pts`` (:func:`atr_at_cutoff`, by trade date).  Returns the
+        summary metrics plus ``pnl`` (the daily frame) and ``equity_curve`` (cumulative USD).
         """
         daily = indexed_by_trade_date(df_daily)
         p_short = 1.0 - p_long if p_short is None else p_short
-        side = pd.Series(
-            positions(p_long.to_numpy(), p_short.reindex(p_long.index).to_numpy(), threshold), index=p_long.index
-        )
-        pnl = daily_pnl(daily, side, self.costs)
+        long_, short = p_long.to_numpy(), p_short.reindex(p_long.index).to_numpy()
+        side = positions(long_, short, threshold)
+        sizing = sizing or DEFAULTS.backtest
+        size = contracts(
+            side, long_, short, atr_pts=None if atr_pts is None else atr_pts.reindex(p_long.index).to_numpy(),
+            sizing=sizing.sizing, max_contracts=sizing.max_contracts, risk_usd=sizing.risk_usd,
+            point_value_usd=self.costs.point_value_usd,
+        )  # fmt: skip
+        pnl = daily_pnl(daily, pd.Series(side * size, index=p_long.index), self.costs)
         return {**summarize(pnl, n_trials), "pnl": pnl, "equity_curve": pnl["equity_usd"]}
 
     def backtest_signals(
@@ -335,8 +365,10 @@ def backtest(
     *,
     settings: BacktestParams | None = None,
     costs: CostModel | None = None,
+    atr_days: int = DEFAULTS.features.atr_days,
 ) -> tuple[dict, pd.DataFrame]:
-    """Trade out-of-fold probabilities from the cutoff to the RTH close, one contract a day.
+    """Trade out-of-fold probabilities from the cutoff to the RTH close, one contract a day (``backtest.sizing:
+    fixed``) or a size from the probability (``probability``: :func:`almanac.ml.decision.contracts`).
 
     Parameters
     ----------
@@ -346,17 +378,24 @@ def backtest(
     sessions : DataFrame
         The session table (``cutoff_price``, ``close``).
     settings : BacktestParams, optional
-        ``backtest.*`` (threshold, costs, number of trials); default the schema's.
+        ``backtest.*`` (threshold, sizing, costs, number of trials); default the schema's.
     costs : CostModel, optional
         Contract and costs; default one ES contract (``data.symbol``'s default) with the costs of ``settings``.
+    atr_days : int
+        ``features.atr_days``: the ATR that probability sizing weighs ``backtest.risk_usd`` against, through the
+        previous session (:func:`atr_at_cutoff`); not read by fixed sizing.
 
     Returns
     -------
     metrics : dict
-        Flat metrics (see ``metrics/backtest.json`` in the README).
+        Flat metrics (see ``metrics/backtest.json`` in the README); with probability sizing also ``contracts_mean``
+        and ``contracts_max`` (per trade), ``pnl_per_contract_usd`` (net P&L over the contracts traded) and
+        ``sized_out_days`` (days the decision traded but the risk budget or an unknown ATR allowed no contract).
     equity : DataFrame
-        ``trade_date, p_long, position, entry, exit`` (fill prices, slippage included; empty when flat),
-        ``gross_pnl_usd, pnl_usd, hold_pnl_usd, equity_usd, drawdown_usd, hold_equity_usd`` per out-of-fold day.
+        ``trade_date, p_long, threshold, position`` (signed contracts), ``entry, exit`` (fill prices, slippage
+        included; empty when flat), ``gross_pnl_usd, pnl_usd, hold_pnl_usd, equity_usd, drawdown_usd,
+        hold_equity_usd`` per out-of-fold day.  The threshold choice (``in_fold``), the risk-coverage table and the
+        buy-and-hold benchmark stay at one contract.
 
     Examples
     --------
@@ -379,8 +418,9 @@ def backtest(
         threshold = in_fold_thresholds(
             oof["fold"].to_numpy(), p_long, p_short, sessions=sessions, costs=costs, first=settings.threshold
         )
+    atr_pts = atr_at_cutoff(sessions, atr_days) if settings.sizing != "fixed" else None
     result = MLBacktester(costs=costs).backtest_probabilities(
-        sessions, p_long, p_short, threshold=threshold, n_trials=settings.n_trials
+        sessions, p_long, p_short, threshold=threshold, n_trials=settings.n_trials, sizing=settings, atr_pts=atr_pts
     )
     result["threshold_mean"] = float(threshold.mean()) if len(threshold) else float("nan")
     pnl = result.pop("pnl")
@@ -391,8 +431,10 @@ def backtest(
     )  # fmt: skip
     folds = oof["fold"].to_numpy() if "fold" in oof.columns else None
     result = flag_degenerate(result, p_long.to_numpy(dtype=float), folds)
+    if settings.sizing != "fixed":
+        result.update(sizing_statistics(pnl, positions(p_long.to_numpy(), p_short.to_numpy(), threshold)))
     if "y_true" in oof.columns:
-        position = pnl["position"].reindex(p_long.index).to_numpy()
+        position = np.sign(pnl["position"].reindex(p_long.index).to_numpy())  # the side taken
         result.update(
             stated_and_realised(
                 position, p_long.to_numpy(), p_short.to_numpy(), sides=label_sides(oof["y_true"].to_numpy())
@@ -404,6 +446,22 @@ def backtest(
                "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
     equity = pnl.reset_index()[columns]
     return result, equity
+
+
+def sizing_statistics(pnl: pd.DataFrame, side: np.ndarray) -> dict[str, float]:
+    """What probability sizing did, from the daily P&L frame (signed contracts in ``position``) and the decision
+    ``side`` (+1, -1, 0) of the same days: ``contracts_mean`` and ``contracts_max`` over the days that trade,
+    ``pnl_per_contract_usd`` (net P&L over the contracts traded) and ``sized_out_days`` (the decision traded on a
+    tradable day, the size was 0: the risk budget or an unknown ATR)."""
+    size = np.abs(pnl["position"].to_numpy())
+    traded = size > 0
+    total = int(size.sum())
+    return {
+        "contracts_mean": float(size[traded].mean()) if traded.any() else float("nan"),
+        "contracts_max": int(size.max()) if len(size) else 0,
+        "pnl_per_contract_usd": float(pnl["pnl_usd"].sum() / total) if total else float("nan"),
+        "sized_out_days": int(((np.asarray(side) != 0) & ~traded & ~pnl["untradable"].to_numpy()).sum()),
+    }
 
 
 def oof_sides(oof: pd.DataFrame) -> tuple[pd.Series, pd.Series]:

@@ -2,7 +2,10 @@
 trader's morning: :func:`predict_day` (``almanac predict``).
 
 A model file is a pickle, and unpickling runs code: it is loaded only after its sha256 matches the one the
-registry (or the checksum file written beside it) records (:func:`almanac.ml.registry.load_model`).
+registry (or the checksum file written beside it) records (:func:`almanac.ml.registry.load_model`).  ``almanac
+predict`` checks the file (sha256 and ``dvc.lock``'s md5) before it reads anything else, and unpickles it only when
+the answer needs the registered model: a past day's probability is its fold model's, read from the out-of-fold
+table, so that answer never imports scikit-learn or LightGBM (a second of the command's start-up).
 """
 
 from __future__ import annotations
@@ -14,14 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from almanac import calendar
 from almanac.config import DEFAULTS, Params
 from almanac.data_sources.store import read_json, read_table
 from almanac.errors import NotEnoughDataError
 from almanac.instruments import instrument
 from almanac.ml import morning
 from almanac.ml.decision import ARCHETYPE_SIDES, positions, side_probabilities
-from almanac.ml.registry import current_record, load_model
+from almanac.ml.registry import current_record, load_model, verify_model
 
 NO_PREDICTION = -1
 
@@ -191,6 +193,22 @@ class MorningPrediction:
     source: str = "final_model"  # final_model (today), out_of_fold (a past day: its fold's model), in_sample
     fold: int | None = None  # out_of_fold: the walk-forward fold whose model gave the probability
     outcome: dict | None = None  # a past day: close, move_pts, move_usd, label, decision_right
+    # From the out-of-fold days before this one only (almanac.ml.morning.track_record); None without oof.parquet:
+    similar: dict | None = None  # the cutoff-to-close move of the days with the nearest probability
+    confidence: dict | None = None  # how often a side at least this confident was right
+    previous: dict | None = None  # the previous trade date's probability, decision and outcome
+    contracts: int = 0  # contracts the decision trades under ``backtest.sizing`` (the backtest's rule; 0: abstain)
+    sizing: str = "fixed"  # backtest.sizing
+
+    def _size_text(self) -> str:
+        if self.decision == "abstain":
+            return ""
+        n = f"{self.contracts} contract{'s' if self.contracts != 1 else ''}"
+        if self.sizing == "fixed":
+            return f" {n}"
+        return f" {n} (backtest.sizing {self.sizing}: " + (
+            "sized out by the risk budget)" if not self.contracts else "from the probability, within the risk budget)"
+        )
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (``almanac predict --json``)."""
@@ -212,20 +230,17 @@ class MorningPrediction:
                 )
             )
             explained = "TrendUp" if "TrendUp" in self.probabilities else list(self.probabilities)[-1]
-        from almanac.ml.morning import SOURCES
-
         lines += [
-            f"decision: {self.decision.upper()} (trade when the larger side reaches {self.threshold:g})",
-            f"probability {SOURCES[self.source].format(fold=self.fold)}",
+            f"decision: {self.decision.upper()}{self._size_text()} (trade when the larger side reaches "
+            f"{self.threshold:g})",
+            f"probability {morning.SOURCES[self.source].format(fold=self.fold)}",
             f"model: {self.model} (version {self.version}, sha256 {self.model_sha256[:12]}… verified)",
         ]
         if self.outcome is not None:
-            o = self.outcome
-            verdict = {None: "no trade", True: "the decision was right", False: "the decision was wrong"}
-            lines.append(
-                f"outcome: close {o['close']:g}, {o['move_pts']:+g} points from the cutoff ({o['move_usd']:+,.0f} USD a "
-                f"contract before costs); {verdict[o['decision_right']]}"
-            )
+            lines.append(f"outcome: {morning.outcome_text(self.outcome)}")
+        lines += morning.track_record_lines(
+            self.trade_date, similar=self.similar, confidence=self.confidence, previous=self.previous
+        )
         if self.contributions:
             whose = f"fold {self.fold}'s model" if self.source == "out_of_fold" else "the registered model"
             lines.append(f"largest SHAP contributions ({whose}, log-odds of {explained}):")
@@ -245,6 +260,9 @@ def _morning_bars(paths: list[Path], params: Params, stored_tail: pd.DataFrame) 
     """
     from almanac.data_sources.files import build_file_dataset  # lazily: only with --bars
 
+    missing = [str(p) for p in paths if not p.exists() and not set("*?[") & set(str(p))]
+    if missing:  # said here: the reader's own message would point to data.paths and data/raw
+        raise FileNotFoundError(f"--bars: no such file: {', '.join(missing)}")
     source = params.data.model_copy(
         update={
             "source": "files",
@@ -295,7 +313,10 @@ def predict_day(
 
     The bars up to the cutoff of ``date`` (the pipeline's stored bars, plus ``extra_bars`` files such as this
     morning's, read with ``params.data``'s format and checks) go through the pipeline's own session and feature
-    code; the model is loaded only after its sha256 matches the registry's current record.
+    code; the model is loaded only after its sha256 matches the registry's current record.  The model file is
+    checked (sha256 against the registry, md5 against ``dvc.lock``) for every answer, and unpickled only when its
+    probability is the answer: a labelled day without ``extra_bars`` is answered from the out-of-fold table and the
+    stored session table alone (no bars, no scikit-learn or LightGBM import).
 
     Parameters
     ----------
@@ -317,9 +338,13 @@ def predict_day(
     Returns
     -------
     MorningPrediction
+        With ``similar``, ``confidence`` and ``previous`` (:func:`almanac.ml.morning.track_record`) from the
+        out-of-fold days before ``date`` only (None when the run has no ``oof.parquet``).
 
     Raises
     ------
+    FileNotFoundError
+        An ``extra_bars`` file does not exist.
     NotEnoughDataError
         The cutoff of ``date`` has not passed in the data, ``date`` is not a trade date of the data, the
         history the features need is missing, or ``date`` lies in the first training window (without
@@ -336,8 +361,6 @@ def predict_day(
     >>> print(today.to_text())  # doctest: +SKIP
     """
     from almanac.errors import ModelIntegrityError
-    from almanac.features.ml_features import build_features
-    from almanac.sessions import build_sessions, rth_window, symbol_of
 
     files = files or PipelineFiles()
     name, record = current_record(read_json(files.registry), source=files.registry)
@@ -349,11 +372,87 @@ def predict_day(
             + ", ".join(f"{k} {was!r} but params say {now!r}" for k, (was, now) in differ.items())
             + "; run dvc repro to train a model for these params"
         )
-    # dvc.lock (in git) records the model's md5 independently of the registry: both must agree with the file.
-    predictor = ModelPredictor(files.model, registry_path=files.registry, lock_path=files.models.parent / "dvc.lock")
-    cutoff = params.features.cutoff_time
+    # dvc.lock (in git) records the model's md5 independently of the registry: both must agree with the file, for
+    # every answer, before anything else is read; the file is unpickled (checked again) only when it answers.
+    lock = files.models.parent / "dvc.lock"
+    verify_model(files.model, registry_path=files.registry, lock_path=lock)
     sessions = read_table(files.sessions)
+    stored_dates = pd.DatetimeIndex(sessions.loc[sessions["rth_bars"] > 0, "trade_date"])
+    common = {
+        "params": params, "files": files, "sessions": sessions, "top": top,
+        "registered": {"model": name, "version": str(record.get("version", "")),
+                       "model_sha256": str(record["model_sha256"])},
+    }  # fmt: skip
+    if not extra_bars and not in_sample:  # a stored, labelled day needs no bars: its fold model's answer
+        day = pd.Timestamp(date) if date is not None else stored_dates[-1]
+        stored = sessions.loc[sessions["trade_date"] == day]
+        if (
+            day in stored_dates
+            and np.isfinite(stored["cutoff_price"].iloc[-1])
+            and files.labels.is_file()
+            and morning.fitted_on(files.labels, day, params.labels.target)
+        ):
+            return _out_of_fold_prediction(day, stored.iloc[-1], new_bars=0, **common)
+    return _predict_from_bars(date, extra_bars=extra_bars, in_sample=in_sample, lock=lock, **common)
+
+
+def _contracts(side: int, p_long, p_short, day: pd.Timestamp, *, sessions: pd.DataFrame, params: Params) -> int:
+    """The contracts ``side`` trades on ``day`` under ``backtest.sizing``: the backtest's own rule
+    (:func:`almanac.ml.decision.contracts`, with the ATR known at the day's cutoff for probability sizing)."""
+    from almanac.ml.decision import contracts
+
+    settings, atr = params.backtest, None
+    if settings.sizing != "fixed":
+        from almanac.ml.backtester import atr_at_cutoff  # lazily: only probability sizing reads the ATR
+
+        atr = atr_at_cutoff(sessions, params.features.atr_days).reindex(pd.DatetimeIndex([day])).to_numpy()
+    n = contracts(
+        np.array([side]), np.asarray(p_long)[:1], np.asarray(p_short)[:1], atr_pts=atr, sizing=settings.sizing,
+        max_contracts=settings.max_contracts, risk_usd=settings.risk_usd,
+        point_value_usd=instrument(params.data.symbol).point_value_usd,
+    )  # fmt: skip
+    return int(n[0])
+
+
+def _out_of_fold_prediction(
+    day: pd.Timestamp, today: pd.Series, *, params: Params, files: PipelineFiles, sessions: pd.DataFrame,
+    registered: dict, top: int, new_bars: int,
+) -> MorningPrediction:  # fmt: skip
+    """A labelled day's answer: the probability of its walk-forward fold's model, what the backtest traded."""
+    oof = read_table(files.oof)
+    row = morning.out_of_fold_row(oof, day)
+    probabilities = morning.probabilities_of(row)
+    at = np.flatnonzero(oof["trade_date"].to_numpy() == np.datetime64(day))[:1]
+    p_long, p_short = morning.out_of_fold_sides(oof.iloc[at])
+    chosen = morning.thresholds(oof, params=params, sessions=sessions)  # the backtest's, per out-of-fold day
+    threshold = float(chosen[at[0]])
+    side = int(positions(p_long[:1], p_short[:1], threshold)[0])
+    point_value = instrument(params.data.symbol).point_value_usd
+    return MorningPrediction(
+        trade_date=str(day.date()), cutoff_et=params.features.cutoff, cutoff_price=float(today["cutoff_price"]),
+        contract=str(today["contract"]), target=params.labels.target, probabilities=probabilities,
+        decision={1: "long", -1: "short", 0: "abstain"}[side], threshold=threshold, **registered,
+        contributions=morning.out_of_fold_contributions(files.oof_shap, files.features, day, top=top),
+        new_bars=new_bars, source="out_of_fold", fold=int(row["fold"]),
+        outcome=morning.outcome(today, row["y_true"], side, point_value_usd=point_value),
+        **morning.track_record(oof, sessions, day, probabilities=probabilities, threshold=chosen, point_value_usd=point_value),
+        contracts=_contracts(side, p_long, p_short, day, sessions=sessions, params=params),
+        sizing=params.backtest.sizing,
+    )  # fmt: skip
+
+
+def _predict_from_bars(
+    date, *, params: Params, files: PipelineFiles, sessions: pd.DataFrame, registered: dict, top: int,
+    extra_bars, in_sample: bool, lock: Path,
+) -> MorningPrediction:  # fmt: skip
+    """The answer built from bars: today's (with ``extra_bars``), or the registered model's in-sample one."""
+    from almanac import calendar
+    from almanac.features.ml_features import build_features
+    from almanac.sessions import build_sessions, rth_window, symbol_of
+
+    cutoff = params.features.cutoff_time
     manifest = read_json(files.manifest)
+    stored = sessions  # the pipeline's session table; ``sessions`` becomes the one rebuilt with the --bars files
     stored_dates = pd.DatetimeIndex(sessions.loc[sessions["rth_bars"] > 0, "trade_date"])
     settings = params.features
     # The bar-based features look back over a few sessions (the volume averages); earlier history reaches the
@@ -406,25 +505,12 @@ def predict_day(
             "the cutoff is needed); add the bars up to the cutoff with --bars"
         )
     fitted = morning.fitted_on(files.labels, day, params.labels.target) if files.labels.is_file() else False
-    point_value = instrument(params.data.symbol).point_value_usd
     if fitted and not in_sample:  # a past day: what the backtest traded, from the model of its fold
-        row = morning.out_of_fold_row(files.oof, day)
-        probabilities = morning.probabilities_of(row)
-        if "up" in probabilities:
-            p_long, p_short = np.array([probabilities["up"]]), np.array([1.0 - probabilities["up"]])
-        else:
-            p_long, p_short = side_probabilities(np.array([list(probabilities.values())]), list(probabilities))
-        threshold = morning.threshold_on(day, params=params, oof_path=files.oof, sessions=read_table(files.sessions))
-        side = int(positions(p_long, p_short, threshold)[0])
-        return MorningPrediction(
-            trade_date=str(day.date()), cutoff_et=settings.cutoff, cutoff_price=float(today["cutoff_price"]),
-            contract=str(today["contract"]), target=params.labels.target, probabilities=probabilities,
-            decision={1: "long", -1: "short", 0: "abstain"}[side], threshold=threshold, model=name,
-            version=str(record.get("version", "")), model_sha256=str(record["model_sha256"]),
-            contributions=morning.out_of_fold_contributions(files.oof_shap, files.features, day, top=top),
-            new_bars=int(len(new_used)), source="out_of_fold", fold=int(row["fold"]),
-            outcome=morning.outcome(today, row["y_true"], side, point_value_usd=point_value),
+        return _out_of_fold_prediction(
+            day, today, params=params, files=files, sessions=stored, registered=registered, top=top,
+            new_bars=int(len(new_used)),
         )  # fmt: skip
+    predictor = ModelPredictor(files.model, registry_path=files.registry, lock_path=lock)
     features, _ = build_features(bars, sessions, read_table(files.daily), settings=settings)
     X = features.loc[[day], predictor.feature_names]
     history = read_table(files.features, columns=predictor.feature_names)
@@ -439,6 +525,14 @@ def predict_day(
     p_long, p_short = side_probabilities(proba[None, :], classes)
     threshold = params.backtest.threshold
     side = int(positions(p_long, p_short, threshold)[0])
+    point_value = instrument(params.data.symbol).point_value_usd
+    track = {}
+    if files.oof.is_file():  # the out-of-fold days before this one (a first run without predictions has none)
+        oof = read_table(files.oof)
+        chosen = morning.thresholds(oof, params=params, sessions=stored)
+        track = morning.track_record(
+            oof, stored, day, probabilities=probabilities, threshold=chosen, point_value_usd=point_value
+        )
     return MorningPrediction(
         trade_date=str(day.date()),
         cutoff_et=settings.cutoff,
@@ -448,9 +542,7 @@ def predict_day(
         probabilities=probabilities,
         decision={1: "long", -1: "short", 0: "abstain"}[side],
         threshold=threshold,
-        model=name,
-        version=str(record.get("version", "")),
-        model_sha256=str(record["model_sha256"]),
+        **registered,
         contributions=_contributions(
             predictor,
             X,
@@ -465,6 +557,9 @@ def predict_day(
         )
         if fitted
         else None,
+        **track,
+        contracts=_contracts(side, p_long, p_short, day, sessions=sessions, params=params),
+        sizing=params.backtest.sizing,
     )
 
 
