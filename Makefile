@@ -4,6 +4,11 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 export DVC_NO_ANALYTICS = 1
 export PATH := $(abspath $(BIN)):$(PATH)
+SHELL := bash
+# pip's progress as one line per package ("Collecting ...", then "Installing collected packages" and "Successfully
+# installed"); its warnings and errors go to stderr, untouched. pipefail: the install still fails when pip fails.
+PIP_INSTALL = set -o pipefail; PYTHONUNBUFFERED=1 $(BIN)/python -m pip install --progress-bar off
+PIP_LINES = { grep --line-buffered -E '^(Collecting|Processing|Installing|Successfully)' || true; }
 
 .DEFAULT_GOAL := help
 .PHONY: help venv dev chromium repro test lint exp lab report bench robustness sweep clean
@@ -12,16 +17,21 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/python || { echo "== creating $(VENV) with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
+	@echo "== upgrading pip in $(VENV)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@echo "== installing the $$(grep -c '==' requirements.txt) pinned requirements (about 2-3 minutes on a first run)..."
+	$(PIP_INSTALL) -r requirements.txt | $(PIP_LINES)
+	@echo "== installing almanac from src/ (editable)"
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	touch $@
+	@touch $@
+	@echo "== $(VENV) is ready"
 
 $(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@echo "== installing the test and development tools (requirements-dev.txt)"
+	$(PIP_INSTALL) -r requirements-dev.txt | $(PIP_LINES)
 	$(MAKE) --no-print-directory chromium
-	touch $@
+	@touch $@
 
 # The browser tests drive Debian's chromium with Playwright (Playwright cannot download its own browsers here).
 chromium: ## install Debian's chromium for the browser tests (as root; otherwise says how)

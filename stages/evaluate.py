@@ -21,6 +21,7 @@ from almanac.synth.oracle import oracle_probability
 PLOTS = {"roc": ["fpr", "tpr", "threshold", "chance"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"],
          "confusion": ["trade_date", "actual", "predicted"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"],
          "breakdown": ["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct", "label"]}  # fmt: skip
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 log = logging.getLogger("stages.evaluate")
 
 
@@ -84,7 +85,7 @@ def breakdown_context(sessions: pd.DataFrame, features: pd.DataFrame) -> pd.Data
     context = pd.DataFrame(
         {
             "year": dates.year,
-            "weekday": dates.day_name().str[:3],
+            "weekday": pd.Categorical(dates.day_name().str[:3], categories=WEEKDAYS),  # Mon to Fri in the table
             "half_day": sessions["half_day"].to_numpy(dtype=bool),
             "roll_week": roll_week,
         },
@@ -93,7 +94,7 @@ def breakdown_context(sessions: pd.DataFrame, features: pd.DataFrame) -> pd.Data
     for name, column in (("atr_tercile", "atr_pct"), ("vix_tercile", "vix_level")):
         if column in features.columns:
             values = features[column].reindex(dates)
-            context[name] = pd.qcut(values, 3, labels=["low", "mid", "high"]).astype("str").where(values.notna())
+            context[name] = pd.qcut(values, 3, labels=["low", "mid", "high"])  # categorical: low to high, NaN kept
     return context
 
 

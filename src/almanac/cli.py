@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import typing
 from pathlib import Path
 
+from almanac import exp_table
 from almanac.config import DataParams, ParamsError, describe, dotted_keys, get_dotted, load_params, parse_cutoff
 
 
@@ -121,6 +123,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from almanac.ml.predictors import PipelineFiles, predict_day
 
     params = load_params(args.params)
+    if args.bars:
+        _refuse_tracked(args.bars, Path(args.params).resolve().parent / "dvc.yaml")
     if args.format:
         params = params.model_copy(update={"data": params.data.model_copy(update={"format": args.format})})
     prediction = predict_day(
@@ -133,6 +137,26 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
     print(json.dumps(prediction.to_dict(), indent=2) if args.json else prediction.to_text())
     return 0
+
+
+def _refuse_tracked(paths: list[str], dvc_yaml: Path) -> None:
+    """``--bars`` files must stay out of the pipeline's inputs: a file under a dependency of a ``dvc.yaml`` stage
+    (``data/raw``) would make ``dvc status`` report the stage changed and be ingested by the next ``dvc repro``."""
+    if not dvc_yaml.is_file():
+        return
+    import yaml
+
+    from almanac.ml.morning import MORNING_DIR, tracked_dependency
+
+    stages = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {})
+    for path in paths:
+        hit = tracked_dependency(path, stages, root=dvc_yaml.parent)
+        if hit is not None:
+            raise ValueError(
+                f"--bars {path}: this file lies in {hit[1]}, a dependency of the {hit[0]!r} stage of {dvc_yaml}, so "
+                f"dvc status would report the pipeline changed and dvc repro would ingest it; put this morning's "
+                f"files in {MORNING_DIR}/ instead (e.g. --bars {MORNING_DIR}/{Path(path).name}; untracked by git and DVC)"
+            )
 
 
 def _cmd_plots(args: argparse.Namespace) -> int:
@@ -167,8 +191,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_exps(args: argparse.Namespace) -> int:
     from almanac.experiments import experiments, text_table
 
-    print(text_table(experiments(".")), end="")
+    width = args.width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else exp_table.WIDTH)
+    table = experiments(".")
+    text = text_table(table, columns=args.columns, sort=args.sort, reverse=args.reverse, width=width,
+                      all_columns=args.all)  # fmt: skip
+    print(text, end="")
     return 0
+
+
+def _columns(text: str) -> list[str]:
+    """``--columns``: names of the experiments table's columns, checked when the command line is read."""
+    try:
+        return exp_table.parse_columns(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _width(text: str) -> int:
+    if not text.isdigit() or int(text) < 40:
+        raise argparse.ArgumentTypeError(f"a number of characters, at least 40 (got {text!r})")
+    return int(text)
 
 
 def _cmd_lab(args: argparse.Namespace) -> int:
@@ -201,8 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--date", help="trade date YYYY-MM-DD (default: the last date in the data)")
     predict.add_argument(
-        "--bars", nargs="+", default=[], metavar="FILE", help="vendor files with bars after the stored ones"
-    )
+        "--bars", nargs="+", default=[], metavar="FILE",
+        help="vendor files with bars after the stored ones, e.g. this morning's in morning/ (untracked); a file "
+        "under a dependency of dvc.yaml (data/raw) is refused",
+    )  # fmt: skip
     predict.add_argument(
         "--format", choices=typing.get_args(DataParams.model_fields["format"].annotation),
         help="vendor format of --bars files (default: data.format)",
@@ -237,9 +281,33 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-trials", dest="trials", action="store_false",
                         help="do not ask DVC for the runs tried (no deflated Sharpe over them)")  # fmt: skip
     report.set_defaults(func=_cmd_report)
-    sub.add_parser(
-        "exps", help="the DVC experiments: changed params, AUC with CI, Brier, oracle efficiency, Sharpe, trades, DSR"
-    ).set_defaults(func=_cmd_exps)
+    exps = sub.add_parser(
+        "exps",
+        help="the DVC experiments: changed params, AUC with CI, Brier, oracle efficiency, Sharpe, trades, DSR",
+        description="The workspace, the checked-out commit and its DVC experiments in one table, fitted to the "
+        "width: the changed params are cut (with an ellipsis) to what the other columns leave, and lower-priority "
+        f"columns ({', '.join(exp_table.DROP_FIRST)}) go first when that is too little. Columns: "
+        f"{', '.join(exp_table.COLUMN_NAMES)}.",
+    )
+    shown = exps.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--columns", type=_columns, metavar="A,B,...",
+        help=f"the columns to show, in order (default: {', '.join(exp_table.TERMINAL)}); one of "
+        f"{', '.join(exp_table.COLUMN_NAMES)}",
+    )  # fmt: skip
+    shown.add_argument("--all", action="store_true", help="every column, nothing cut")
+    exps.add_argument(
+        "--sort", choices=exp_table.COLUMN_NAMES, metavar="COLUMN",
+        help="order the rows by COLUMN, best first: descending for auc, oracle_efficiency, sharpe, dsr, trades and "
+        "trials; ascending for brier (lower is better) and the text columns; n/a last (default: dvc exp show's order)",
+    )  # fmt: skip
+    exps.add_argument("--reverse", action="store_true", help="with --sort: the other way round (n/a still last)")
+    exps.add_argument(
+        "--width", type=_width, metavar="N",
+        help=f"characters per line (default: the terminal's width, {exp_table.WIDTH} when the output is not a "
+        "terminal)",
+    )  # fmt: skip
+    exps.set_defaults(func=_cmd_exps)
     lab = sub.add_parser("lab", help="the ML Lab: a Dash page over the run, with a Train button (dvc exp queue)")
     lab.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     lab.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")

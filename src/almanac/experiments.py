@@ -1,9 +1,10 @@
-"""DVC experiments as one table (``almanac exps``, ``make exp``, the ML Lab), and queueing a training run.
+"""DVC experiments as one table (``almanac exps``, ``make exp``, the ML Lab) and the deflated Sharpe ratio over them.
 
 ``dvc exp show --json`` nests params and metrics per file and per revision; this flattens it into one row per
 baseline commit and per experiment, with the params that differ from the baseline and the columns that matter
-(AUC with its CI, Brier, oracle efficiency, Sharpe, trades, DSR).  Every DVC call is an argument list run with
-this interpreter's DVC (``python -m dvc``): nothing goes through a shell.
+(AUC with its CI, Brier, oracle efficiency, Sharpe, trades, DSR; :mod:`almanac.exp_table` formats them for the
+ML Lab and the terminal).  Every DVC call is an argument list run with this interpreter's DVC (``python -m dvc``):
+nothing goes through a shell.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from almanac.exp_table import display, text_table  # noqa: F401  (re-exported: the ML Lab and the CLI use them here)
 
 METRICS = {  # column -> (metrics file, key)
     "auc": ("metrics/evaluate.json", "auc"),
@@ -324,55 +327,3 @@ TRIALS_NOTE = (
     "the same data and target, degenerate and baseline backtests left out; runs whose daily P&L correlate at "
     f"{SAME_TRIAL_CORRELATION} or more count as one trial."
 )
-
-
-def display(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """``(header, rows)`` of the table as people read it (the terminal and the ML Lab): the workspace, the checked-out
-    commit and every experiment (older commits count as trials but are not listed), AUC and Sharpe with their
-    CIs, the DSR over the runs tried (:data:`TRIALS_NOTE`), and n/a where a metric does not exist."""
-
-    def num(value, digits=3):
-        return "n/a" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-    shown = table.loc[table["shown"].astype(bool)]
-    rows = []
-    for r in shown.itertuples():
-        auc = f"{num(r.auc)} [{num(r.auc_ci_low)}, {num(r.auc_ci_high)}]"
-        trades = "n/a" if r.trades is None or pd.isna(r.trades) else str(int(r.trades))
-        sharpe = f"{num(r.sharpe, 2)} [{num(r.sharpe_ci_low, 2)}, {num(r.sharpe_ci_high, 2)}]"
-        rows.append([r.name, r.kind, r.state, auc, num(r.brier, 4), num(r.oracle_efficiency, 2), sharpe,
-                     trades, num(r.dsr_trials), r.changed or "-"])  # fmt: skip
-    ran = pd.to_numeric(shown["sharpe"], errors="coerce").notna()
-    counts = shown.loc[ran, ["n_trials", "n_runs"]].apply(pd.to_numeric, errors="coerce").dropna().drop_duplicates()
-    if len(counts) == 1:  # one selection: one trial count for every row
-        trials, runs = (int(v) for v in counts.iloc[0])
-        dsr_header = f"DSR ({trials} trial{'s' if trials != 1 else ''} of {runs} run{'s' if runs != 1 else ''})"
-    else:  # several data sets or targets: each run is deflated over its own selection
-        dsr_header = "DSR (trials on the same data)"
-    header = ["name", "kind", "state", "AUC [95% CI]", "Brier", "oracle eff", "Sharpe [95% CI]", "trades",
-              dsr_header, "changed"]  # fmt: skip
-    return header, rows
-
-
-def text_table(table: pd.DataFrame) -> str:
-    """The table for a terminal (:func:`display`), in aligned columns, with :data:`TRIALS_NOTE` under it."""
-    header, rows = display(table)
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
-    render = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
-    return "\n".join(render) + "\n\n" + TRIALS_NOTE + "\n"
-
-
-def queue_training(model: str, *, repo: str | Path = ".", overrides: dict | None = None) -> str:
-    """Queue ``dvc exp run --queue -S train.model=MODEL`` (from the workspace's params) and start one worker.
-
-    The experiment runs in DVC's own temporary workspace, so the user's workspace is never touched, and two
-    calls queue two experiments.  ``model`` must be a ``train.model`` value.  Returns DVC's message.
-    """
-    from almanac.config import model_names
-
-    if model not in model_names():
-        raise ValueError(f"train.model {model!r} is not one of {', '.join(model_names())}")
-    sets = [f"train.model={model}", *(f"{k}={v}" for k, v in (overrides or {}).items())]
-    out = dvc("exp", "run", "--queue", *[arg for s in sets for arg in ("-S", s)], repo=repo)
-    dvc("queue", "start", "-j", "1", repo=repo)
-    return out.strip().splitlines()[-1] if out.strip() else "queued"

@@ -73,6 +73,12 @@ def test_html_is_self_contained_deterministic_and_draws_every_chart(run, page, t
     assert all(paths > 0 for _, paths in drawn), drawn
     rows = page.evaluate("document.querySelectorAll('table.trades tbody tr').length")
     assert rows == len(trades(run))
+    breakdown = page.evaluate(
+        "[...document.querySelectorAll('table.breakdown tr')].map(r => [...r.children].map(c => c.textContent))"
+    )
+    csv = pd.read_csv(REPO / "plots" / "breakdown.csv")  # the signed-return column the CSV has is shown
+    assert breakdown[0] == ["group", "value", "days", "AUC", "hit rate", "signed return %"]
+    assert [row[-1] for row in breakdown[1:]] == [f"{v:+.3f}" for v in csv["signed_return_pct"]]
     headline = page.inner_text("table.headline")
     assert f"{run.evaluate['auc']:.4f}" in headline and f"{run.evaluate['oracle_auc']:.4f}" in headline
     screenshot(page, "report")

@@ -100,7 +100,8 @@ def test_report_of_an_experiment_and_dsr_over_the_runs_tried(tmp_path):
     assert "logit" in table["name"].tolist()  # the experiment of the earlier commit is still listed
     workspace = table.set_index("name").loc["workspace"]
     assert workspace["n_runs"] == 4 and workspace["n_trials"] == 2 and pd.notna(workspace["dsr_trials"])
-    assert "DSR (2 trials of 4 runs)" in text_table(table) and TRIALS_NOTE in text_table(table)
+    text = text_table(table)
+    assert "DSR: 2 trials of 4 runs." in text and TRIALS_NOTE in " ".join(text.split())
 
 
 def test_a_misspelled_section_fails_dvc_repro_and_dvc_exp_run(tmp_path):

@@ -208,6 +208,18 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         assert (len(pd.read_csv(path)) > 0) != (name in binary_only), path
 
 
+def test_breakdown_groups_are_in_calendar_and_tercile_order():
+    """The evaluate stage's groupings: weekdays and terciles as categoricals (Monday to Friday, low to high), so the
+    breakdown table and its chart list them in that order whatever day the data starts on."""
+    dates = pd.bdate_range("2024-01-04", periods=30)  # a Thursday
+    sessions = pd.DataFrame({"roll_day": False, "half_day": False}, index=dates)
+    features = pd.DataFrame({"atr_pct": range(30), "vix_level": [float("nan")] * 3 + list(range(27))}, index=dates)
+    context = load_stage("evaluate").breakdown_context(sessions, features)
+    assert list(context["weekday"].cat.categories[:5]) == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    assert list(context["atr_tercile"].cat.categories) == ["low", "mid", "high"]
+    assert context["vix_tercile"].isna().sum() == 3  # no VIX yet: in no tercile
+
+
 def test_too_few_days_stops_with_a_clear_message(tmp_path):
     params = write_params(tmp_path / "params.yaml")  # three months: far fewer than the default 636 days
     run_until_labels(tmp_path, params)

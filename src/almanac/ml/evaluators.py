@@ -147,7 +147,12 @@ def breakdown(
 ) -> pd.DataFrame:
     """Per value of each ``context`` column: ``n_days``, ``auc`` (NaN with one class), ``hit_rate`` (share of
     days whose side, ``p >= 0.5`` up, was right) and ``signed_return_pct`` (mean of the side times the
-    cutoff-to-close return: a cost-free P&L proxy).  Where the signal works and where it does not."""
+    cutoff-to-close return: a cost-free P&L proxy).  Where the signal works and where it does not.
+
+    Rows come group by group (``context``'s column order) and, within a group, in the natural order of its values:
+    a categorical column's category order (weekdays Monday to Friday, terciles low to high), otherwise ascending
+    (years, False before True).  ``label`` is ``"<group> <value> (<n_days>)"``, e.g. ``"weekday Mon (328)"``: the
+    values repeat across groups (low, True), and a chart of the labels shows what each bar rests on."""
     dates = pd.DatetimeIndex(oof["trade_date"])
     ctx = context.reindex(dates)
     side = np.where(p >= 0.5, 1.0, -1.0)
@@ -156,7 +161,7 @@ def breakdown(
     rows = []
     for column in ctx.columns:  # a handful of groupings
         values = ctx[column].to_numpy()
-        for value in pd.unique(values[pd.notna(values)]):  # a few values each
+        for value in _natural_order(ctx[column]):  # a few values each
             rows_of = values == value
             both = len(np.unique(y[rows_of])) == 2
             rows.append(
@@ -170,7 +175,15 @@ def breakdown(
                 }
             )
     table = pd.DataFrame(rows, columns=["group", "value", "n_days", "auc", "hit_rate", "signed_return_pct"])
-    return table.assign(label=table["group"] + " " + table["value"])  # values repeat across groups (low, true)
+    return table.assign(label=table["group"] + " " + table["value"] + " (" + table["n_days"].astype(str) + ")")
+
+
+def _natural_order(values: pd.Series) -> list:
+    """The distinct values present in ``values``: in category order for a categorical, else ascending."""
+    present = values.dropna()
+    if isinstance(present.dtype, pd.CategoricalDtype):
+        return [c for c in present.cat.categories if (present == c).any()]
+    return sorted(pd.unique(present))
 
 
 def information_coefficient(oof: pd.DataFrame, p: np.ndarray, returns: pd.Series) -> dict:
