@@ -1,12 +1,14 @@
 """The ML Lab (``almanac lab``) in headless Chromium, over a real scratch git + DVC repository.
 
-The page must load with every graph drawing data, Train must queue real DVC experiments (two quick clicks: two
-experiments, the workspace untouched), and a repository without a run must say what to do, not fail.
+The page must load with every graph drawing data and the experiments table from its cache, Train must run a real
+DVC experiment without blocking the page (a double click: one run, its state and stage followed, the workspace
+untouched), two runs must compare, and a repository without a run must say what to do, not fail.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import subprocess
 import sys
@@ -15,6 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from helpers import dvc_repository, screenshot
@@ -57,9 +60,7 @@ def lab(repo: Path, env: dict):
             yield url
         finally:
             server.terminate()
-            server.wait(timeout=10)
-            stop = [sys.executable, "-m", "dvc", "queue", "stop", "--kill"]
-            subprocess.run(stop, cwd=repo, env=env, capture_output=True, check=False)
+            server.wait(timeout=15)  # SIGTERM: the Lab terminates a running experiment and stops its threads
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +73,22 @@ def git_state(repo: Path, env: dict) -> str:
     return done.stdout
 
 
-def test_page_draws_every_graph_and_train_queues_real_experiments(trained, page):
+def test_page_draws_every_graph_and_train_runs_an_experiment_without_blocking(trained, page):
     repo, env = trained
     before = {p: (repo / p).read_bytes() for p in ("params.yaml", "metrics/evaluate.json", "dvc.lock")}
+    oof_days = len(pd.read_parquet(repo / "data" / "predictions" / "oof_shap.parquet"))
+    timings = {}
     with lab(repo, env) as url:
-        page.goto(url)
+        page.goto(url)  # the first load may find the cache still filling: it says so, then the table comes
         page.wait_for_selector("#exp-table tr.exp-row", timeout=60_000)
-        drawn = page.evaluate(DRAWN, GRAPHS)
-        assert all(points > 0 and svg for _, points, svg in drawn), drawn
+        start = time.monotonic()
+        page.reload()
+        page.wait_for_selector("#exp-table tr.exp-row", timeout=30_000)
+        timings["page_to_table_s"] = time.monotonic() - start
+        assert timings["page_to_table_s"] < 10  # generous: about 0.3 s here, from the cache (make bench records it)
+        drawn = dict((name, points) for name, points, svg in page.evaluate(DRAWN, GRAPHS) if svg)
+        assert all(drawn.get(g, 0) > 0 for g in GRAPHS), drawn
+        assert drawn["shap-summary"] == 10 * oof_days  # the beeswarm: one point per out-of-fold day, 10 features
         assert page.locator("#metrics-headline tbody tr").count() >= 8
         assert [u for u in page.requests if not u.startswith(url)] == []  # Dash serves its own scripts: offline
         screenshot(page, "ml_lab")
@@ -88,18 +97,42 @@ def test_page_draws_every_graph_and_train_queues_real_experiments(trained, page)
         page.get_by_role("option", name="logistic", exact=True).click()
         page.keyboard.press("Escape")
         assert page.inner_text("#model-type") == "logistic"
-        page.locator("#train-btn").click()
-        page.locator("#train-btn").click()  # a second, quick click: a second experiment, nothing corrupted
-        page.wait_for_function(
-            'document.querySelectorAll(\'tr.exp-row[data-changed="train.model=logistic"][data-state="success"]\')'
-            ".length >= 2",
-            timeout=240_000,
-        )
-        assert "Queued experiment" in page.inner_text("#train-status")
-        assert page.locator('tr.exp-row[data-state="failed"]').count() == 0
+        start = time.monotonic()
+        page.locator("#train-btn").dblclick()  # a double click queues one run: the second is refused
+        page.wait_for_selector("tr.lab-run", timeout=10_000)
+        timings["train_to_queued_s"] = time.monotonic() - start
+        assert timings["train_to_queued_s"] < 5
+        page.wait_for_selector("#train-btn[disabled]", timeout=5_000)  # this config is queued or running
+        page.wait_for_selector('tr.lab-run[data-state="done"]', timeout=240_000)
+        assert page.locator("tr.lab-run").count() == 1
+        done = page.locator("tr.lab-run").first
+        assert done.get_attribute("data-stage") == "backtest"  # the last stage DVC ran, followed from its log
+        name = done.get_attribute("data-name")
+        page.wait_for_selector(f'tr.exp-row[data-name="{name}"][data-state="done"]', timeout=30_000)
+        assert page.locator('tr.exp-row[data-changed="train.model=logistic"]').count() == 1
+        page.wait_for_selector("#train-btn:not([disabled])", timeout=5_000)
         screenshot(page, "ml_lab_trained")
+
+        for run in ("workspace", name):  # compare the workspace with the new experiment
+            option = page.get_by_role("option", name=run, exact=False)
+            if not option.is_visible():  # the menu stays open after a choice in some Dash versions
+                page.locator("#compare-runs").click()
+            option.click()
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#compare-metrics tbody tr", timeout=30_000)
+        header = page.locator("#compare-metrics thead th").all_inner_texts()
+        assert header == ["measure", "workspace", name, f"Δ {name} − workspace"]
+        auc = page.locator("#compare-metrics tbody tr").first.locator("td").all_inner_texts()
+        assert auc[0] == "AUC" and all(v != "n/a" for v in auc[1:])
+        traces = """id => (document.querySelector('#' + id + ' .js-plotly-plot').data || []).map(t => t.name)"""
+        for chart in ("compare-roc", "compare-calibration", "compare-equity", "compare-rolling-auc"):
+            page.wait_for_function(f"({traces})('{chart}').includes('{name}')", timeout=30_000)
+            assert {"workspace", name} <= set(page.evaluate(traces, chart)), chart
+        screenshot(page, "ml_lab_compare")
     assert {p: (repo / p).read_bytes() for p in before} == before  # the workspace is not touched
     assert git_state(repo, env) == ""
+    (Path(__file__).resolve().parents[2] / "test-artifacts").mkdir(exist_ok=True)
+    (Path(__file__).resolve().parents[2] / "test-artifacts" / "ml_lab_timings.json").write_text(json.dumps(timings))
 
 
 def test_feature_sets_filter_the_importance_chart(trained, page):

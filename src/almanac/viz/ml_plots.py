@@ -157,3 +157,74 @@ def class_auc(evaluate: dict) -> go.Figure:
     )  # fmt: skip
     fig.add_hline(y=0.5, line={"dash": "dot", "color": "grey"})
     return fig
+
+
+def shap_beeswarm(shap: pd.DataFrame, features: pd.DataFrame, top: int = 10) -> go.Figure:
+    """The SHAP summary, beeswarm-style: for the ``top`` features by mean |SHAP|, one point per out-of-fold day at
+    its SHAP value (under its fold's model, ``data/predictions/oof_shap.parquet``), coloured by the feature's value
+    that day (its percentile among the days shown, low blue to high red; grey when missing), points of similar
+    value stacked apart so the density shows.  ``features`` is the feature table (``trade_date`` and the columns).
+
+    shap's own ``summary_plot`` draws with matplotlib; this is the same picture in Plotly, for the Lab."""
+    title = f"SHAP summary (out of fold, {top} largest features)"
+    names = [c for c in shap.columns if c not in ("trade_date", "fold")]
+    if shap.empty or not names:
+        return empty(title, "no SHAP values (a baseline model, or no run yet)")
+    order = shap[names].abs().mean().sort_values(ascending=False, kind="stable").index[:top].tolist()
+    days = pd.DatetimeIndex(pd.to_datetime(shap["trade_date"]))
+    values = features.set_index(pd.DatetimeIndex(pd.to_datetime(features["trade_date"]))).reindex(days)
+    long = pd.DataFrame({
+        "feature": pd.Categorical(pd.Series(order).repeat(len(shap)).to_numpy(), categories=order),
+        "trade_date": list(days.strftime("%Y-%m-%d")) * len(order),
+        "shap": pd.concat([shap[c] for c in order], ignore_index=True).to_numpy(dtype=float),
+        "value": pd.concat([values[c].reset_index(drop=True) if c in values else pd.Series([float("nan")] * len(shap))
+                            for c in order], ignore_index=True).to_numpy(dtype=float),
+    })  # fmt: skip
+    long["colour"] = long.groupby("feature", observed=True)["value"].rank(pct=True)
+    # Beeswarm: within each feature, points in the same 1/60 of the SHAP range alternate above and below the row.
+    span = float(long["shap"].max() - long["shap"].min()) or 1.0
+    long["bin"] = ((long["shap"] - long["shap"].min()) / span * 60).round()
+    k = long.groupby(["feature", "bin"], observed=True).cumcount()
+    depth = long.groupby(["feature", "bin"], observed=True)["shap"].transform("size").max()
+    offset = ((k + 1) // 2) * ((k % 2) * 2 - 1) / max(float(depth), 1.0) * 0.8
+    long["y"] = (len(order) - 1 - long["feature"].cat.codes).astype(float) + offset
+    fig = figure(title, "SHAP value (log-odds of up)")
+    fig.add_scatter(
+        x=long["shap"], y=long["y"], mode="markers", name="days",
+        marker={"size": 4, "color": long["colour"], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1,
+                "colorbar": {"title": "feature value", "tickvals": [0, 1], "ticktext": ["low", "high"]}},
+        customdata=pd.DataFrame({"f": long["feature"].astype(str), "d": long["trade_date"],
+                                 "v": long["value"]}).to_numpy(),
+        hovertemplate="%{customdata[0]} on %{customdata[1]}: value %{customdata[2]:.4g}, SHAP %{x:+.4f}<extra></extra>",
+    )  # fmt: skip
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=order[::-1], range=[-0.6, len(order) - 0.4])
+    fig.add_vline(x=0, line={"color": "grey", "width": 1})
+    fig.update_layout(height=max(380, 34 * len(order) + 120), showlegend=False)
+    return fig
+
+
+REFERENCE = {"color": "grey", "dash": "dash"}  # chance, perfect calibration, oracle, buy-and-hold
+
+
+def overlay(kind: str, runs: dict[str, pd.DataFrame]) -> go.Figure:
+    """Several runs on one chart (the Lab's comparison): ``kind`` is ``roc``, ``calibration``, ``equity`` or
+    ``rolling_auc`` and ``runs`` maps each run's name to its ``plots/<kind>.csv``.  Each run is a solid coloured
+    line; the reference (chance, perfect calibration, AUC 0.5) is grey and dashed."""
+    x, y, titles = {
+        "roc": ("fpr", "tpr", ("ROC (out of fold)", "false positive rate", "true positive rate")),
+        "calibration": ("mean_predicted", "observed", ("Calibration (out of fold)", "mean predicted P(up)",
+                                                        "observed frequency of up")),
+        "equity": ("trade_date", "equity_usd", ("Equity, one contract after costs", "trade date", "USD")),
+        "rolling_auc": ("trade_date", "auc", ("Rolling AUC", "trade date", "AUC")),
+    }[kind]  # fmt: skip
+    drawn = {name: t for name, t in runs.items() if not t.empty and {x, y} <= set(t.columns)}
+    if not drawn:
+        return empty(titles[0], "none of the selected runs has this chart")
+    fig = figure(*titles)
+    if kind in ("roc", "calibration"):
+        fig.add_scatter(x=[0, 1], y=[0, 1], name="chance" if kind == "roc" else "perfect", mode="lines", line=REFERENCE)
+    if kind == "rolling_auc":
+        fig.add_hline(y=0.5, line=REFERENCE)
+    for name, table in drawn.items():
+        fig.add_scatter(x=table[x], y=table[y], name=name, mode="lines+markers" if kind == "calibration" else "lines")
+    return fig
