@@ -82,7 +82,7 @@ def measure(repo: Path, env: dict, repeat: int) -> dict:
     loads, trains = [], []
     with lab(repo, env) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
         page.wait_for_selector("#exp-table tr.exp-row", timeout=300_000)  # warm: the first listing
         for _ in range(repeat):

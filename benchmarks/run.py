@@ -32,7 +32,9 @@ TARGETS = {
     "features": (5.0, None),
     "dvc repro --force": (90.0, 3072.0),
     "bars from files": (20.0, 1536.0),
-    "almanac predict": (1.5, None),  # issue 18: a past day answers without unpickling the model
+    "almanac predict": (1.5, None),  # a past day answers without unpickling the model
+    "ML Lab page load to experiments table": (2.0, None),  # from the Lab's cache (benchmarks/lab.py)
+    "ML Lab Train click to the run on the page": (2.0, None),
 }
 
 
@@ -90,6 +92,23 @@ def _measure_ingest(work: Path, repeat: int) -> str:
     return _measure(f"bars from files ({rows / 1e6:.1f} M CSV rows, 20 years)", cmd, work, repeat)
 
 
+def _measure_lab(repeat: int) -> list[str]:
+    """The ML Lab in headless Chromium (``benchmarks/lab.py``), idle and with both cores busy; skipped, saying so,
+    without Chromium or Playwright."""
+    if not Path("/usr/bin/chromium").exists():
+        return ["| ML Lab (skipped: no /usr/bin/chromium) | - | - | - | - | |"]
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import lab
+
+    rows = []
+    for load, times in lab.main(["--repeat", str(max(repeat, 3))]).items():
+        what = "idle" if load == "busy 0" else f"{load.split()[1]} cores busy"
+        rows.append(_row(f"ML Lab page load to experiments table ({what})", times["page_to_table_s"], [float("nan")]))
+        rows.append(_row(f"ML Lab Train click to the run on the page ({what})", times["train_to_queued_s"],
+                         [float("nan")]))  # fmt: skip
+    return rows
+
+
 def _row(name: str, walls: list[float], peaks: list[float]) -> str:
     median = statistics.median(walls)
     wall_target, rss_target = TARGETS.get(name.split(" (")[0], (None, None))
@@ -97,9 +116,10 @@ def _row(name: str, walls: list[float], peaks: list[float]) -> str:
         target, verdict = "-", ""
     else:
         ok = median <= wall_target and (rss_target is None or max(peaks) <= rss_target)
-        target = f"<= {wall_target:.0f} s" + (f", <= {rss_target:.0f} MiB" if rss_target else "")
+        target = f"<= {wall_target:g} s" + (f", <= {rss_target:.0f} MiB" if rss_target else "")
         verdict = "ok" if ok else "OVER TARGET"
-    return f"| {name} | {median:.2f} | {min(walls):.2f}-{max(walls):.2f} | {max(peaks):.0f} | {target} | {verdict} |"
+    peak = "-" if all(p != p for p in peaks) else f"{max(peaks):.0f}"  # NaN: not measured (the Lab's browser)
+    return f"| {name} | {median:.2f} | {min(walls):.2f}-{max(walls):.2f} | {peak} | {target} | {verdict} |"
 
 
 def _machine() -> str:
@@ -140,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
             _measure("almanac predict (last date, fresh process)", "python -m almanac.cli predict", work, args.repeat)
         )
         rows.append(_measure_ingest(work, args.repeat))
+    rows += _measure_lab(args.repeat)
     lines = [
         f"Machine: {_machine()}",
         f"Date: {time.strftime('%Y-%m-%d')}; {args.repeat} runs each, default params.yaml (9 years, ~3.1 M bars), stages in pipeline order.",

@@ -20,6 +20,7 @@ Run it with ``almanac lab`` (binds 127.0.0.1; ``--port``).  Dash serves its own 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -122,9 +123,33 @@ def _beeswarm(repo: Path, run: Run | None):
         return ml_plots.empty(title, f"cannot read the SHAP values: {err}")
 
 
-def layout(repo: Path, cache: ExperimentsCache | None = None, queue: RunQueue | None = None):
-    """The page, read afresh at each page load (the run may have changed); the experiments table comes from
-    ``cache`` when it has one."""
+RUN_FILES = ("params.yaml", "metrics", "plots", "models/model_registry.json", "data/bars/manifest.json",
+             "data/predictions/oof_shap.parquet", "data/features.parquet", "benchmarks/robustness.json")  # fmt: skip
+_views: dict[Path, tuple[tuple, dict]] = {}  # repo -> (files' stats, the run's part of the page)
+_views_lock = threading.Lock()
+
+
+def _stats(repo: Path) -> tuple:
+    out = []
+    for name in RUN_FILES:
+        path = repo / name
+        for p in sorted(path.iterdir()) if path.is_dir() else [path]:
+            try:
+                st = p.stat()
+                out.append((str(p), st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((str(p), None))
+    return tuple(out)
+
+
+def run_view(repo: Path) -> dict:
+    """The run's part of the page (its figures, tables and warnings), built once per state of the run's files: a
+    page load rebuilds nothing while the run has not changed."""
+    key = _stats(repo)
+    with _views_lock:
+        cached = _views.get(repo)
+        if cached is not None and cached[0] == key:
+            return cached[1]
     run, problem = _load(repo)
     p = run.plots if run is not None else {}
 
@@ -132,9 +157,32 @@ def layout(repo: Path, cache: ExperimentsCache | None = None, queue: RunQueue | 
         frame = p.get(name) if run is not None else None
         return builder(frame, *args) if frame is not None else ml_plots.empty(builder.__doc__.split(" (")[0])
 
-    model = run.params.train.model if run is not None else "lightgbm"
-    chosen = [f for f in feature_sets() if run is None or getattr(run.params.features, f, True)]
-    flags = warnings(run) if run is not None else []
+    view = {
+        "run": run,
+        "problem": problem,
+        "model": run.params.train.model if run is not None else "lightgbm",
+        "chosen": [f for f in feature_sets() if run is None or getattr(run.params.features, f, True)],
+        "flags": warnings(run) if run is not None else [],
+        "importance": fig(ml_plots.shap_importance, "shap_importance"),
+        "folds": fig(ml_plots.folds, "cv_folds"),
+        "confusion": fig(ml_plots.confusion, "confusion"),
+        "beeswarm": _beeswarm(repo, run),
+        "rolling_auc": fig(ml_plots.rolling_auc, "rolling_auc"),
+        "class_auc": ml_plots.class_auc(run.evaluate) if run is not None and "macro_f1" in run.evaluate else None,
+        "equity": fig(ml_plots.equity, "equity"),
+        "metrics": _metrics_table(run),
+        "held_out": _held_out(run),
+    }
+    with _views_lock:
+        _views[repo] = (key, view)
+    return view
+
+
+def layout(repo: Path, cache: ExperimentsCache | None = None, queue: RunQueue | None = None):
+    """The page at each load: the run's part from :func:`run_view` (rebuilt only when the run's files changed), the
+    experiments table from ``cache`` and the runs of ``queue``."""
+    v = run_view(repo)
+    problem, model, chosen, flags = v["problem"], v["model"], v["chosen"], v["flags"]
     table, error, version = cache.snapshot() if cache is not None else (None, "", 0)
     exps, progress, options = _experiments_parts(table, error, cache)
     runs, runs_version = queue.runs() if queue is not None else ([], 0)
@@ -153,7 +201,7 @@ def layout(repo: Path, cache: ExperimentsCache | None = None, queue: RunQueue | 
                         value=chosen,
                         multi=True,
                     ),
-                    _graph("feature-importance-chart", fig(ml_plots.shap_importance, "shap_importance")),
+                    _graph("feature-importance-chart", v["importance"]),
                 ]
             ),
             html.Div(
@@ -168,30 +216,26 @@ def layout(repo: Path, cache: ExperimentsCache | None = None, queue: RunQueue | 
                     html.Button("Train Model", id="train-btn", n_clicks=0),
                     html.Div(id="train-status"),
                     html.Div(_runs_view(runs), id="lab-runs"),
-                    _graph("cv-scores-chart", fig(ml_plots.folds, "cv_folds")),
+                    _graph("cv-scores-chart", v["folds"]),
                 ]
             ),
             html.Div(
                 [
                     html.H3("3. Model Evaluation"),
-                    _graph("confusion-matrix", fig(ml_plots.confusion, "confusion")),
-                    _graph("shap-summary", _beeswarm(repo, run)),
-                    _graph("drift-monitor", fig(ml_plots.rolling_auc, "rolling_auc")),
-                    *(
-                        [_graph("class-auc", ml_plots.class_auc(run.evaluate))]
-                        if run is not None and "macro_f1" in run.evaluate
-                        else []
-                    ),
+                    _graph("confusion-matrix", v["confusion"]),
+                    _graph("shap-summary", v["beeswarm"]),
+                    _graph("drift-monitor", v["rolling_auc"]),
+                    *([_graph("class-auc", v["class_auc"])] if v["class_auc"] is not None else []),
                 ]
             ),
             html.Div(
                 [
                     html.H3("4. Strategy Backtest"),
-                    _graph("equity-curve", fig(ml_plots.equity, "equity")),
-                    html.Div(_metrics_table(run), id="metrics-table"),
+                    _graph("equity-curve", v["equity"]),
+                    html.Div(v["metrics"], id="metrics-table"),
                 ]
             ),
-            _held_out(run),
+            v["held_out"],
             html.Div(
                 [
                     html.H3("5. Experiments (dvc exp show)"),
@@ -324,7 +368,7 @@ def create_app(repo: str | Path = ".", *, refresh_seconds: float = 1.0) -> dash.
 
     @app.callback(Output("feature-importance-chart", "figure"), Input("feature-sets", "value"))
     def _importance(selected):
-        run, _ = _load(repo)
+        run = run_view(repo)["run"]
         if run is None:
             return ml_plots.empty("Feature importance")
         chosen = [f for family in (selected or []) for f in families.get(family, [])]
