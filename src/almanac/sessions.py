@@ -33,7 +33,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from almanac import calendar
+from almanac import calendar, schemas
 from almanac.config import DEFAULTS
 from almanac.instruments import instrument, root_of
 
@@ -129,10 +129,11 @@ def build_sessions(
     Parameters
     ----------
     bars : DataFrame
-        Canonical minute bars: ``ts`` (UTC bar start), ``open, high, low, close, volume, contract, trade_date``.
-        Not modified.
-    cutoff : datetime.time, optional
-        ET decision time of ``cutoff_price``; default ``features.cutoff`` of the schema.
+        Canonical minute bars: ``ts`` (UTC bar start), ``open, high, low, close, volume, contract, trade_date``,
+        sorted by ``ts``; as ``load_bars`` returns them or ``pd.read_parquet``/``pd.read_csv`` reads them
+        (:mod:`almanac.schemas`).  Not modified.
+    cutoff : datetime.time or str, optional
+        ET decision time of ``cutoff_price`` (``'10:15'`` works too); default ``features.cutoff`` of the schema.
     rolls : list of dict, optional
         The manifest's roll list (``trade_date``, ``gap_pts``) used to express ``prev_close`` in the new
         contract on roll days.
@@ -154,7 +155,8 @@ def build_sessions(
     2024-03-07      True    ESM24
     2024-03-08     False    ESM24
     """
-    cutoff = cutoff or DEFAULTS.features.cutoff_time
+    bars = schemas.table(bars, schemas.BARS, fn="build_sessions", arg="bars", sort_by="ts")
+    cutoff = schemas.cutoff(cutoff, fn="build_sessions") or DEFAULTS.features.cutoff_time
     if bars.empty:
         raise ValueError("no bars to build sessions from")
     days = calendar.trading_days(bars["trade_date"].min(), bars["trade_date"].max())

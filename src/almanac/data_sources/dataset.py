@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from almanac import schemas
 from almanac.config import DEFAULTS, DataParams, SyntheticParams
 
 
@@ -53,7 +54,8 @@ def load_bars(
     >>> [(r["trade_date"], r["from"], r["to"]) for r in data.manifest["rolls"]]
     [('2024-03-07', 'ESH24', 'ESM24')]
     """
-    data = data or DEFAULTS.data
+    data = schemas.params(data, DataParams, fn="load_bars", arg="data") or DEFAULTS.data
+    synthetic = schemas.params(synthetic, SyntheticParams, fn="load_bars", arg="synthetic")
     if data.source == "synthetic":
         from almanac.data_sources.synthetic import build_synthetic_dataset
         from almanac.synth.market import MarketSpec

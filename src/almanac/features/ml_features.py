@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from almanac import schemas
 from almanac.config import DEFAULTS, FeaturesParams, parse_cutoff
 from almanac.features import cross_asset, early_session, regime
 from almanac.instruments import instrument
@@ -37,6 +38,9 @@ class FeatureFamily:
     compute: Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame, FeaturesParams], pd.DataFrame]
     lineage: dict[str, tuple[str, str, str]]  # feature -> (source, window, as_of), formatted with the settings
 
+
+# The session columns the families read (the rest of the session table is optional here).
+SESSION_COLUMNS = ("trade_date", "open", "high", "low", "close", "eth_high", "eth_low", "prev_close")
 
 FAMILIES: dict[str, FeatureFamily] = {
     "early_session": FeatureFamily(early_session.compute, early_session.LINEAGE),
@@ -125,11 +129,16 @@ def build_features(
     Parameters
     ----------
     bars : DataFrame
-        Canonical minute bars (``ts`` UTC bar start, ``open, high, low, close, volume, contract, trade_date``).
+        Canonical minute bars (``ts`` UTC bar start, ``open, high, low, close, volume, contract, trade_date``),
+        sorted by ``ts``.
     sessions : DataFrame
-        The session table built at the same cutoff (:func:`almanac.sessions.build_sessions`).
+        The session table built at the same cutoff (:func:`almanac.sessions.build_sessions`), one row per trade
+        date (``trade_date`` a column or the index), sorted.
     daily : DataFrame
         Cross-asset daily series in long format (``symbol, date, close, available_at``); may be empty.
+
+    Each frame as the stages read it, as ``load_bars`` returns it or as ``pd.read_parquet``/``pd.read_csv``
+    reads the pipeline's files (:mod:`almanac.schemas` converts and checks them); none is modified.
     settings : FeaturesParams, optional
         Cutoff, family switches and window lengths; default the schema's (``features.*``).
 
@@ -149,7 +158,11 @@ def build_features(
     >>> lineage["gap_pct"]["family"], lineage["gap_pct"]["as_of"]
     ('early_session', '09:31 ET')
     """
-    settings = settings or DEFAULTS.features
+    bars = schemas.table(bars, schemas.BARS, fn="build_features", arg="bars", sort_by="ts")
+    sessions = schemas.table(sessions, schemas.SESSIONS, fn="build_features", arg="sessions",
+                             required=SESSION_COLUMNS, optional=tuple(schemas.SESSIONS), trade_date="either")  # fmt: skip
+    daily = schemas.table(daily, schemas.DAILY, fn="build_features", arg="daily")
+    settings = schemas.params(settings, FeaturesParams, fn="build_features", arg="settings") or DEFAULTS.features
     enabled = [name for name in FAMILIES if getattr(settings, name)]
     if not enabled:
         raise ValueError("all feature families are switched off: enable at least one of " + ", ".join(FAMILIES))

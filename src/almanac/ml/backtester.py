@@ -1,11 +1,11 @@
-"""Trading the predictions: one ES contract a day (or a size from the probability, ``backtest.sizing``), entered at
-the cutoff, exited at the RTH close.
+"""Trading the predictions: one contract of ``data.symbol`` a day (or a size from the probability,
+``backtest.sizing``), entered at the cutoff, exited at the RTH close.
 
 Departures from the original design, for honesty (docs/honesty.md): a prediction made at the cutoff can
 only be traded from the cutoff, so the entry is the cutoff price plus slippage, never the open; a "down"
 prediction is a short (not a flat), and an abstention is flat (not a short).  Futures accounting: P&L in USD =
-position x (exit - entry) x $50 per point, commission per side and contract, slippage in ticks on both fills of
-every contract; the position is side x contracts (:func:`almanac.ml.decision.contracts`).  Days without a trade
+position x (exit - entry) x the instrument's dollars per point (``instruments.yaml``: ES $50, NQ $20, CL $1000),
+commission per side and contract, slippage in ticks on both fills of every contract; the position is side x contracts (:func:`almanac.ml.decision.contracts`).  Days without a trade
 earn exactly zero and count in the Sharpe ratio.
 """
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from almanac import schemas
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.features.regime import atr_through_previous
 from almanac.instruments import instrument
@@ -374,9 +375,13 @@ def backtest(
     ----------
     oof : DataFrame
         Out-of-fold predictions (``trade_date`` and ``probability``, or one ``probability_<class>`` column per
-        archetype, traded as :data:`almanac.ml.decision.ARCHETYPE_SIDES` says).
+        archetype, traded as :data:`almanac.ml.decision.ARCHETYPE_SIDES` says), one row per date, sorted.
     sessions : DataFrame
-        The session table (``cutoff_price``, ``close``).
+        The session table (``cutoff_price``, ``close``; ``high, low, prev_close`` for probability sizing),
+        ``trade_date`` a column or the index.
+
+    Both as the stages read them or as ``pd.read_parquet``/``pd.read_csv`` reads the pipeline's files, converted
+    and checked as :mod:`almanac.schemas` says; neither is modified.
     settings : BacktestParams, optional
         ``backtest.*`` (threshold, sizing, costs, number of trials); default the schema's.
     costs : CostModel, optional
@@ -408,8 +413,13 @@ def backtest(
     >>> equity["pnl_usd"].tolist(), metrics["trades"]  # at the default threshold 0.55 the third day trades too
     ([50.0, 50.0, 25.0], 3)
     """
-    settings = settings or DEFAULTS.backtest
-    costs = costs or CostModel.from_params(settings)
+    settings = schemas.params(settings, BacktestParams, fn="backtest", arg="settings") or DEFAULTS.backtest
+    costs = schemas.params(costs, CostModel, fn="backtest", arg="costs") or CostModel.from_params(settings)
+    spec, required = _oof_spec(oof)
+    oof = schemas.table(oof, spec, fn="backtest", arg="oof", required=required, optional=("fold",), trade_date="column")
+    sized = ["high", "low", "prev_close"] if settings.sizing != "fixed" else []
+    sessions = schemas.table(sessions, schemas.SESSIONS, fn="backtest", arg="sessions",
+                             required=["trade_date", "cutoff_price", "close", *sized], trade_date="either")  # fmt: skip
     p_long, p_short = oof_sides(oof)
     threshold = np.full(len(p_long), settings.threshold)
     if settings.threshold_mode == "in_fold":
@@ -446,6 +456,15 @@ def backtest(
                "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
     equity = pnl.reset_index()[columns]
     return result, equity
+
+
+def _oof_spec(oof) -> tuple[dict[str, str], list[str]]:
+    """What :func:`backtest` needs of ``oof``: the spec and required columns of :func:`almanac.schemas.table`."""
+    columns = list(oof.columns) if isinstance(oof, pd.DataFrame) else []
+    proba = ["probability"] if "probability" in columns else [c for c in columns if c.startswith("probability_")]
+    proba = proba or ["probability"]
+    spec = {"trade_date": schemas.DATE, "fold": schemas.INT, **dict.fromkeys(proba, schemas.FLOAT)}
+    return spec, ["trade_date", *proba]
 
 
 def sizing_statistics(pnl: pd.DataFrame, side: np.ndarray) -> dict[str, float]:

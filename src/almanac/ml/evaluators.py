@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix, f1_score, roc_auc_score, roc_curve
 from sklearn.pipeline import Pipeline
 
+from almanac import schemas
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
 from almanac.ml.metrics import (
     bootstrap_auc_ci,
@@ -365,7 +366,10 @@ def evaluate(
     Parameters
     ----------
     oof : DataFrame
-        Out-of-fold predictions as :func:`almanac.ml.trainers.train` returns them.
+        Out-of-fold predictions as :func:`almanac.ml.trainers.train` returns them or ``pd.read_parquet`` reads
+        ``data/predictions/oof.parquet`` (``trade_date`` column or index, one row per date, sorted; ``fold``,
+        ``y_true``, the model's and the baselines' probability columns); converted and checked as
+        :mod:`almanac.schemas` says, not modified.
     classes : list
         Sorted label classes (``[0.0, 1.0]`` for binary targets).
     shap_values : ndarray, optional
@@ -403,7 +407,15 @@ def evaluate(
     >>> round(metrics["auc"], 3), metrics["n_days"], sorted(plots)
     (0.814, 300, ['calibration', 'confusion', 'roc', 'rolling_auc', 'shap_importance'])
     """
-    settings = settings or DEFAULTS.evaluate
+    settings = schemas.params(settings, EvaluateParams, fn="evaluate", arg="settings") or DEFAULTS.evaluate
+    if isinstance(classes, (str, bytes)) or len(classes) < 2:
+        raise schemas.InputError(f"evaluate: classes: expected the sorted label classes (two or more), got {classes!r}")
+    suffixes = [""] if len(classes) == 2 else [f"_{c}" for c in classes]
+    scored = [f"{p}{x}" for p in ("probability", *(f"baseline_{b}" for b in BASELINES)) for x in suffixes]
+    numeric = all(isinstance(c, (int, float, np.number)) and not isinstance(c, bool) for c in classes)
+    spec = {"trade_date": schemas.DATE, "fold": schemas.INT, "y_true": schemas.FLOAT if numeric else schemas.TEXT,
+            **dict.fromkeys(scored, schemas.FLOAT)}  # fmt: skip
+    oof = schemas.table(oof, spec, fn="evaluate", arg="oof", trade_date="column")
     classes_arr = np.array(classes)
     codes = np.searchsorted(classes_arr, oof["y_true"].to_numpy())
     n_classes = len(classes)

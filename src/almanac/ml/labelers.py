@@ -4,7 +4,7 @@
   earns exactly this move, and its null is 0.5.
 * ``direction``: RTH close > RTH open (the original design's binary label). Largely decided by the cutoff:
   with a 10:15 cutoff even a martingale makes it ~70 % predictable, so it flatters every model.
-* ``archetype``: the day's type, by ``labels.archetype_rule``: ``intraday_structure`` (DESIGN §7, from the RTH
+* ``archetype``: the day's type, by ``labels.archetype_rule``: ``intraday_structure`` (docs/honesty.md, from the RTH
   minute bars: TrendUp, TrendDown, ReversalUp, ReversalDown, Range, Other) or ``range_completion`` (the original
   design's daily-OHLC variant: close in the top / middle / bottom third of the RTH range -> TrendUp / Range /
   TrendDown).  How the classes trade: :data:`almanac.ml.decision.ARCHETYPE_SIDES`.
@@ -21,6 +21,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from almanac import schemas
 from almanac.config import DEFAULTS, LabelsParams
 from almanac.features.regime import atr_through_previous
 from almanac.sessions import bar_masks, indexed_by_trade_date, session_windows, symbol_of
@@ -102,7 +103,7 @@ class DayArchetypeLabeler:
         atr_days: int | None = None,
         scale: pd.Series | None = None,
     ) -> pd.Series:
-        """The day archetypes of DESIGN §7 from the RTH session and its minute bars, checked in this order.
+        """The day archetypes of docs/honesty.md from the RTH session and its minute bars, checked in this order.
 
         With R = H - L, body B = C - O, close location CLV = (C - L) / R, open location OLV = (O - L) / R and
         ``scale`` the Wilder ATR of the RTH sessions through the previous day (``atr_days``, default
@@ -165,11 +166,14 @@ def build_labels(
     Parameters
     ----------
     sessions : DataFrame
-        The session table (``trade_date`` column or index; RTH ``open, high, low, close`` and ``cutoff_price``;
-        ``prev_close`` for the archetypes' volatility scale).
+        The session table (``trade_date`` column or index, one row per date, sorted; RTH ``open, high, low,
+        close`` and ``cutoff_price``; ``prev_close`` for the archetypes' volatility scale).
     bars : DataFrame, optional
-        Canonical minute bars (``ts, high, low, contract, trade_date``): needed by the ``intraday_structure``
-        archetype rule (without them the ``archetype`` column is empty, with a warning).
+        Canonical minute bars (``ts, high, low, contract, trade_date``, sorted by ``ts``): needed by the
+        ``intraday_structure`` archetype rule (without them the ``archetype`` column is empty, with a warning).
+
+    Both as the stages read them, as ``load_bars`` returns them or as ``pd.read_parquet``/``pd.read_csv`` reads
+    the pipeline's files (:mod:`almanac.schemas`); neither is modified.
     settings : LabelsParams, optional
         ``labels.*`` (the archetype rule and its thresholds); default the schema's.
     atr_days : int, optional
@@ -193,7 +197,14 @@ def build_labels(
     2024-03-04          1.0        1.0    TrendUp
     2024-03-05          0.0        0.0  TrendDown
     """
-    settings = settings or DEFAULTS.labels
+    settings = schemas.params(settings, LabelsParams, fn="build_labels", arg="settings") or DEFAULTS.labels
+    structure = settings.archetype_rule == "intraday_structure" and bars is not None
+    needed = ["trade_date", "open", "high", "low", "close", "cutoff_price", *(["prev_close"] if structure else [])]
+    sessions = schemas.table(sessions, schemas.SESSIONS, fn="build_labels", arg="sessions", required=needed,
+                             trade_date="either")  # fmt: skip
+    if bars is not None:
+        bars = schemas.table(bars, schemas.BARS, fn="build_labels", arg="bars", sort_by="ts",
+                             required=("ts", "high", "low", "contract", "trade_date"))  # fmt: skip
     daily = indexed_by_trade_date(sessions)
     binary = BinaryLabeler()
     archetypes = DayArchetypeLabeler()

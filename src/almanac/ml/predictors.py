@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from almanac import schemas
 from almanac.config import DEFAULTS, Params
 from almanac.data_sources.store import read_json, read_table
 from almanac.errors import NotEnoughDataError
@@ -93,8 +94,10 @@ def predict(
     Parameters
     ----------
     features : DataFrame
-        Feature rows indexed by ``trade_date`` holding (at least) the model's features, computed with the
-        pipeline's own code (:func:`almanac.features.ml_features.build_features`).
+        Feature rows indexed by ``trade_date`` (or with that column, as ``pd.read_parquet`` reads
+        ``data/features.parquet``), one row per date, sorted, holding (at least) the model's features (numeric),
+        computed with the pipeline's own code (:func:`almanac.features.ml_features.build_features`); checked as
+        :mod:`almanac.schemas` says, not modified.
     model_path : str or Path
         A model saved by the ``train`` stage.
     registry_path : str or Path, optional
@@ -107,6 +110,7 @@ def predict(
         ``probability_<class>``.
     """
     predictor = ModelPredictor(model_path, registry_path=registry_path)
+    features = schemas.features(features, fn="predict", names=predictor.feature_names)
     proba = predictor.predict_proba(features)
     if len(predictor.classes) == 2:
         return pd.DataFrame({"probability": proba[:, 1]}, index=features.index)

@@ -9,6 +9,7 @@ out and counted.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from pathlib import Path
 
 import joblib
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from almanac.config import DEFAULTS, CVParams, TrainParams
+from almanac import schemas
+from almanac.config import DEFAULTS, CVParams, LabelsParams, TrainParams
 from almanac.data_sources.store import atomic_path
 from almanac.ml.cv import WalkForwardSplit
 from almanac.ml.metrics import classification_scores
@@ -189,11 +191,14 @@ def train(
     Parameters
     ----------
     features : DataFrame
-        The feature table, indexed by ``trade_date``.
+        The feature table, indexed by ``trade_date`` (or with a ``trade_date`` column, as ``pd.read_parquet``
+        reads ``data/features.parquet``), one row per date, sorted; numeric columns.
     labels : DataFrame
-        The label table, indexed by ``trade_date`` (a column per target; NaN where unknown).
+        The label table, indexed by ``trade_date`` or with that column (a column per target; NaN where unknown).
     sessions : DataFrame
         The session table (the baselines read the open -> cutoff move and the previous day's return from it).
+
+    Dates and dtypes are converted and checked as :mod:`almanac.schemas` says; no input is modified.
     target : str, optional
         Label column to learn; default ``labels.target``.
     settings : TrainParams, optional
@@ -224,8 +229,17 @@ def train(
     (3, ['trade_date', 'fold', 'y_true', 'probability'])
     """
     target = target or DEFAULTS.labels.target
-    settings = settings or DEFAULTS.train
-    splitter = WalkForwardSplit.from_params(cv or DEFAULTS.cv)
+    targets = typing.get_args(LabelsParams.model_fields["target"].annotation)
+    if target not in targets:
+        raise schemas.InputError(f"train: target: expected one of {', '.join(targets)}, got {target!r}")
+    settings = schemas.params(settings, TrainParams, fn="train", arg="settings") or DEFAULTS.train
+    cv = schemas.params(cv, CVParams, fn="train", arg="cv") or DEFAULTS.cv
+    features = schemas.features(features, fn="train")
+    labels = schemas.table(labels, schemas.LABELS, fn="train", arg="labels", required=("trade_date", target),
+                           trade_date="index")  # fmt: skip
+    sessions = schemas.table(sessions, schemas.SESSIONS, fn="train", arg="sessions",
+                             required=("trade_date", "open", "close", "prev_close", "cutoff_price"), trade_date="either")  # fmt: skip
+    splitter = WalkForwardSplit.from_params(cv)
     y = labels[target]
     base_X = baseline_inputs(sessions).reindex(labels.index)
     X = base_X if is_baseline(settings.model) else features.reindex(labels.index)
