@@ -193,7 +193,9 @@ def build_continuous(
     out = bars.loc[pick.to_numpy()].sort_values("ts", kind="stable").reset_index(drop=True)
 
     switches = np.flatnonzero(chosen.to_numpy()[1:] != chosen.to_numpy()[:-1]) + 1
-    closes = _rth_close_prices(bars, rth_close_utc) if len(switches) else None
+    # The gaps need the RTH closes of the trade dates before the rolls only (a few a year, not every bar's day).
+    eve = bars["trade_date"].isin(dates[switches - 1])
+    closes = _rth_close_prices(bars.loc[eve.to_numpy()], rth_close_utc) if len(switches) else None
     rolls = []
     for i in switches:  # one iteration per roll (four a year), not per bar
         before, day = dates[i - 1], dates[i]

@@ -35,14 +35,26 @@ def cut_at(
     bars: pd.DataFrame, daily: pd.DataFrame, date: pd.Timestamp, *, cutoff: dt.time, history_days: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bars and daily series as they existed at ``date``'s cutoff, with ``history_days`` trade dates of history."""
-    rth = rth_window(symbol_of(bars))
-    cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff, rth=rth))[0]
-    dates = np.unique(bars["trade_date"].to_numpy())
-    start = dates[max(np.searchsorted(dates, np.datetime64(date, "s")) - history_days, 0)]
-    ts = calendar.epoch_ns(bars["ts"])
-    keep = (bars["trade_date"].to_numpy() >= start) & calendar.usable_at(ts, cut_ns)
-    published = calendar.epoch_ns(daily["available_at"]) <= cut_ns
-    return bars.loc[keep], daily.loc[published]
+    return _Cutter(bars, daily).cut(date, cutoff=cutoff, history_days=history_days)
+
+
+class _Cutter:
+    """:func:`cut_at` for many dates: the whole-data arrays (bar instants, trade dates, publication instants) are
+    computed once instead of once per date."""
+
+    def __init__(self, bars: pd.DataFrame, daily: pd.DataFrame) -> None:
+        self.bars, self.daily = bars, daily
+        self.rth = rth_window(symbol_of(bars))
+        self.trade_date = bars["trade_date"].to_numpy()
+        self.dates = np.unique(self.trade_date)
+        self.ts = calendar.epoch_ns(bars["ts"])
+        self.available = calendar.epoch_ns(daily["available_at"])
+
+    def cut(self, date: pd.Timestamp, *, cutoff: dt.time, history_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff, rth=self.rth))[0]
+        start = self.dates[max(np.searchsorted(self.dates, np.datetime64(date, "s")) - history_days, 0)]
+        keep = (self.trade_date >= start) & calendar.usable_at(self.ts, cut_ns)
+        return self.bars.loc[keep], self.daily.loc[self.available <= cut_ns]
 
 
 def audit_lookahead(
@@ -63,8 +75,11 @@ def audit_lookahead(
     cutoff = settings.cutoff_time
     failures, max_diff = [], 0.0
     dates = audit_dates(full_features.index, n_dates)
+    cutter = _Cutter(bars, daily)
+    if len(cutter.dates):  # one NYSE calendar for every window below, not one per window
+        calendar.prepare_calendar(cutter.dates[0], cutter.dates[-1])
     for date in dates:  # one recomputation per audited date
-        cut_bars, cut_daily = cut_at(bars, daily, date, cutoff=cutoff, history_days=HISTORY_DAYS)
+        cut_bars, cut_daily = cutter.cut(date, cutoff=cutoff, history_days=HISTORY_DAYS)
         sessions = build_sessions(cut_bars, cutoff, rolls)
         at_cutoff, _ = build_features(cut_bars, sessions, cut_daily, settings=settings)
         full_row = full_features.loc[date]

@@ -33,7 +33,6 @@ import math
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.signal import lfilter
 
 from almanac import calendar
 from almanac.config import DEFAULTS, DataParams, Date, SyntheticParams
@@ -42,7 +41,7 @@ from almanac.features.orderflow import tick_rule_sign
 from almanac.instruments import instrument
 from almanac.numerics import exp, log
 from almanac.synth import profile
-from almanac.synth.cross_asset import generate_daily_series
+from almanac.synth.cross_asset import ar1, generate_daily_series
 
 MINUTES_PER_DAY_FULL = 1380
 TICK = instrument("ES").tick  # the default market's grid; tick_of(spec) for another symbol
@@ -134,7 +133,7 @@ def draw_minute_shocks(rng: np.random.Generator, n: int, nu: float) -> np.ndarra
 
 
 def egarch_sigma(e: np.ndarray, spec: MarketSpec) -> np.ndarray:
-    """Daily sigma from the EGARCH recursion on the days' standardised shocks ``e`` (vectorised with lfilter).
+    """Daily sigma from the EGARCH recursion on the days' standardised shocks ``e``.
 
     ``log sigma_d^2 - m = beta (log sigma_{d-1}^2 - m) + alpha (|e_{d-1}| - E|e|) + gamma e_{d-1}``.  With a
     persistence of 0.985 a nine-year sample can sit far from the stationary mean, so the level ``m`` is set so
@@ -144,7 +143,8 @@ def egarch_sigma(e: np.ndarray, spec: MarketSpec) -> np.ndarray:
     """
     beta, alpha, gamma = spec.egarch_beta, spec.egarch_alpha, spec.egarch_gamma
     innovation = alpha * (np.abs(e) - math.sqrt(2.0 / math.pi)) + gamma * e
-    deviation = lfilter([0.0, 1.0], [1.0, -beta], innovation)
+    # Day d's deviation reads the shocks of days before d only: the AR(1) of the innovations, one day late.
+    deviation = np.concatenate([[0.0], ar1(innovation[:-1], beta)])
     target = (spec.daily_vol_pct / 100.0) ** 2 / (1.0 + spec.kappa**2 + spec.overnight_channel**2)
     sigma = exp(deviation / 2.0)
     return sigma * math.sqrt(target / np.mean(sigma**2))
