@@ -22,6 +22,11 @@ def _cmd_params(args: argparse.Namespace) -> int:
     if args.markdown:
         print(params_table())
         return 0
+    if args.pipeline_markdown:
+        import yaml
+
+        print(pipeline_table(yaml.safe_load(Path(args.dvc_yaml).read_text())))
+        return 0
     params = load_params(args.params)
     for key in dotted_keys():
         print(f"{key} = {get_dotted(params, key)}")
@@ -35,11 +40,32 @@ def _markdown_value(value) -> str:
 
 
 def params_table() -> str:
-    """The README's table of every params key: key, default and meaning, from the schema."""
+    """docs/parameters.md's table of every params key: key, default and meaning, from the schema."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
     for key in dotted_keys():
         default, meaning = describe(key)
         rows.append(f"| `{key}` | {_markdown_value(default)} | {meaning} |")
+    return "\n".join(rows)
+
+
+def _paths(entries: list) -> list[str]:
+    """The paths of a ``dvc.yaml`` list of deps or outs (an entry is a path or ``{path: options}``)."""
+    return [next(iter(entry)) if isinstance(entry, dict) else entry for entry in entries or []]
+
+
+def pipeline_table(dvc: dict) -> str:
+    """docs/pipeline.md's table of stages from the parsed ``dvc.yaml``: params, data read, files written.
+
+    Code deps (``stages/``, ``src/``) are left out: tests/pipeline/test_dvc_graph.py checks them.
+    """
+    rows = ["| stage | params | reads | writes |", "|---|---|---|---|"]
+    for name, stage in dvc["stages"].items():
+        params = ", ".join(f"`{p}`" for p in stage.get("params") or []) or "—"
+        data = [d for d in _paths(stage.get("deps")) if not d.startswith(("stages/", "src/"))]
+        written = [*_paths(stage.get("outs")), *_paths(stage.get("metrics")), *_paths(stage.get("plots"))]
+        reads = ", ".join(f"`{d}`" for d in data) or "—"
+        writes = ", ".join(f"`{o}`" for o in written) or "—"
+        rows.append(f"| `{name}` | {params} | {reads} | {writes} |")
     return "\n".join(rows)
 
 
@@ -228,7 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", default="data", help="pipeline data directory (default: data)")
     sub = parser.add_subparsers(dest="command", required=True)
     params = sub.add_parser("params", help="validate params.yaml and print every key")
-    params.add_argument("--markdown", action="store_true", help="print the README's table of keys instead")
+    params.add_argument("--markdown", action="store_true", help="print docs/parameters.md's table of keys instead")
+    params.add_argument(
+        "--pipeline-markdown", action="store_true",
+        help="print docs/pipeline.md's table of stages (params, data read, files written) from dvc.yaml instead",
+    )  # fmt: skip
+    params.add_argument("--dvc-yaml", default="dvc.yaml", help="pipeline file of --pipeline-markdown")
     params.set_defaults(func=_cmd_params)
     sub.add_parser("info", help="summarise the bars and sessions the pipeline produced").set_defaults(func=_cmd_info)
     oracle = sub.add_parser("oracle", help="AUC of the Bayes-optimal probabilities on the synthetic data")

@@ -4,7 +4,8 @@
 ``dvc exp run -S section.key=value`` reaches every knob.  The library takes its defaults from these models
 (:data:`DEFAULTS`), so changing a default is one edit here.  A bad value fails at stage start with a
 :class:`ParamsError` naming the dotted key, the value and what is allowed (with the closest key for a typo).
-Nothing here reads a file at import.
+Importing it reads one file: building :data:`DEFAULTS` checks ``data.symbol`` and ``features.cutoff`` against
+the instrument table, which :mod:`almanac.instruments` loads from ``instruments.yaml``.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class DataParams(Section):
     )
     paths: str = Field("", description="`files`: comma-separated files or globs under `data/raw/`")
     format: Literal["databento", "firstrate", "kibot", "ninjatrader", "tradestation", "sierra", "generic"] = Field(
-        "firstrate", description="`files`: the vendor layout (see the table above)"
+        "firstrate", description="`files`: the vendor layout (the table in docs/data.md)"
     )
     timezone: str = Field("", description="`files`: tz database name of the timestamps; `''` = the format's default")
     timestamp: Literal["", "start", "end"] = Field(
@@ -210,7 +211,7 @@ class FeaturesParams(Section):
 
 
 class LabelsParams(Section):
-    """``labels.*``: which label the model is trained on, and the day-archetype rule's thresholds (DESIGN §7).
+    """``labels.*``: which label the model is trained on, and the day-archetype rule's thresholds (docs/honesty.md).
 
     Fractions of the day's RTH range R = H - L unless said otherwise; ``scale`` is the Wilder ATR of the RTH
     sessions through the previous day (``features.atr_days``)."""

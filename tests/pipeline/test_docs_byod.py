@@ -1,6 +1,6 @@
-"""The README's "Bring your own data" commands, run word for word in a fresh copy of the repository.
+"""docs/data.md's "Step by step" commands, run word for word in a fresh copy of the repository.
 
-A new user copies the FirstRate ES sample into ``data/raw/`` and follows the README; ``bars``, ``sessions``,
+A new user saves the FirstRate ES sample as ``data/raw/ES_1min_sample.csv`` and follows docs/data.md; ``bars``, ``sessions``,
 ``features`` and ``labels`` must then run on it.  Skips cleanly when ``../shared/data/real`` is absent.
 """
 
@@ -21,8 +21,8 @@ SHARED = REPO.parent / "shared"
 SAMPLE = SHARED / "data" / "real" / "es_1min_firstrate_2023-03" / "ES_1min_sample.csv"
 
 
-def readme_block(title: str) -> str:
-    text = (REPO / "README.md").read_text()
+def docs_block(title: str) -> str:
+    text = (REPO / "docs" / "data.md").read_text()
     section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
     return re.search(r"```bash\n(.*?)```", section, re.S).group(1)
 
@@ -41,12 +41,13 @@ def fresh_copy(dest: Path) -> None:
 
 @pytest.mark.pipeline
 @pytest.mark.real_data
-def test_bring_your_own_data_section_word_for_word(tmp_path):
+def test_bring_your_own_data_steps_word_for_word(tmp_path):
     if not SAMPLE.exists():
         pytest.skip("../shared/data/real is not available")
     repo = tmp_path / "almanac"
     fresh_copy(repo)
-    (tmp_path / "shared").symlink_to(SHARED)  # the README's ../shared
+    (repo / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    (repo / "data" / "raw" / SAMPLE.name).write_bytes(SAMPLE.read_bytes())  # the file the user saved
     (repo / ".venv").symlink_to(Path(sys.prefix))
     env = {
         **os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
@@ -54,7 +55,7 @@ def test_bring_your_own_data_section_word_for_word(tmp_path):
     }  # fmt: skip
     subprocess.run("git init -q && git add -A && git commit -qm init", shell=True, cwd=repo, env=env, check=True)
     done = subprocess.run(
-        ["bash", "-e", "-c", readme_block("Bring your own data")],
+        ["bash", "-e", "-c", docs_block("Step by step")],
         cwd=repo,
         env=env,
         capture_output=True,

@@ -1,5 +1,5 @@
 """Experiments without surprises: the sweep starts from the committed params, a DVC remote round-trips the
-outputs, and the pull-request workflow is a valid GitHub Actions workflow running the README's commands."""
+outputs, and the pull-request workflow is a valid GitHub Actions workflow running the commands docs/pipeline.md names."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_a_dvc_remote_round_trips_every_output_without_recomputing(tmp_path):
     assert "Running stage" not in again  # pulled, not recomputed
 
 
-def test_pull_request_workflow_is_valid_and_runs_the_readme_commands():
+def test_pull_request_workflow_is_valid_and_runs_the_documented_commands():
     workflow = REPO / ".github" / "workflows" / "cml.yaml"
     check = BIN / "check-jsonschema"
     done = subprocess.run(
@@ -69,8 +69,8 @@ def test_pull_request_workflow_is_valid_and_runs_the_readme_commands():
     script = "\n".join(step.get("run", "") for step in spec["jobs"]["report"]["steps"])
     for command in ("make repro", "almanac report", "dvc metrics diff main", "cml comment create"):
         assert command in script, command
-    readme = (REPO / "README.md").read_text()
-    assert ".github/workflows/cml.yaml" in readme and "dvc remote add" in readme
+    docs = (REPO / "docs" / "pipeline.md").read_text()
+    assert ".github/workflows/cml.yaml" in docs and "dvc remote add" in docs
 
 
 @pytest.mark.pipeline

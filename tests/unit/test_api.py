@@ -81,11 +81,8 @@ def test_public_functions_have_numpydoc_sections_and_an_example(name):
         assert ">>> " in doc, f"{name}: no example"
 
 
-def test_no_code_points_at_files_outside_the_repository():
-    for path in [*SRC.rglob("*.py"), *(REPO / "stages").glob("*.py"), *(REPO / "tests").rglob("*.py")]:
-        text = path.read_text()
-        for name in ("DESIGN.md", "ML_ARCHITECTURE.md"):
-            assert name not in text or path.name == "test_api.py", f"{path.relative_to(REPO)} refers to {name}"
+def test_the_docs_the_code_names_exist():
+    """Every ``docs/*.md`` the package names exists (tests/unit/test_docs.py: nothing points outside the repository)."""
     for ref in re.findall(r"docs/[\w.-]+\.md", "".join(p.read_text() for p in SRC.rglob("*.py"))):
         assert (REPO / ref).is_file(), ref
 

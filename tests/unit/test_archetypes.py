@@ -1,4 +1,4 @@
-"""Day archetypes by intraday structure (DESIGN §7): each class from a day whose minute path is written here,
+"""Day archetypes by intraday structure (docs/honesty.md): each class from a day whose minute path is written here,
 the order of the checks, what is unknown, the multiclass metrics and how the classes trade."""
 
 from __future__ import annotations

@@ -437,12 +437,12 @@ def test_params_error_is_a_value_error():
     assert issubclass(ParamsError, ValueError)
 
 
-def test_readme_documents_every_key_as_the_schema_declares_it():
+def test_the_docs_document_every_key_as_the_schema_declares_it():
     from almanac.cli import params_table
 
-    readme = (REPO_PARAMS.parent / "README.md").read_text()
-    table = readme.split("<!-- params:start -->\n", 1)[1].split("\n<!-- params:end -->", 1)[0]
-    assert table == params_table(), "README's params table is stale: paste `almanac params --markdown` into it"
+    docs = (REPO_PARAMS.parent / "docs" / "parameters.md").read_text()
+    table = docs.split("<!-- params:start -->\n", 1)[1].split("\n<!-- params:end -->", 1)[0]
+    assert table == params_table(), "docs/parameters.md's table is stale: paste `almanac params --markdown` into it"
 
 
 def test_params_yaml_sets_every_key_of_the_schema():

@@ -125,7 +125,7 @@ def test_stamp_check_and_no_repairs(dataset):
 
 
 def _archetype_by_hand(day: pd.DataFrame, scale: float) -> str | None:
-    """DESIGN §7 for one day's RTH bars, written plainly (one day at a time) as an independent check."""
+    """The archetype rule of docs/honesty.md for one day's RTH bars, written plainly (one day at a time) as an independent check."""
     o, h, lo, c = day["open"].iloc[0], day["high"].max(), day["low"].min(), day["close"].iloc[-1]
     r = h - lo
     if not np.isfinite(scale) or r <= 0:

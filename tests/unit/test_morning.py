@@ -246,12 +246,12 @@ def test_registry_keeps_every_version_and_names_the_current_one(tmp_path):
         assert key in record, key
 
 
-def test_the_readme_example_runs(pipeline, monkeypatch, capsys):
+def test_the_docs_example_runs(pipeline, monkeypatch, capsys):
     root, _, files = pipeline
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "morning.md").read_text()
     block = readme.split("The same from Python (`almanac.ml.predictors`):", 1)[1].split("```python\n", 1)[1]
-    monkeypatch.chdir(root)  # the README runs from the repository root: params.yaml, data/, models/
-    exec(compile(block.split("```", 1)[0], "README.md", "exec"), {})
+    monkeypatch.chdir(root)  # the example runs from the repository root: params.yaml, data/, models/
+    exec(compile(block.split("```", 1)[0], "docs/morning.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "P(up) = " in printed and json.loads(files.registry.read_text())["current"].split("_")[-1] in printed
 

@@ -235,5 +235,6 @@ def test_a_file_inside_a_pipeline_dependency_is_named():
 def test_the_morning_folder_is_untracked():
     ignored = (REPO / ".gitignore").read_text().splitlines()
     assert "/morning/*" in ignored and "/morning/" in (REPO / ".dvcignore").read_text().splitlines()
-    readme = (REPO / "README.md").read_text()
-    assert "almanac predict --bars morning/today.csv" in readme and "data/raw/today.csv" not in readme
+    for page in ("README.md", "docs/morning.md"):
+        text = (REPO / page).read_text()
+        assert "almanac predict --bars morning/today.csv" in text and "data/raw/today.csv" not in text, page
