@@ -131,9 +131,11 @@ class ExperimentsCache:
             except OSError:
                 now = None
             if woken or now != seen:
+                # ``seen`` is the state *before* the refresh: a change made while DVC lists (an experiment that ends
+                # meanwhile) triggers the next refresh instead of being taken for already seen.  ``dvc exp show``
+                # itself leaves the fingerprint unchanged, so this does not loop.
                 seen = now
                 self._refresh()
-                seen = fingerprint(self.repo)  # what the refresh saw (DVC may touch its folders while listing)
             self._wake.wait(self.interval)
 
 
@@ -274,6 +276,13 @@ class RunQueue:
                 with self._lock:
                     self._process = process
                 while process is not None and process.poll() is None:
+                    if self._stop:  # close() may have come before the process was registered: stop it here too
+                        process.terminate()
+                        try:
+                            process.wait(timeout=10)
+                        except subprocess.TimeoutExpired:
+                            process.kill()
+                        break
                     time.sleep(0.25)
                     self._follow(run)
             self._follow(run)
