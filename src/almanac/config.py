@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import inspect
 import math
 import re
+import textwrap
 import typing
 import zoneinfo
 from collections.abc import Mapping
@@ -63,14 +65,92 @@ def parse_cutoff(text: str) -> dt.time:
     return dt.time(int(hour), int(minute))
 
 
+_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _rule(field) -> str:
+    bounds = {}
+    for item in field.metadata:
+        for name in _BOUNDS:
+            if getattr(item, name, None) is not None:
+                bounds[name] = getattr(item, name)
+    if "ge" in bounds and "le" in bounds:
+        return f"must be between {bounds['ge']} and {bounds['le']}"
+    return "must be " + " and ".join(f"{_BOUNDS[k]} {v}" for k, v in bounds.items())
+
+
+def _type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) is Literal:
+        return "{" + ", ".join(repr(v) for v in typing.get_args(annotation)) + "}"
+    if annotation is dt.date:
+        return "datetime.date"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _parameters(model: type[BaseModel]) -> str:
+    """The numpydoc ``Parameters`` section of a params model, from its fields: type, default, bounds, meaning."""
+    lines = ["Parameters", "----------"]
+    for name, field in model.model_fields.items():
+        if field.default_factory is not None:
+            default = f"{field.default_factory.__name__}()"  # a section: its own defaults
+        else:
+            default = str(field.default) if isinstance(field.default, dt.date) else repr(field.default)
+        lines.append(f"{name} : {_type_name(field.annotation)}, default {default}")
+        if field.default_factory is not None and not field.description:
+            lines.append(f"    the ``{name}.*`` block: the keys of :class:`{field.annotation.__name__}`")
+        rule = _rule(field) if any(hasattr(m, k) for m in field.metadata for k in _BOUNDS) else ""
+        text = (field.description or "").strip() + (f"; {rule}" if rule else "")
+        lines.extend(textwrap.wrap(text, 112, initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(lines)
+
+
+def _document_fields(model: type[BaseModel]) -> None:
+    """Put the ``Parameters`` section, generated from the fields, after the summary of ``model``'s docstring (the
+    defaults are declared once, in the fields)."""
+    doc = inspect.cleandoc(model.__doc__ or "")
+    match = re.search(r"^\w[\w ]*\n-+$", doc, re.M)
+    head, tail = (doc[: match.start()].rstrip(), doc[match.start() :]) if match else (doc.rstrip(), "")
+    model.__doc__ = "\n\n".join(part for part in (head, _parameters(model), tail) if part) + "\n"
+
+
 class Section(BaseModel):
     """Base of every params section: unknown keys are errors, values are immutable and strictly typed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Generate each section's ``Parameters`` docstring section from its fields."""
+        super().__pydantic_init_subclass__(**kwargs)
+        _document_fields(cls)
+
 
 class DataParams(Section):
-    """``data.*``: which market, which dates, where the bars come from."""
+    """``data.*``: which market, which dates, where the bars come from.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+        Also an instrument root that ``instruments.yaml`` does not list (with the closest one), ``end`` before
+        ``start``, or ``source='files'`` without ``paths``.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> data = almanac.DataParams(start="2024-03-04", end="2024-03-08")
+    >>> data.symbol, data.start, data.source
+    ('ES', datetime.date(2024, 3, 4), 'synthetic')
+    >>> almanac.DataParams(symbol="ESX")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for DataParams
+    symbol
+      Value error, 'ESX' is not allowed (did you mean 'ES'?); allowed values: ES, MES, ...
+    """
 
     symbol: str = Field(
         "ES",
@@ -164,7 +244,24 @@ class DataParams(Section):
 
 
 class SyntheticParams(Section):
-    """``synthetic.*``: the seeded synthetic market (used when ``data.source`` is ``synthetic``)."""
+    """``synthetic.*``: the seeded synthetic market (used when ``data.source`` is ``synthetic``).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> almanac.SyntheticParams().kappa, almanac.SyntheticParams(kappa=0.0).kappa  # 0: no planted signal
+    (0.3, 0.0)
+    >>> data = almanac.load_bars(almanac.DataParams(start="2024-03-04", end="2024-03-05"),
+    ...                          synthetic=almanac.SyntheticParams(seed=7))
+    >>> data.manifest["generator"]["seed"], len(data.truth)
+    (7, 2)
+    """
 
     seed: int = Field(
         20161,
@@ -181,7 +278,29 @@ class SyntheticParams(Section):
 
 
 class FeaturesParams(Section):
-    """``features.*``: the decision cutoff (ET wall-clock ``HH:MM``), family switches and window lengths."""
+    """``features.*``: the decision cutoff (ET wall-clock ``HH:MM``), family switches and window lengths.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+        Also a cutoff that is not ``HH:MM``; one outside the instrument's RTH is refused by :class:`Params`,
+        which knows ``data.symbol``.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> settings = almanac.FeaturesParams(cutoff="10:30", regime=False)
+    >>> settings.cutoff_time, settings.atr_days
+    (datetime.time(10, 30), 14)
+    >>> almanac.FeaturesParams(cutoff="10h30")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for FeaturesParams
+    cutoff
+      Value error, '10h30' must be a time HH:MM (ET), e.g. '10:15' ...
+    """
 
     cutoff: str = Field(
         "10:15",
@@ -214,7 +333,26 @@ class LabelsParams(Section):
     """``labels.*``: which label the model is trained on, and the day-archetype rule's thresholds (docs/honesty.md).
 
     Fractions of the day's RTH range R = H - L unless said otherwise; ``scale`` is the Wilder ATR of the RTH
-    sessions through the previous day (``features.atr_days``)."""
+    sessions through the previous day (``features.atr_days``).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> almanac.LabelsParams().target, almanac.LabelsParams(target="archetype").archetype_rule
+    ('rest_of_day', 'intraday_structure')
+    >>> almanac.LabelsParams(target="close")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for LabelsParams
+    target
+      Input should be 'rest_of_day', 'direction' or 'archetype' ...
+    """
 
     target: Literal["rest_of_day", "direction", "archetype"] = Field(
         "rest_of_day",
@@ -254,7 +392,27 @@ class LabelsParams(Section):
 
 
 class CVParams(Section):
-    """``cv.*``: walk-forward splitting by trade date (the keyword arguments of ``WalkForwardSplit``)."""
+    """``cv.*``: walk-forward splitting by trade date (the keyword arguments of ``WalkForwardSplit``).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> cv = almanac.CVParams(min_train_days=60, test_days=20)
+    >>> cv.scheme, cv.test_days, cv.purge_days, cv.embargo_days
+    ('expanding', 20, 1, 5)
+    >>> almanac.CVParams(test_days=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for CVParams
+    test_days
+      Input should be greater than or equal to 5 ...
+    """
 
     scheme: Literal["expanding", "sliding"] = Field("expanding", description="`expanding` or `sliding` walk-forward")
     test_days: int = Field(126, ge=5, description="trade days per test block")
@@ -294,7 +452,28 @@ class XGBoostParams(Section):
 
 
 class TrainParams(Section):
-    """``train.*``: the model and its hyperparameters (one flat block per learner)."""
+    """``train.*``: the model and its hyperparameters (one flat block per learner).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+        Also a ``model`` that is neither a learner nor a baseline (with the closest name).
+
+    Examples
+    --------
+    >>> import almanac
+    >>> settings = almanac.TrainParams(model="logistic")
+    >>> settings.hyperparameters()
+    {'C': 0.01, 'max_iter': 1000, 'random_state': 42}
+    >>> almanac.TrainParams(model="lightgbn")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for TrainParams
+    model
+      Value error, 'lightgbn' is not allowed (did you mean 'lightgbm'?); allowed values: logistic, ...
+    """
 
     model: str = Field(
         "lightgbm",
@@ -342,7 +521,21 @@ def model_names() -> list[str]:
 
 
 class EvaluateParams(Section):
-    """``evaluate.*``: drift window, calibration bins, bootstrap size."""
+    """``evaluate.*``: drift window, calibration bins, bootstrap size.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> settings = almanac.EvaluateParams(bootstrap=0)  # no confidence intervals: fast
+    >>> settings.bootstrap, settings.calibration_bins, settings.rolling_days
+    (0, 10, 126)
+    """
 
     rolling_days: int = Field(126, ge=20, description="window of the rolling AUC (drift) plot")
     calibration_bins: int = Field(10, ge=2, description="reliability-curve bins")
@@ -354,7 +547,27 @@ class EvaluateParams(Section):
 
 
 class BacktestParams(Section):
-    """``backtest.*``: abstention threshold, position size and costs."""
+    """``backtest.*``: abstention threshold, position size and costs.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> settings = almanac.BacktestParams(threshold=0.6, commission_usd=0.0)
+    >>> settings.threshold, settings.sizing, settings.slippage_ticks
+    (0.6, 'fixed', 1.0)
+    >>> almanac.BacktestParams(threshold=0.4)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for BacktestParams
+    threshold
+      Input should be greater than or equal to 0.5 ...
+    """
 
     threshold: float = Field(
         0.55,
@@ -392,7 +605,28 @@ class BacktestParams(Section):
 
 
 class Params(BaseModel):
-    """All sections of ``params.yaml``."""
+    """All sections of ``params.yaml``: the whole settings of a run, each section with its defaults.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        A bad value in any section (see each section's class), an unknown section, or settings that do not fit
+        the instrument: ``features.cutoff`` outside ``data.symbol``'s RTH, a synthetic ``start_price``
+        implausible for it.  :func:`load_params` and :func:`params_from_dict` raise :class:`ParamsError` instead.
+
+    Examples
+    --------
+    >>> import almanac
+    >>> params = almanac.Params(data=almanac.DataParams(symbol="CL"), features=almanac.FeaturesParams(cutoff="09:45"),
+    ...                         synthetic=almanac.SyntheticParams(start_price=70.0))
+    >>> params.data.symbol, params.features.cutoff, params.train.model
+    ('CL', '09:45', 'lightgbm')
+    >>> almanac.Params(data=almanac.DataParams(symbol="CL"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for Params
+      Value error, 2000 is not a plausible CL price ...
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -439,6 +673,7 @@ class Params(BaseModel):
         return raw
 
 
+_document_fields(Params)
 DEFAULTS = Params()
 """The schema's defaults: the library's default settings come from here, never from a second copy."""
 
@@ -463,19 +698,7 @@ def _model_at(loc: tuple) -> tuple[type[BaseModel], Any]:
     return model, model.model_fields.get(loc[-1]) if loc else None
 
 
-_BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 _TYPES = {"int_type": "int", "float_type": "float", "bool_type": "bool", "string_type": "str", "date_type": "date"}
-
-
-def _rule(field) -> str:
-    bounds = {}
-    for item in field.metadata:
-        for name in _BOUNDS:
-            if getattr(item, name, None) is not None:
-                bounds[name] = getattr(item, name)
-    if "ge" in bounds and "le" in bounds:
-        return f"must be between {bounds['ge']} and {bounds['le']}"
-    return "must be " + " and ".join(f"{_BOUNDS[k]} {v}" for k, v in bounds.items())
 
 
 def _message(error: dict) -> str:
@@ -583,7 +806,44 @@ def yaml_params(text: str) -> Any:
 
 
 def load_params(path: str | Path) -> Params:
-    """Read and validate the whole ``params.yaml`` (or any file of the same shape)."""
+    """Read and validate the whole ``params.yaml`` (or any file of the same shape), as every stage does first.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file of sections (``data:``, ``train:``, ...); a missing or empty section keeps its defaults.
+        Times such as ``cutoff: 10:15`` stay text even unquoted (:func:`yaml_params`).
+
+    Returns
+    -------
+    Params
+        Every section, validated; what the file does not set is the schema's default.
+
+    Raises
+    ------
+    ParamsError
+        The file is not YAML or not a mapping, or a key is unknown, of the wrong type or out of range: one line
+        naming the file and the dotted key (with the closest key for a typo).
+    FileNotFoundError
+        No file at ``path``.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import almanac
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "params.yaml"
+    >>> _ = path.write_text("features:\\n  cutoff: 10:30\\ntrain:\\n  model: logistic\\n")
+    >>> params = almanac.load_params(path)
+    >>> params.features.cutoff, params.train.model, params.cv.test_days
+    ('10:30', 'logistic', 126)
+    >>> _ = path.write_text("cv:\\n  test_dayz: 20\\n")
+    >>> almanac.load_params(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    almanac.config.ParamsError: .../params.yaml: cv.test_dayz: unknown key (did you mean 'test_days'?); ...
+    >>> folder.cleanup()
+    """
     path = Path(path)
     try:
         raw = yaml_params(path.read_text())

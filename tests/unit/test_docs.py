@@ -18,8 +18,6 @@ DOCS = REPO / "docs"
 
 # Edges that break the layering today: known exceptions, to be removed (the test fails once one is gone).
 KNOWN_EXCEPTIONS = {
-    ("synth", "data_sources"),  # synth/market.py: the contract schedule
-    ("synth", "features"),  # synth/market.py: the tick rule of the order flow
     ("data_sources", "__init__"),  # data_sources/files.py, synthetic.py: `import almanac`
     ("experiments", "exp_table"),  # experiments.py re-exports display and text_table
 }

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-
-import pandas as pd
 
 from almanac import schemas
 from almanac.config import DEFAULTS, DataParams, SyntheticParams
+from almanac.data_sources.canonical import Dataset
 
-
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    """Canonical minute bars, cross-asset daily series, provenance, and (synthetic only) the truth table."""
-
-    bars: pd.DataFrame
-    daily: pd.DataFrame
-    manifest: dict
-    truth: pd.DataFrame | None = None
+__all__ = ["Dataset", "load_bars"]
 
 
 def load_bars(
@@ -44,6 +34,14 @@ def load_bars(
         ``trade_date``; one contract per trade date), ``daily`` (``symbol, date, close, available_at``),
         ``manifest`` (provenance, rolls, row counts, repairs) and ``truth`` (synthetic latent variables; empty
         for files).
+
+    Raises
+    ------
+    almanac.schemas.InputError
+        ``data`` or ``synthetic`` is not a params section (a mapping: ``almanac.DataParams(**mapping)`` builds one).
+    almanac.errors.BarsError
+        ``files``: a vendor file that cannot be read safely or bars that break the canonical contract (the message
+        names the file, row and column).
 
     Examples
     --------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import almanac
 from almanac import calendar
+from almanac.data_sources.canonical import Dataset
 from almanac.data_sources.contracts import build_continuous
-from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.validation import check_canonical
 from almanac.instruments import instrument
 from almanac.synth.market import MarketSpec, generate_market

@@ -135,10 +135,9 @@ def build_features(
         The session table built at the same cutoff (:func:`almanac.sessions.build_sessions`), one row per trade
         date (``trade_date`` a column or the index), sorted.
     daily : DataFrame
-        Cross-asset daily series in long format (``symbol, date, close, available_at``); may be empty.
-
-    Each frame as the stages read it, as ``load_bars`` returns it or as ``pd.read_parquet``/``pd.read_csv``
-    reads the pipeline's files (:mod:`almanac.schemas` converts and checks them); none is modified.
+        Cross-asset daily series in long format (``symbol, date, close, available_at``); may be empty.  Each
+        frame as the stages read it, as ``load_bars`` returns it or as ``pd.read_parquet``/``pd.read_csv`` reads
+        the pipeline's files (:mod:`almanac.schemas` converts and checks them); none is modified.
     settings : FeaturesParams, optional
         Cutoff, family switches and window lengths; default the schema's (``features.*``).
 
@@ -148,6 +147,14 @@ def build_features(
         Indexed by ``trade_date``, one float64 column per feature.
     lineage : dict
         For every feature its ``family``, ``source``, ``window`` and ``as_of``.
+
+    Raises
+    ------
+    almanac.schemas.InputError
+        A frame breaks its data contract (the message names the argument and the column) or ``settings`` is not
+        a :class:`~almanac.config.FeaturesParams`.
+    ValueError
+        Every feature family is switched off.
 
     Examples
     --------

@@ -171,9 +171,8 @@ def build_labels(
     bars : DataFrame, optional
         Canonical minute bars (``ts, high, low, contract, trade_date``, sorted by ``ts``): needed by the
         ``intraday_structure`` archetype rule (without them the ``archetype`` column is empty, with a warning).
-
-    Both as the stages read them, as ``load_bars`` returns them or as ``pd.read_parquet``/``pd.read_csv`` reads
-    the pipeline's files (:mod:`almanac.schemas`); neither is modified.
+        Both frames as the stages read them, as ``load_bars`` returns them or as ``pd.read_parquet``/
+        ``pd.read_csv`` reads the pipeline's files (:mod:`almanac.schemas`); neither is modified.
     settings : LabelsParams, optional
         ``labels.*`` (the archetype rule and its thresholds); default the schema's.
     atr_days : int, optional
@@ -184,6 +183,12 @@ def build_labels(
     DataFrame
         Indexed by ``trade_date``: ``rest_of_day`` and ``direction`` (float 0/1, NaN when unknown) and
         ``archetype`` (str, or missing when unknown).
+
+    Raises
+    ------
+    almanac.schemas.InputError
+        A frame breaks its data contract (a missing column, a wrong dtype, unsorted or repeated dates) or
+        ``settings`` is not a :class:`~almanac.config.LabelsParams`.
 
     Examples
     --------

@@ -197,15 +197,15 @@ def train(
         The label table, indexed by ``trade_date`` or with that column (a column per target; NaN where unknown).
     sessions : DataFrame
         The session table (the baselines read the open -> cutoff move and the previous day's return from it).
-
-    Dates and dtypes are converted and checked as :mod:`almanac.schemas` says; no input is modified.
+        Dates and dtypes of the three frames are converted and checked as :mod:`almanac.schemas` says; no input
+        is modified.
     target : str, optional
         Label column to learn; default ``labels.target``.
     settings : TrainParams, optional
         ``train.*``: the model and its hyperparameters; default the schema's.
     cv : CVParams, optional
         ``cv.*``: the walk-forward splitter; default the schema's.
-    explain : bool
+    explain : bool, default True
         Compute each test day's SHAP values under its fold's model (``oof_shap``); ``False`` skips them (the
         default-selection benchmark, which only scores predictions).
 
@@ -215,6 +215,14 @@ def train(
         ``oof`` (``trade_date, fold, y_true``, the model's ``probability`` — binary: P(class 1), multiclass:
         ``probability_<class>`` — and ``baseline_<name>[_<class>]`` columns on the same folds), ``folds``,
         the ``trainer`` holding the final model, flat ``metrics`` and the sorted ``classes``.
+
+    Raises
+    ------
+    almanac.schemas.InputError
+        A frame breaks its data contract, ``target`` is not a column of ``labels`` or a settings argument is not
+        its params section.
+    almanac.errors.NotEnoughDataError
+        Fewer labelled trade dates than ``cv`` needs for its first training block and one test block.
 
     Examples
     --------

@@ -24,6 +24,7 @@ NEWS_0830_MIN = 8 * 60 + 30
 NEWS_1000_MIN = 10 * 60
 # The planted score is revealed by order flow from the Globex open up to this ET minute (exclusive).
 CHANNEL_END_MIN = 10 * 60
+MINUTES_PER_DAY_FULL = 1380  # a full Globex day, 23 hours: the unit of the per-minute equity drift
 
 
 def _since(minute: np.ndarray, start: int) -> np.ndarray:
