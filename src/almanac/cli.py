@@ -15,7 +15,16 @@ import typing
 from pathlib import Path
 
 from almanac import exp_table
-from almanac.config import DataParams, ParamsError, describe, dotted_keys, get_dotted, load_params, parse_cutoff
+from almanac.config import (
+    DEFAULTS,
+    DataParams,
+    ParamsError,
+    describe,
+    dotted_keys,
+    get_dotted,
+    load_params,
+    parse_cutoff,
+)
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -263,8 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=_cmd_params)
     sub.add_parser("info", help="summarise the bars and sessions the pipeline produced").set_defaults(func=_cmd_info)
     oracle = sub.add_parser("oracle", help="AUC of the Bayes-optimal probabilities on the synthetic data")
-    oracle.add_argument("--cutoff", default="10:15", type=_cutoff, help="ET cutoff HH:MM (default 10:15)")
-    oracle.add_argument("--target", default="rest_of_day", choices=["rest_of_day", "direction"])
+    cutoff, target = DEFAULTS.features.cutoff, DEFAULTS.labels.target  # the schema's defaults, not a second copy
+    oracle.add_argument("--cutoff", default=cutoff, type=_cutoff, help=f"ET cutoff HH:MM (default {cutoff})")
+    oracle.add_argument("--target", default=target, choices=["rest_of_day", "direction"], help=f"default {target}")
     oracle.set_defaults(func=_cmd_oracle)
     predict = sub.add_parser(
         "predict",

@@ -108,3 +108,18 @@ def root_of(contract: str) -> str:
     if match is None or match.group(1) not in table():
         raise KeyError(f"{contract!r} is not a contract of a known instrument ({', '.join(table())})")
     return match.group(1)
+
+
+def root_of_all(contracts) -> str | None:
+    """The one instrument root of the canonical contract names ``contracts`` (empty names skipped); ``None`` when
+    there is none.  Raises ``ValueError`` naming the roots when the contracts belong to several instruments, or the
+    contract whose instrument is not in the table."""
+    roots = set()
+    for code in dict.fromkeys(str(c) for c in contracts if c):  # one iteration per distinct contract
+        try:
+            roots.add(root_of(code))
+        except KeyError as err:
+            raise ValueError(err.args[0]) from None
+    if len(roots) > 1:
+        raise ValueError(f"the contracts belong to several instruments ({', '.join(sorted(roots))}): one per table")
+    return roots.pop() if roots else None

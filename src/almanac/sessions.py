@@ -35,7 +35,7 @@ import pandas as pd
 
 from almanac import calendar, schemas
 from almanac.config import DEFAULTS
-from almanac.instruments import instrument, root_of
+from almanac.instruments import instrument, root_of, root_of_all
 
 LATE_MINUTES = 15  # how far the first (last) bar may start after the Globex open (end before the RTH close)
 
@@ -66,6 +66,20 @@ def symbol_of(bars: pd.DataFrame) -> str:
     if len(bars) == 0:
         return DEFAULTS.data.symbol
     return root_of(str(bars["contract"].iloc[0]))
+
+
+def traded_symbol(frame: pd.DataFrame) -> str:
+    """The one instrument whose contracts ``frame`` (a session table, bars, out-of-fold rows) names in its
+    ``contract`` column (``ESH25``, ``NQM24``, ``CL-continuous``), so that defaults that depend on the instrument
+    (dollars a point, tick, RTH window) follow the data.  ``data.symbol``'s default when ``frame`` has no
+    ``contract`` column or no contract (days without bars have none).
+
+    Raises ``ValueError`` naming the roots when the contracts belong to several instruments, or the contract when
+    its instrument is not in ``instruments.yaml``.
+    """
+    if "contract" not in frame.columns:
+        return DEFAULTS.data.symbol
+    return root_of_all(pd.unique(frame["contract"].dropna())) or DEFAULTS.data.symbol
 
 
 def session_windows(trade_dates, cutoff: dt.time, *, symbol: str | None = None) -> pd.DataFrame:
@@ -144,6 +158,14 @@ def build_sessions(
     -------
     DataFrame
         One row per trade date, columns as in the module docstring.
+
+    Raises
+    ------
+    almanac.schemas.InputError
+        ``bars`` break their data contract (a missing column, naive timestamps, unsorted rows) or ``cutoff`` is
+        not ``HH:MM``.
+    KeyError
+        ``symbol`` (or the bars' contract root) is not in ``instruments.yaml``.
 
     Examples
     --------

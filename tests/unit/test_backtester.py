@@ -408,3 +408,32 @@ def test_three_contracts_earn_three_times_one_and_pay_three_times_the_costs():
     assert three["cost_usd"].tolist() == [90.0, 90.0]
     assert three["pnl_usd"].tolist() == [3 * 470.0, 3 * 470.0]
     assert three["gross_pnl_usd"].tolist() == [1500.0, 1500.0]
+
+
+def one_day_each(contracts: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sessions of ``contracts`` (one day each, +1 point from the cutoff to the close) and a long signal."""
+    days = pd.bdate_range("2024-01-02", periods=len(contracts))
+    frame = pd.DataFrame({"trade_date": days, "cutoff_price": 100.0, "close": 101.0, "contract": contracts})
+    return pd.DataFrame({"trade_date": days, "probability": 0.9}), frame
+
+
+@pytest.mark.parametrize(("contract", "point_value_usd"), [("NQM24", 20.0), ("ESM24", 50.0), ("CLM24", 1000.0)])
+def test_backtest_without_costs_prices_the_sessions_own_instrument(contract, point_value_usd):
+    from almanac import backtest
+    from almanac.config import BacktestParams
+
+    oof, frame = one_day_each([contract, contract])
+    _, equity = backtest(oof, frame, settings=BacktestParams(commission_usd=0, slippage_ticks=0))
+    assert equity["pnl_usd"].tolist() == [point_value_usd, point_value_usd]
+
+
+@pytest.mark.parametrize(
+    ("contracts", "message"), [(["ESH24", "NQM24"], "several instruments (ES, NQ)"), (["ZZH24"], "'ZZH24'")]
+)
+def test_backtest_without_costs_refuses_mixed_or_unknown_instruments(contracts, message):
+    from almanac import backtest
+
+    oof, frame = one_day_each(contracts)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        backtest(oof, frame)
+    backtest(oof, frame, costs=CostModel())  # explicit costs need no instrument from the data

@@ -510,3 +510,20 @@ def test_an_accepted_stamp_warning_is_shown_by_info_the_report_and_the_lab(tmp_p
     run = load_run(root)
     assert f"Data: {warning}" in warnings(run)  # the ML Lab shows warnings(run) at the top of the page
     assert f"> **Warning:** Data: {warning}" in markdown(run)
+
+
+def test_the_stamp_check_defaults_to_the_bars_instruments_open():
+    """Without ``open_minute`` the check looks for the jump at the RTH open of the bars' own instrument (CL opens
+    at 09:00 ET, not at the equity indices' 09:30)."""
+    from almanac.data_sources.files import stamp_check
+
+    rows = [
+        (pd.Timestamp(day, tz="America/New_York") + pd.Timedelta(minutes=m), 100 if m >= 540 else 10, day)
+        for day in pd.bdate_range("2024-03-04", periods=20)
+        for m in range(530, 580)  # 08:50-09:39 ET
+    ]
+    bars = pd.DataFrame(rows, columns=["ts", "volume", "trade_date"]).assign(contract="CLM24")
+    bars["ts"] = bars["ts"].dt.tz_convert("UTC")
+    assert stamp_check(bars)["verdict"] == "ok"
+    assert stamp_check(bars, open_minute=570)["verdict"] == "no clear spike"
+    assert stamp_check(bars.assign(contract="ESM24"))["verdict"] == "no clear spike"

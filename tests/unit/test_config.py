@@ -453,3 +453,17 @@ def test_params_yaml_sets_every_key_of_the_schema():
             yield from leaves(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
 
     assert sorted(leaves(raw)) == sorted(dotted_keys())
+
+
+def test_the_oracle_commands_defaults_are_the_schemas(monkeypatch):
+    """``almanac oracle`` without options uses ``features.cutoff`` and ``labels.target``'s defaults."""
+    from almanac import cli, config
+
+    args = cli.build_parser().parse_args(["oracle"])
+    assert args.cutoff == config.DEFAULTS.features.cutoff
+    assert args.target == config.DEFAULTS.labels.target
+    schema = config.DEFAULTS.model_copy(
+        update={"labels": config.DEFAULTS.labels.model_copy(update={"target": "direction"})}
+    )
+    monkeypatch.setattr(cli, "DEFAULTS", schema)
+    assert cli.build_parser().parse_args(["oracle"]).target == "direction"

@@ -172,6 +172,37 @@ def test_baselines_have_no_shap_values(data):
     assert importance["mean_abs_shap"].isna().all()
 
 
+def test_a_model_with_features_and_no_explainer_fails_loudly(data):
+    """SHAP dispatches on the estimator's registered class (``EXPLAINERS``), not on its class name: an unknown
+    learner is an error naming it, never a silent "no importance"."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from almanac.ml.models import NoExplainerError
+
+    X, y = data
+    with pytest.raises(NoExplainerError, match=r"sklearn\.neighbors.*KNeighborsClassifier.*EXPLAINERS"):
+        EV.compute_shap_values(KNeighborsClassifier().fit(X, y), X)
+
+
+def test_a_registered_or_inherited_explainer_applies(data, monkeypatch):
+    """A subclass of a registered learner (whatever its name) inherits its explainer; a new learner registers its
+    class and is explained."""
+    import lightgbm
+    from sklearn.tree import DecisionTreeClassifier
+
+    from almanac.ml import models
+
+    class RenamedBooster(lightgbm.LGBMClassifier):
+        pass
+
+    X, y = data
+    booster = RenamedBooster(n_estimators=10, min_child_samples=5, verbose=-1).fit(X, y)
+    assert EV.compute_shap_values(booster, X).shape == (80, 3)
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0).fit(X, y)
+    monkeypatch.setitem(models.EXPLAINERS, DecisionTreeClassifier, "tree")
+    assert EV.compute_shap_values(tree, X).shape[:2] == (80, 3)
+
+
 def test_shap_importance_orders_by_mean_absolute_value():
     values = np.array([[1.0, -3.0, 2.0, 0.0], [-1.0, 3.0, -2.0, 2.0]])  # mean |.|: a 1, b 3, c 2, d 1
     out = shap_importance(values, ["d_tie", "b", "c", "a_tie"])

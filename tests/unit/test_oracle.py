@@ -37,7 +37,7 @@ def simulate_rth(kappa: float, rho: float, cutoff: dt.time, n_days: int, seed: i
     cut = cutoff.hour * 60 + cutoff.minute - profile.RTH_OPEN_MIN
 
     def on_grid(x):
-        return np.round(np.exp(x) / market.TICK) * market.TICK
+        return np.round(np.exp(x) / spec.tick) * spec.tick  # the market's own grid (MarketSpec.tick)
 
     open_px = on_grid(log_price[first])
     cutoff_px = on_grid(log_price[first + cut])
@@ -122,3 +122,13 @@ def test_oracle_on_generated_market_beats_chance(default_dataset, default_sessio
     y = s["close"] > s["cutoff_price"]
     # Default kappa 0.3, rho 0.8: closed-form oracle AUC ~0.61 (+-0.012 sampling sd over 2264 days).
     assert 0.57 < roc_auc_score(y, p) < 0.66
+
+
+def test_oracle_defaults_to_the_sessions_instrument():
+    truth, sessions, _ = simulate_rth(0.3, 0.8, dt.time(10, 30), 200, seed=2)
+    cl = sessions.assign(contract="CLM24")  # CL: 0.01 tick, RTH 09:00-14:30
+    p = oracle_probability(truth, cl, cutoff=dt.time(10, 30))
+    pd.testing.assert_series_equal(p, oracle_probability(truth, cl, cutoff=dt.time(10, 30), symbol="CL"))
+    assert not np.allclose(p, oracle_probability(truth, cl, cutoff=dt.time(10, 30), symbol="ES"))
+    with pytest.raises(ValueError, match="several instruments"):
+        oracle_probability(truth, cl.assign(contract=["CLM24", "ESM24"] * 100), cutoff=dt.time(10, 30))

@@ -115,3 +115,19 @@ def test_scaler_is_applied_before_the_model(tmp_path):
     predictor = save(tmp_path, sigmoid_model(["logit_up", "other"]), [0, 1], ["logit_up", "other"], scaler=scaler)
     z = (X["logit_up"] - X["logit_up"].mean()) / X["logit_up"].std(ddof=0)
     np.testing.assert_allclose(predictor.predict_proba(X)[:, 1], 1 / (1 + np.exp(-z)))
+
+
+def test_morning_reasons_fail_loudly_for_a_model_without_an_explainer():
+    """``almanac predict``'s reasons dispatch through the same registry as the evaluate stage's importance."""
+    from types import SimpleNamespace
+
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from almanac.ml.models import NoExplainerError
+    from almanac.ml.predictors import _contributions
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = KNeighborsClassifier(n_neighbors=1).fit(X, [0, 1, 0, 1])
+    predictor = SimpleNamespace(model=model, feature_names=["a", "b"])
+    with pytest.raises(NoExplainerError, match="KNeighborsClassifier"):
+        _contributions(predictor, X.iloc[:1], history=X, top=2, explained_class=1)

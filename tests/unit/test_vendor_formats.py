@@ -434,3 +434,15 @@ def test_a_four_digit_year_file_builds_its_contracts(tmp_path):
     path.write_text("\n".join([_DATABENTO_HEADER, *rows]) + "\n")
     dataset = build_file_dataset(files_params("ES", str(path), "databento"))
     assert dataset.manifest["rows_per_contract"] == {"ESH24": 3, "ESZ23": 3}
+
+
+def test_the_format_names_of_the_readers_and_the_schema_are_one_list():
+    """``vendors.FORMATS`` and ``DataParams.format``'s allowed values name the same formats (a format added to one
+    only is either unreadable or unreachable from params.yaml)."""
+    import typing
+
+    from almanac.config import DataParams
+    from almanac.data_sources.vendors import FORMATS, FORMATS_REQUIRING_TIMEZONE
+
+    assert set(typing.get_args(DataParams.model_fields["format"].annotation)) == set(FORMATS)
+    assert set(FORMATS_REQUIRING_TIMEZONE) <= set(FORMATS)

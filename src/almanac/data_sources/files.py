@@ -26,13 +26,13 @@ import pyarrow as pa
 import almanac
 from almanac import calendar, numerics
 from almanac.config import DataParams
+from almanac.data_sources.canonical import Dataset
 from almanac.data_sources.contracts import build_continuous, contract_code, parse_contract
 from almanac.data_sources.daily import read_daily_series
-from almanac.data_sources.dataset import Dataset
 from almanac.data_sources.readers import confine, parse_column_map, read_bars_file
 from almanac.data_sources.validation import check_canonical, coarse_days
 from almanac.errors import BarsError
-from almanac.instruments import Instrument, instrument, table
+from almanac.instruments import Instrument, instrument, root_of_all, table
 
 log = logging.getLogger(__name__)
 TRUTH_COLUMNS = {"trade_date": "datetime64[s]", "sigma": "float64", "z": "float64", "s": "float64"}
@@ -417,9 +417,10 @@ def _one_minute_message(check: dict, flagged: list[dict], spec: Instrument, file
     )
 
 
-def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
+def stamp_check(bars: pd.DataFrame, *, open_minute: int | None = None) -> dict:
     """Where the cash-open volume jump lands: for start stamps, volume jumps up *into* the bar labelled with the
-    RTH open (``open_minute``, ET minute of the day: 570 = 09:30 for the equity indices, 540 = 09:00 for CL).
+    RTH open (``open_minute``, ET minute of the day: 570 = 09:30 for the equity indices, 540 = 09:00 for CL;
+    default the RTH open of the bars' instrument, named by their contract codes).
 
     Takes the median volume of the bars labelled 09:28 to 09:31 ET (for ES) over the trade dates that have all four,
     and the jump into each of the last three (the ratio to the minute before).  ``verdict`` is ``ok`` (the biggest
@@ -427,6 +428,7 @@ def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
     minute`` (into 09:29), ``no clear spike`` (no jump of :data:`SPIKE_RATIO`) or ``not enough data``.  Jumps, not
     levels: the minutes after the open trade nearly as much as the open itself, but the minute before it does not.
     """
+    open_minute = _open_minute(bars) if open_minute is None else open_minute
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
@@ -434,6 +436,13 @@ def stamp_check(bars: pd.DataFrame, *, open_minute: int = 570) -> dict:
         np.zeros(len(bars), dtype=np.int64), day, minute, bars["volume"].to_numpy(), open_minute=open_minute
     )
     return checks.get(0, {"verdict": "not enough data", "days": 0})
+
+
+def _open_minute(bars: pd.DataFrame) -> int:
+    """ET minute of the day of the RTH open of the instrument the bars' contract codes name (data.symbol's default
+    without any)."""
+    symbol = root_of_all(pd.unique(bars["contract"].dropna())) or DataParams().symbol
+    return instrument(symbol).rth_minutes[0]
 
 
 VERDICTS = {0: "ok", 1: "looks end-stamped", -1: "looks early by a minute"}  # by the jump's minute - the open
@@ -495,17 +504,18 @@ def _open_jump(
     return numerics.log((window(opening) + 1) / (window(opening - width) + 1))
 
 
-def segment_checks(bars: pd.DataFrame, *, open_minute: int = 570) -> list[dict]:
+def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> list[dict]:
     """The stamp checks per segment (one file, one calendar month of trade dates), so that a file whose second
     half was written in another timezone cannot hide behind its first half.
 
     Two checks: the whole-hour shift of the stamps (anything but 0 is an error, raised here naming the file and
     lines), judged by where the daily Globex halt (17:15-18:00 ET) is empty when the segment holds whole Globex
     days from 2012-11-19 on, else by the whole-hour shift that best puts the cash-open volume jump at the RTH open
-    ``open_minute`` (ET minute of the day; 570 = 09:30); and the one-minute :func:`stamp_check` (reported).  ``bars``
+    ``open_minute`` (ET minute of the day; 570 = 09:30; default the bars' instrument's); and the one-minute :func:`stamp_check` (reported).  ``bars``
     carries ``file`` and ``line`` besides the canonical columns.  Integer keys and ``bincount`` throughout: one
     pass over the bars, no loop over segments.
     """
+    open_minute = _open_minute(bars) if open_minute is None else open_minute
     local = bars["ts"].dt.tz_convert(calendar.ET)
     minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
     file_code, files = pd.factorize(bars["file"])

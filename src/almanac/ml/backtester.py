@@ -30,7 +30,7 @@ from almanac.ml.metrics import (
     probabilistic_sharpe,
     stationary_bootstrap_ci,
 )
-from almanac.sessions import indexed_by_trade_date
+from almanac.sessions import indexed_by_trade_date, traded_symbol
 
 TRADING_DAYS = 252
 
@@ -378,15 +378,15 @@ def backtest(
         archetype, traded as :data:`almanac.ml.decision.ARCHETYPE_SIDES` says), one row per date, sorted.
     sessions : DataFrame
         The session table (``cutoff_price``, ``close``; ``high, low, prev_close`` for probability sizing),
-        ``trade_date`` a column or the index.
-
-    Both as the stages read them or as ``pd.read_parquet``/``pd.read_csv`` reads the pipeline's files, converted
-    and checked as :mod:`almanac.schemas` says; neither is modified.
+        ``trade_date`` a column or the index.  Both frames as the stages read them or as ``pd.read_parquet``/
+        ``pd.read_csv`` reads the pipeline's files, converted and checked as :mod:`almanac.schemas` says; neither
+        is modified.
     settings : BacktestParams, optional
         ``backtest.*`` (threshold, sizing, costs, number of trials); default the schema's.
     costs : CostModel, optional
-        Contract and costs; default one ES contract (``data.symbol``'s default) with the costs of ``settings``.
-    atr_days : int
+        Contract and costs; default the sessions' own instrument (the root of their ``contract`` codes, else
+        ``data.symbol``'s default) with the costs of ``settings``.
+    atr_days : int, default 14
         ``features.atr_days``: the ATR that probability sizing weighs ``backtest.risk_usd`` against, through the
         previous session (:func:`atr_at_cutoff`); not read by fixed sizing.
 
@@ -402,6 +402,13 @@ def backtest(
         hold_equity_usd`` per out-of-fold day.  The threshold choice (``in_fold``), the risk-coverage table and the
         buy-and-hold benchmark stay at one contract.
 
+    Raises
+    ------
+    almanac.schemas.InputError
+        A frame breaks its data contract or a settings argument is not its params section.
+    ValueError
+        ``backtest.threshold_mode: in_fold`` without the ``fold`` column of the out-of-fold predictions.
+
     Examples
     --------
     >>> import pandas as pd
@@ -414,12 +421,14 @@ def backtest(
     ([50.0, 50.0, 25.0], 3)
     """
     settings = schemas.params(settings, BacktestParams, fn="backtest", arg="settings") or DEFAULTS.backtest
-    costs = schemas.params(costs, CostModel, fn="backtest", arg="costs") or CostModel.from_params(settings)
+    costs = schemas.params(costs, CostModel, fn="backtest", arg="costs")
     spec, required = _oof_spec(oof)
     oof = schemas.table(oof, spec, fn="backtest", arg="oof", required=required, optional=("fold",), trade_date="column")
     sized = ["high", "low", "prev_close"] if settings.sizing != "fixed" else []
     sessions = schemas.table(sessions, schemas.SESSIONS, fn="backtest", arg="sessions",
                              required=["trade_date", "cutoff_price", "close", *sized], trade_date="either")  # fmt: skip
+    # One contract of the instrument the sessions trade (their contract codes), not data.symbol's default.
+    costs = costs or CostModel.from_params(settings, symbol=traded_symbol(sessions))
     p_long, p_short = oof_sides(oof)
     threshold = np.full(len(p_long), settings.threshold)
     if settings.threshold_mode == "in_fold":

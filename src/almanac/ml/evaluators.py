@@ -72,25 +72,28 @@ class ModelEvaluator:
     ) -> np.ndarray | None:
         """SHAP values (rows x features; multiclass: averaged magnitude is left to the caller, classes last).
 
-        Trees (LightGBM, XGBoost) use ``shap.TreeExplainer``; the logistic pipeline uses ``LinearExplainer`` on
-        its imputed, scaled inputs with ``background_samples`` rows of ``background`` (default ``X`` itself) as
-        background.  Baselines have no features to explain and return ``None``.
+        The method follows the estimator's entry in :data:`almanac.ml.models.EXPLAINERS`: trees (LightGBM,
+        XGBoost, any tree ensemble ``shap.TreeExplainer`` reads) use ``shap.TreeExplainer``; linear models (the logistic pipeline) use ``LinearExplainer`` on
+        their imputed, scaled inputs with ``background_samples`` rows of ``background`` (default ``X`` itself) as
+        background.  Baselines have no features to explain and return ``None``; a model with no entry raises
+        :class:`almanac.ml.models.NoExplainerError`.
         """
+        from almanac.ml.models import explained_model, explainer_of  # lazily: the model libraries are slow
+
+        kind, estimator = explainer_of(model)
+        if kind is None:
+            return None
         import shap  # imported lazily: it is slow to import and only needed here
 
-        from almanac.ml.models import explained_model  # lazily: the model libraries are slow to import
-
         model = explained_model(model)
-        estimator = model.steps[-1][1] if isinstance(model, Pipeline) else model
-        name = type(estimator).__name__
-        if name in ("LGBMClassifier", "XGBClassifier"):
+        if kind in ("lightgbm", "xgboost", "tree"):
             with warnings.catch_warnings():
                 # shap announces that LightGBM binary output layouts changed; both layouts are handled below.
                 warnings.filterwarnings(
                     "ignore", message="LightGBM binary classifier with TreeExplainer", category=UserWarning
                 )
                 values = shap.TreeExplainer(estimator).shap_values(X)
-        elif name == "LogisticRegression":
+        elif kind == "linear":
             prep = model[:-1] if isinstance(model, Pipeline) else None
             data = prep.transform(X) if prep is not None else X.to_numpy()
             pool = data if background is None else (prep.transform(background) if prep is not None else background)
@@ -98,7 +101,7 @@ class ModelEvaluator:
             rows = pool[np.linspace(0, len(pool) - 1, min(background_samples, len(pool))).astype(int)]
             values = shap.LinearExplainer(estimator, rows).shap_values(data)
         else:
-            return None
+            raise ValueError(f"unknown SHAP explainer kind {kind!r} in almanac.ml.models.EXPLAINERS")
         values = np.asarray(values)
         if values.ndim == 3 and values.shape[0] == len(X) and values.shape[1] == X.shape[1]:
             return values  # rows x features x classes
@@ -374,7 +377,7 @@ def evaluate(
         Sorted label classes (``[0.0, 1.0]`` for binary targets).
     shap_values : ndarray, optional
         SHAP values (rows x features[, classes]) for the importance plot; ``feature_names`` names the columns.
-    feature_names : list of str
+    feature_names : list of str, default ()
         Columns of ``shap_values``.
     oracle : Series, optional
         Bayes-optimal probabilities by trade date (synthetic data only): adds ``oracle_auc`` and
@@ -394,6 +397,13 @@ def evaluate(
         Flat, stable keys (see ``metrics/evaluate.json`` in the README).
     plots : dict of DataFrame
         ``roc``, ``calibration``, ``confusion``, ``rolling_auc``, ``shap_importance`` tables.
+
+    Raises
+    ------
+    almanac.schemas.InputError
+        ``oof`` breaks its data contract or ``classes`` are not the sorted label classes (two or more).
+    ValueError
+        A ``y_true`` label that is not among ``classes``.
 
     Examples
     --------

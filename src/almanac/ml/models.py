@@ -196,6 +196,45 @@ def explained_model(model):
     return model.model_ if isinstance(model, TimeCalibratedClassifier) else model
 
 
+class NoExplainerError(TypeError):
+    """A model with features has no SHAP explainer registered in :data:`EXPLAINERS`."""
+
+
+# How each learner's SHAP values are computed, keyed by the estimator's class (subclasses inherit it):
+# "lightgbm" / "xgboost" (shap.TreeExplainer; the morning uses the library's own TreeSHAP, ``pred_contrib(s)``),
+# "tree" (shap.TreeExplainer: a scikit-learn tree or forest), "linear" (shap.LinearExplainer on the coefficients),
+# None (a baseline: no features, nothing to explain).  A new learner
+# registers its estimator class here; a model with features and no entry fails loudly instead of reporting no
+# importance.
+EXPLAINERS: dict[type, str | None] = {
+    lgb.LGBMClassifier: "lightgbm",
+    xgb.XGBClassifier: "xgboost",
+    LogisticRegression: "linear",
+    BaseRateClassifier: None,
+    SignClassifier: None,
+}
+
+
+def explainer_of(model) -> tuple[str | None, object]:
+    """``(kind, estimator)``: the :data:`EXPLAINERS` kind of ``model``'s final estimator (a ``Pipeline``'s last
+    step, a :class:`TimeCalibratedClassifier`'s fitted model) and that estimator; ``"linear"`` for an unregistered
+    estimator with fitted coefficients (``coef_``, ``intercept_``: scikit-learn's linear classifiers).  Raises
+    :class:`NoExplainerError` naming the class when no entry covers it."""
+    estimator = explained_model(model)
+    if isinstance(estimator, Pipeline):
+        estimator = estimator.steps[-1][1]
+    for cls in type(estimator).__mro__:  # the most specific registered class wins
+        if cls in EXPLAINERS:
+            return EXPLAINERS[cls], estimator
+    if hasattr(estimator, "coef_") and hasattr(estimator, "intercept_"):
+        return "linear", estimator  # fitted coefficients (scikit-learn's linear classifiers): LinearExplainer
+    raise NoExplainerError(
+        f"no SHAP explainer for {type(estimator).__module__}.{type(estimator).__qualname__}: register its class "
+        f"in almanac.ml.models.EXPLAINERS ({', '.join(sorted({k for k in EXPLAINERS.values() if k}))}, or None "
+        "for a model without features)"
+    )
+
+
 class ModelFactory:
     """Factory for creating models with consistent interfaces (names as in ``train.model``)."""
 

@@ -98,8 +98,8 @@ def predict(
         ``data/features.parquet``), one row per date, sorted, holding (at least) the model's features (numeric),
         computed with the pipeline's own code (:func:`almanac.features.ml_features.build_features`); checked as
         :mod:`almanac.schemas` says, not modified.
-    model_path : str or Path
-        A model saved by the ``train`` stage.
+    model_path : str or Path, default 'models/model.joblib'
+        A model saved by the ``train`` stage (or by ``ModelTrainer.save``, which writes its sha256 beside it).
     registry_path : str or Path, optional
         The registry recording the model's sha256 (default: ``model_registry.json`` beside the model).
 
@@ -108,6 +108,35 @@ def predict(
     DataFrame
         Indexed like ``features``; binary models give ``probability`` (P(up)), multiclass ones
         ``probability_<class>``.
+
+    Raises
+    ------
+    almanac.errors.ModelIntegrityError
+        Nothing records the model's sha256, or the file does not match it: it is never unpickled.
+    FileNotFoundError
+        A sha256 is recorded but no model is at ``model_path``.
+    almanac.schemas.InputError
+        ``features`` breaks its data contract or lacks one of the model's features.
+
+    Examples
+    --------
+    A model trained on half a year of the synthetic market, saved with its checksum in a scratch folder:
+
+    >>> import pathlib, tempfile
+    >>> import almanac
+    >>> data = almanac.load_bars(almanac.DataParams(start="2023-01-03", end="2023-06-30"))
+    >>> sessions = almanac.build_sessions(data.bars, rolls=data.manifest["rolls"])
+    >>> features, _ = almanac.build_features(data.bars, sessions, data.daily)
+    >>> labels = almanac.build_labels(sessions, data.bars)
+    >>> out = almanac.train(features, labels, sessions, settings=almanac.TrainParams(model="logistic"),
+    ...                     cv=almanac.CVParams(min_train_days=60, test_days=20), explain=False)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> model_path = pathlib.Path(folder.name) / "model.joblib"
+    >>> _ = out.trainer.save(model_path)  # and model.joblib.sha256 beside it
+    >>> proba = almanac.predict(features.tail(3), model_path=model_path)
+    >>> list(proba.columns), len(proba), bool(proba["probability"].between(0, 1).all())
+    (['probability'], 3, True)
+    >>> folder.cleanup()
     """
     predictor = ModelPredictor(model_path, registry_path=registry_path)
     features = schemas.features(features, fn="predict", names=predictor.feature_names)
@@ -576,14 +605,14 @@ def _contributions(
     runs, without importing ``shap``, which would cost the morning command half a second); the logistic
     pipeline goes through :meth:`ModelEvaluator.compute_shap_values` with the training rows as background.
     """
-    from almanac.ml.models import explained_model
+    from almanac.ml.models import explainer_of
 
-    model = explained_model(predictor.model)
-    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-    kind = type(estimator).__name__
-    if kind == "LGBMClassifier":
+    kind, estimator = explainer_of(predictor.model)  # EXPLAINERS: how this learner's SHAP values are computed
+    if kind is None:  # a baseline: no features
+        return []
+    if kind == "lightgbm":
         values = np.asarray(estimator.predict(X, pred_contrib=True), dtype=float)
-    elif kind == "XGBClassifier":
+    elif kind == "xgboost":
         import xgboost
 
         values = estimator.get_booster().predict(xgboost.DMatrix(X), pred_contribs=True)
@@ -591,11 +620,9 @@ def _contributions(
         from almanac.ml.evaluators import ModelEvaluator
 
         values = ModelEvaluator().compute_shap_values(predictor.model, X, background=history)
-        if values is None:
-            return []
     values = np.asarray(values, dtype=float)
     n = X.shape[1]
-    if kind in ("LGBMClassifier", "XGBClassifier"):
+    if kind in ("lightgbm", "xgboost"):
         # Binary: rows x (features + bias), log-odds of code 1.  Multiclass: per class (in the order of the
         # fitted model's classes_) features + bias.
         seen = [int(c) for c in estimator.classes_]

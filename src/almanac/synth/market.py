@@ -36,15 +36,14 @@ import pyarrow as pa
 
 from almanac import calendar
 from almanac.config import DEFAULTS, DataParams, Date, SyntheticParams
-from almanac.data_sources.contracts import contract_schedule
-from almanac.features.orderflow import tick_rule_sign
+from almanac.contract_months import contract_schedule
 from almanac.instruments import instrument
 from almanac.numerics import exp, log
 from almanac.synth import profile
 from almanac.synth.cross_asset import ar1, generate_daily_series
+from almanac.synth.profile import MINUTES_PER_DAY_FULL
+from almanac.tick_rule import tick_rule_sign
 
-MINUTES_PER_DAY_FULL = 1380
-TICK = instrument("ES").tick  # the default market's grid; tick_of(spec) for another symbol
 _STREAMS = ("latent", "news", "minute", "range", "volume", "cross_asset")
 
 

@@ -26,8 +26,9 @@ from scipy.stats import norm
 
 from almanac.instruments import instrument
 from almanac.numerics import log, log1p
+from almanac.sessions import traded_symbol
 from almanac.synth import profile
-from almanac.synth.market import MINUTES_PER_DAY_FULL
+from almanac.synth.profile import MINUTES_PER_DAY_FULL
 
 TARGETS = ("rest_of_day", "direction")
 HALF_DAY_CLOSE_MIN = 13 * 60
@@ -56,13 +57,20 @@ def _window_shares(truth: pd.DataFrame, cutoff_min: int, rth: tuple[int, int]) -
 
 
 def oracle_probability(
-    truth: pd.DataFrame, sessions: pd.DataFrame, *, cutoff: dt.time, target: str = "rest_of_day", symbol: str = "ES"
+    truth: pd.DataFrame,
+    sessions: pd.DataFrame,
+    *,
+    cutoff: dt.time,
+    target: str = "rest_of_day",
+    symbol: str | None = None,
 ) -> pd.Series:
     """Oracle ``P(target = 1 | information at the cutoff)`` per trade date.
 
     ``truth``: the synthetic truth table (``trade_date, sigma, s, news_0830, news_1000, half_day, kappa, rho,
     drift_daily``).  ``sessions``: the session table built at the same ``cutoff`` (``trade_date, open,
-    cutoff_price``).  Returns a Series indexed by ``trade_date`` (NaN where a session lacks prices).
+    cutoff_price``; ``contract`` names the instrument).  ``symbol``: the instrument whose tick and RTH window
+    apply; default the one of the sessions' contracts (:func:`almanac.sessions.traded_symbol`).  Returns a Series
+    indexed by ``trade_date`` (NaN where a session lacks prices).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown oracle target {target!r}; allowed: {', '.join(TARGETS)}")
@@ -70,7 +78,7 @@ def oracle_probability(
     if cutoff_min < profile.CHANNEL_END_MIN:
         raise ValueError("the oracle assumes the order-flow channel has been seen: use a cutoff at or after 10:00 ET")
     data = truth.merge(sessions[["trade_date", "open", "cutoff_price"]], on="trade_date", how="inner", validate="1:1")
-    spec = instrument(symbol)
+    spec = instrument(symbol or traded_symbol(sessions))
     shares = _window_shares(data, cutoff_min, spec.rth_minutes)
     sigma = data["sigma"].to_numpy()
     kappa = data["kappa"].to_numpy()
