@@ -20,3 +20,13 @@ class ModelIntegrityError(ValueError):
 
 class CorruptFileError(ValueError):
     """A file the pipeline wrote cannot be read back (truncated, overwritten): restore or rebuild it."""
+
+
+class AlmanacWarning(UserWarning):
+    """Something the library did that a user should know of but that does not stop it: features not computed, a
+    backtest too thin to judge, probabilities worse than the base rate, bars dropped or accepted with a doubt.
+
+    Issued with :func:`warnings.warn`, so a notebook can filter or catch it (``warnings.simplefilter("ignore",
+    AlmanacWarning)``, ``pytest.warns(AlmanacWarning)``); the stages log it (``WARNING <module>: <message>``, see
+    :func:`almanac.stage_io.read_params`).
+    """

@@ -20,6 +20,7 @@ import pandas as pd
 
 from almanac import robustness
 from almanac.config import Params, load_params
+from almanac.paths import PipelineFiles
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,28 +51,29 @@ PLOT_FILES = ("cv_folds", "roc", "calibration", "rolling_auc", "shap_importance"
 def load_run(root: str | Path = ".", *, params: str | Path = "params.yaml") -> Run:
     """Read a run's outputs under ``root`` (the repository root); missing files give empty tables."""
     root = Path(root)
+    files = PipelineFiles.under(root)
 
     def json_or_empty(path: Path) -> dict:
         return json.loads(path.read_text()) if path.is_file() else {}
 
-    missing = [name for name in ("train", "evaluate", "backtest") if not (root / "metrics" / f"{name}.json").is_file()]
+    missing = [name for name in ("train", "evaluate", "backtest") if not files.metric(name).is_file()]
     if missing:
         raise FileNotFoundError(
-            f"{root / 'metrics'}: no {', '.join(m + '.json' for m in missing)}; run the pipeline first (dvc repro)"
+            f"{files.metrics}: no {', '.join(m + '.json' for m in missing)}; run the pipeline first (dvc repro)"
         )
     plots = {}
     for name in PLOT_FILES:
-        path = root / "plots" / f"{name}.csv"
+        path = files.plot(name)
         plots[name] = pd.read_csv(path) if path.is_file() else pd.DataFrame()
     return Run(
         params=load_params(root / params),
-        train=json_or_empty(root / "metrics" / "train.json"),
-        evaluate=json_or_empty(root / "metrics" / "evaluate.json"),
-        backtest=json_or_empty(root / "metrics" / "backtest.json"),
-        registry=json_or_empty(root / "models" / "model_registry.json"),
+        train=json_or_empty(files.train_metrics),
+        evaluate=json_or_empty(files.evaluate_metrics),
+        backtest=json_or_empty(files.backtest_metrics),
+        registry=json_or_empty(files.registry),
         plots=plots,
         robustness=robustness.load(root / robustness.PATH),
-        ingest_warnings=json_or_empty(root / "data" / "bars" / "manifest.json").get("warnings", []),
+        ingest_warnings=json_or_empty(files.manifest).get("warnings", []),
     )
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 from almanac.config import Params, ParamsError, load_params
-from almanac.errors import BarsError, CorruptFileError, ModelIntegrityError, NotEnoughDataError
+from almanac.errors import AlmanacWarning, BarsError, CorruptFileError, ModelIntegrityError, NotEnoughDataError
 
 # Errors whose message already says what is wrong and what to do: shown without a traceback.
 USER_ERRORS = (ParamsError, BarsError, NotEnoughDataError, ModelIntegrityError, CorruptFileError, FileNotFoundError)
@@ -55,10 +56,28 @@ def _remove_stale(argv: list[str]) -> None:
 
 
 def read_params(path: str) -> Params:
-    """Load and validate the *whole* params file (a typo anywhere fails every stage) and set up logging."""
+    """Load and validate the *whole* params file (a typo anywhere fails every stage) and set up logging.
+
+    The library's :class:`~almanac.errors.AlmanacWarning` (``warnings.warn``, so a notebook can filter them) go to
+    the stage's log, each one, as ``WARNING <module that warned>: <message>``.
+    """
     params = load_params(path)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    warnings.simplefilter("always", AlmanacWarning)  # every occurrence, as the log had them
+    warnings.showwarning = _log_warning
     return params
+
+
+def _log_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of a stage: an :class:`AlmanacWarning` is logged by the module that issued it."""
+    if not issubclass(category, AlmanacWarning):
+        (file or sys.stderr).write(warnings.formatwarning(message, category, filename, lineno, line))
+        return
+    # The issuer is the first frame outside the warnings module (warnings.warn itself is C: it has no frame).
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == "warnings":
+        frame = frame.f_back
+    logging.getLogger(frame.f_globals.get("__name__", "almanac") if frame else "almanac").warning("%s", message)
 
 
 def run_stage(main: Callable[[], None]) -> None:

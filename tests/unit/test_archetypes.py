@@ -11,6 +11,7 @@ import pytest
 
 from almanac import calendar
 from almanac.config import BacktestParams, EvaluateParams, LabelsParams
+from almanac.errors import AlmanacWarning
 from almanac.ml.backtester import CostModel, backtest, risk_coverage
 from almanac.ml.decision import ARCHETYPE_SIDES, side_probabilities
 from almanac.ml.evaluators import evaluate, multiclass_scores
@@ -130,7 +131,8 @@ def test_the_stage_default_scale_is_the_atr_through_the_previous_day(labelled):
     labels = build_labels(sessions, bars, atr_days=3)
     assert labels["archetype"].iloc[:3].isna().all()  # three days to seed ATR(3), and it is the previous day's
     assert labels["archetype"].iloc[3:].notna().all()
-    without_bars = build_labels(sessions)  # the binary labels need no bars; the archetypes do, and say so
+    with pytest.warns(AlmanacWarning, match="archetype labels by intraday structure need the minute bars"):
+        without_bars = build_labels(sessions)  # the binary labels need no bars; the archetypes do, and say so
     assert without_bars["archetype"].isna().all() and without_bars["rest_of_day"].notna().all()
 
 

@@ -12,7 +12,7 @@ the first offending line (a file that mixes offsets is not trusted to be in any 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ import pytest
 from almanac.config import DataParams
 from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.validation import BarsError
+from almanac.errors import AlmanacWarning
 from helpers import files_params
 
 # Six valid FirstRate lines (US Eastern, bar start), line numbers 1..6.
@@ -422,24 +423,24 @@ def test_start_stamped_data_declared_as_end_is_refused(tmp_path):
         build_file_dataset(firstrate(path, timestamp="end"))
 
 
-def test_a_stamp_accepted_with_warn_is_recorded_not_forgotten(tmp_path, caplog):
+def test_a_stamp_accepted_with_warn_is_recorded_not_forgotten(tmp_path):
     path = write(tmp_path, _opening_minutes(stamp_shift=1))
-    with caplog.at_level(logging.WARNING, logger="almanac.data_sources.files"):
+    with pytest.warns(AlmanacWarning, match="TIMESTAMP CONVENTION LOOKS WRONG") as record:
         dataset = build_file_dataset(firstrate(path, stamp_check="warn"))
     check = dataset.manifest["stamp_check"]
     assert check["verdict"] == "looks end-stamped" and check["days"] == 4 and check["median_volume_0931"] == 15_000
     (warning,) = dataset.manifest["warnings"]
     assert "one minute late" in warning and warning.endswith("(accepted: data.stamp_check: warn)")
-    logged = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "almanac.data_sources.files"]
-    assert len(logged) == 1 and "TIMESTAMP CONVENTION LOOKS WRONG" in logged[0].getMessage()
+    (warned,) = [w for w in record if issubclass(w.category, AlmanacWarning)]
+    assert str(warned.message) == f"TIMESTAMP CONVENTION LOOKS WRONG: {warning}"
 
 
-def test_start_stamped_data_passes_the_stamp_check_quietly(tmp_path, caplog):
+def test_start_stamped_data_passes_the_stamp_check_quietly(tmp_path):
     path = write(tmp_path, _opening_minutes(stamp_shift=0))
-    with caplog.at_level(logging.WARNING, logger="almanac.data_sources.files"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AlmanacWarning)
         dataset = build_file_dataset(firstrate(path))
     assert dataset.manifest["stamp_check"]["verdict"] == "ok"
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 def test_declaring_end_fixes_the_end_stamped_file(tmp_path):

@@ -18,6 +18,7 @@ import glob
 import logging
 import re
 from pathlib import Path
+from warnings import warn  # `warnings` is the manifest's list here
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from almanac.data_sources.contracts import build_continuous, contract_code, pars
 from almanac.data_sources.daily import read_daily_series
 from almanac.data_sources.readers import confine, parse_column_map, read_bars_file
 from almanac.data_sources.validation import check_canonical, coarse_days
-from almanac.errors import BarsError
+from almanac.errors import AlmanacWarning, BarsError
 from almanac.instruments import Instrument, instrument, root_of_all, table
 
 log = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ def _coarse_days(
     warnings.append(
         f"dropped {len(bad)} trade date(s) of coarser-than-1-minute RTH bars (data.coarse_days: drop): {listed(True)}"
     )
-    log.warning("%s", warnings[-1])
+    warn(warnings[-1], AlmanacWarning, stacklevel=2)
     return bars.loc[~drop].reset_index(drop=True)
 
 
@@ -846,7 +847,7 @@ def build_file_dataset(source: DataParams, *, raw_root: Path | None = None) -> D
         if source.stamp_check == "error":
             raise BarsError(message + "; or set data.stamp_check: warn to accept it (recorded in the manifest)")
         warnings.append(message + " (accepted: data.stamp_check: warn)")
-        log.warning("TIMESTAMP CONVENTION LOOKS WRONG: %s", warnings[-1])
+        warn(f"TIMESTAMP CONVENTION LOOKS WRONG: {warnings[-1]}", AlmanacWarning, stacklevel=2)
     daily, daily_repairs = read_daily_series(source.daily_paths, source.daily_available_at, root=raw_root)
     # Keep the bars' date range plus a month before it (features need each series' previous value).
     first_date, last_date = canonical["trade_date"].min() - pd.Timedelta(days=31), canonical["trade_date"].max()

@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
+import warnings
 from collections.abc import Callable
 
 import pandas as pd
 
 from almanac import schemas
 from almanac.config import DEFAULTS, FeaturesParams, parse_cutoff
+from almanac.errors import AlmanacWarning
 from almanac.features import cross_asset, early_session, regime
 from almanac.instruments import instrument
 from almanac.sessions import build_sessions, session_windows, symbol_of
 from almanac.sessions import indexed_by_trade_date as _indexed
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,5 +200,6 @@ def build_features(
                 missing.append(name)
             lineage[name] = entry
     if missing:
-        log.warning("features not computed: %s (%s)", ", ".join(missing), lineage[missing[0]]["why"])
+        message = f"features not computed: {', '.join(missing)} ({lineage[missing[0]]['why']})"
+        warnings.warn(message, AlmanacWarning, stacklevel=2)
     return features, lineage

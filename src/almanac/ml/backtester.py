@@ -12,8 +12,8 @@ earn exactly zero and count in the Sharpe ratio.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from scipy import stats
 
 from almanac import schemas
 from almanac.config import DEFAULTS, BacktestParams
+from almanac.errors import AlmanacWarning
 from almanac.features.regime import atr_through_previous
 from almanac.instruments import instrument
 from almanac.ml.decision import contracts, label_sides, positions, side_probabilities  # shared with almanac predict
@@ -33,8 +34,6 @@ from almanac.ml.metrics import (
 from almanac.sessions import indexed_by_trade_date, traded_symbol
 
 TRADING_DAYS = 252
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -274,16 +273,18 @@ def flag_degenerate(metrics: dict, signal: np.ndarray, folds: np.ndarray | None 
     }  # fmt: skip
     if reasons:
         out["psr"] = out["dsr"] = float("nan")
-        log.warning(
-            "backtest too thin to judge: %s; psr and dsr are not reported (Sharpe %.2f means nothing here)",
-            "; ".join(reasons), metrics["sharpe"],
+        warnings.warn(
+            f"backtest too thin to judge: {'; '.join(reasons)}; psr and dsr are not reported (Sharpe "
+            f"{metrics['sharpe']:.2f} means nothing here)",
+            AlmanacWarning, stacklevel=2,
         )  # fmt: skip
     elif metrics["trades"] < needed:
         out["psr"] = out["dsr"] = out["sharpe_ci_low"] = out["sharpe_ci_high"] = float("nan")
-        log.warning(
-            "%d trades in %d days: fewer than the %d a PSR needs to keep its false-positive rate "
-            "(benchmarks/psr_null.md); psr, dsr and the Sharpe interval are not reported",
-            metrics["trades"], metrics["days"], needed,
+        warnings.warn(
+            f"{int(metrics['trades'])} trades in {int(metrics['days'])} days: fewer than the {int(needed)} a PSR "
+            "needs to keep its false-positive rate (benchmarks/psr_null.md); psr, dsr and the Sharpe interval are not "
+            "reported",
+            AlmanacWarning, stacklevel=2,
         )  # fmt: skip
     return out
 

@@ -6,7 +6,6 @@ accuracy), and all curves are returned as small tables so the pipeline can store
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from almanac import schemas
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
+from almanac.errors import AlmanacWarning
 from almanac.ml.metrics import (
     bootstrap_auc_ci,
     classification_scores,
@@ -26,7 +26,6 @@ from almanac.ml.metrics import (
     stationary_bootstrap_ci,
 )
 
-log = logging.getLogger(__name__)
 ECE_NULL_DRAWS = 1000  # label draws from the model's own probabilities: the ECE a calibrated model shows by chance
 ECE_NULL_QUANTILE = 0.95  # an ECE above this quantile of that null is evidence of miscalibration
 
@@ -517,11 +516,12 @@ def evaluate(
         and metrics["ece"] <= metrics["ece_null_p95"]
     )
     if metrics["brier"] >= metrics["base_rate_brier"] or metrics["log_loss"] >= metrics["base_rate_log_loss"]:
-        log.warning(
-            "the model's probabilities are worse than the base rate (Brier %.4f vs %.4f, log loss %.4f vs %.4f): "
-            "they are overconfident, and a probability threshold acting on them means little; try "
-            "train.calibration or simpler hyperparameters",
-            metrics["brier"], metrics["base_rate_brier"], metrics["log_loss"], metrics["base_rate_log_loss"],
+        warnings.warn(
+            f"the model's probabilities are worse than the base rate (Brier {metrics['brier']:.4f} vs "
+            f"{metrics['base_rate_brier']:.4f}, log loss {metrics['log_loss']:.4f} vs "
+            f"{metrics['base_rate_log_loss']:.4f}): they are overconfident, and a probability threshold acting on "
+            "them means little; try train.calibration or simpler hyperparameters",
+            AlmanacWarning, stacklevel=2,
         )  # fmt: skip
     plots["shap_importance"] = shap_importance(shap_values, list(feature_names))
     metrics["shap_available"] = bool(plots["shap_importance"]["mean_abs_shap"].notna().any())

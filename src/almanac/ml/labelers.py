@@ -16,17 +16,16 @@ how many.  Labels describe the whole day: they are targets, never features.
 
 from __future__ import annotations
 
-import logging
+import warnings
 
 import numpy as np
 import pandas as pd
 
 from almanac import schemas
 from almanac.config import DEFAULTS, LabelsParams
+from almanac.errors import AlmanacWarning
 from almanac.features.regime import atr_through_previous
 from almanac.sessions import bar_masks, indexed_by_trade_date, session_windows, symbol_of
-
-log = logging.getLogger(__name__)
 
 ARCHETYPES = ("TrendDown", "Range", "TrendUp")  # range completion
 STRUCTURES = ("TrendUp", "TrendDown", "ReversalUp", "ReversalDown", "Range", "Other")  # intraday structure
@@ -216,9 +215,11 @@ def build_labels(
     if settings.archetype_rule == "range_completion":
         archetype = archetypes.label_by_range_completion(daily)
     elif bars is None:  # the binary labels need no bars; say loudly that the archetypes were not computed
-        log.warning(
+        warnings.warn(
             "archetype labels by intraday structure need the minute bars: build_labels(sessions, bars); the "
-            "archetype column is left empty (labels.archetype_rule range_completion needs only the sessions)"
+            "archetype column is left empty (labels.archetype_rule range_completion needs only the sessions)",
+            AlmanacWarning,
+            stacklevel=2,
         )
         archetype = pd.Series(None, index=daily.index, dtype="str", name="archetype")
     else:

@@ -25,6 +25,7 @@ from almanac.instruments import instrument
 from almanac.ml import morning
 from almanac.ml.decision import ARCHETYPE_SIDES, positions, side_probabilities
 from almanac.ml.registry import current_record, load_model, verify_model
+from almanac.paths import PipelineFiles  # re-exported: `from almanac.ml.predictors import PipelineFiles` works
 
 NO_PREDICTION = -1
 
@@ -146,64 +147,6 @@ def predict(
     return pd.DataFrame(
         {f"probability_{c}": proba[:, i] for i, c in enumerate(predictor.classes)}, index=features.index
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class PipelineFiles:
-    """Where the pipeline's stages write (the paths of ``dvc.yaml``), relative to the repository root."""
-
-    data: Path = Path("data")
-    models: Path = Path("models")
-
-    @property
-    def bars(self) -> Path:
-        """Canonical minute bars (stage ``bars``)."""
-        return self.data / "bars" / "minute.parquet"
-
-    @property
-    def daily(self) -> Path:
-        """Cross-asset daily series (stage ``bars``)."""
-        return self.data / "bars" / "daily.parquet"
-
-    @property
-    def manifest(self) -> Path:
-        """The bars manifest (rolls, repairs)."""
-        return self.data / "bars" / "manifest.json"
-
-    @property
-    def sessions(self) -> Path:
-        """The session table (stage ``sessions``)."""
-        return self.data / "sessions.parquet"
-
-    @property
-    def features(self) -> Path:
-        """The feature table (stage ``features``)."""
-        return self.data / "features.parquet"
-
-    @property
-    def model(self) -> Path:
-        """The final model (stage ``train``)."""
-        return self.models / "model.joblib"
-
-    @property
-    def registry(self) -> Path:
-        """The model registry (stage ``train``)."""
-        return self.models / "model_registry.json"
-
-    @property
-    def labels(self) -> Path:
-        """The label table (stage ``labels``)."""
-        return self.data / "labels.parquet"
-
-    @property
-    def oof(self) -> Path:
-        """The out-of-fold predictions (stage ``train``)."""
-        return self.data / "predictions" / "oof.parquet"
-
-    @property
-    def oof_shap(self) -> Path:
-        """Each out-of-fold day's SHAP values under its fold's model (stage ``train``)."""
-        return self.data / "predictions" / "oof_shap.parquet"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from almanac.experiments import EQUITY, _batch_objects, _git, experiments
+from almanac.experiments import _batch_objects, _git, experiments
+from almanac.paths import PipelineFiles
 
 LOG_DIR = Path(".dvc") / "tmp" / "lab"  # inside DVC's own ignored temporary folder
 _STAGE = re.compile(r"Running stage '([^']+)'")
@@ -52,7 +53,7 @@ def fingerprint(repo: Path) -> tuple:
     (names and modification times, not their contents)."""
     refs = _git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps", "refs/heads", "refs/tags")
     head = _git(repo, "rev-parse", "HEAD")
-    files = [repo / "params.yaml", repo / "dvc.lock", *sorted((repo / "metrics").glob("*.json"))]
+    files = [repo / "params.yaml", repo / "dvc.lock", *sorted((repo / PipelineFiles().metrics).glob("*.json"))]
     queue = []
     for folder in ("run", "celery"):
         root = repo / ".dvc" / "tmp" / "exps" / folder
@@ -315,8 +316,8 @@ def _text(value) -> str:
     return str(value)
 
 
-PLOTS = {"roc": "plots/roc.csv", "calibration": "plots/calibration.csv", "equity": EQUITY,
-         "rolling_auc": "plots/rolling_auc.csv"}  # fmt: skip
+# Paths relative to the repository, in POSIX form: also ``git cat-file``'s ``<rev>:<path>`` of another run.
+PLOTS = {name: PipelineFiles().plot(name).as_posix() for name in ("roc", "calibration", "equity", "rolling_auc")}
 
 
 def run_plots(table: pd.DataFrame, names: list[str], repo: str | Path) -> dict[str, dict[str, pd.DataFrame]]:

@@ -33,6 +33,7 @@ from almanac import robustness
 from almanac.config import learner_names
 from almanac.experiments import display
 from almanac.pages.lab_state import PENDING, DuplicateRunError, ExperimentsCache, RunQueue, run_plots
+from almanac.paths import PipelineFiles
 from almanac.report import Run, headline, load_run, warnings
 from almanac.viz import ml_plots
 
@@ -114,7 +115,8 @@ def _beeswarm(repo: Path, run: Run | None):
     from almanac.data_sources.store import read_table
 
     title = "SHAP summary"
-    shap_path, features_path = repo / "data" / "predictions" / "oof_shap.parquet", repo / "data" / "features.parquet"
+    files = PipelineFiles.under(repo)
+    shap_path, features_path = files.oof_shap, files.features
     if run is None or not shap_path.is_file() or not features_path.is_file():
         return ml_plots.empty(title)
     try:
@@ -123,8 +125,9 @@ def _beeswarm(repo: Path, run: Run | None):
         return ml_plots.empty(title, f"cannot read the SHAP values: {err}")
 
 
-RUN_FILES = ("params.yaml", "metrics", "plots", "models/model_registry.json", "data/bars/manifest.json",
-             "data/predictions/oof_shap.parquet", "data/features.parquet", "benchmarks/robustness.json")  # fmt: skip
+_FILES = PipelineFiles()
+RUN_FILES = ("params.yaml", _FILES.metrics, _FILES.plots, _FILES.registry, _FILES.manifest, _FILES.oof_shap,
+             _FILES.features, robustness.PATH)  # fmt: skip
 _views: dict[Path, tuple[tuple, dict]] = {}  # repo -> (files' stats, the run's part of the page)
 _views_lock = threading.Lock()
 

@@ -1,0 +1,46 @@
+"""almanac.stage_io: a stage logs the library's warnings (AlmanacWarning) as it logged them before."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from almanac.errors import AlmanacWarning
+from almanac.ml.backtester import flag_degenerate
+from almanac.stage_io import read_params
+
+PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
+
+
+def _thin_backtest() -> None:
+    flag_degenerate({"days": 1754, "trades": 41, "sharpe": 1.0}, np.linspace(0.4, 0.6, 1754), None)
+
+
+def test_a_notebook_can_catch_or_silence_the_library_warnings():
+    with pytest.warns(AlmanacWarning, match="41 trades in 1754 days: fewer than the 600"):
+        _thin_backtest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", AlmanacWarning)
+        _thin_backtest()
+
+
+def test_a_stage_logs_them_by_the_module_that_warned_each_time(caplog):
+    read_params(str(PARAMS))  # what every stage calls first; pytest restores warnings' state after the test
+    with caplog.at_level(logging.WARNING):
+        _thin_backtest()
+        _thin_backtest()
+    logged = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.name for r in logged] == ["almanac.ml.backtester"] * 2
+    assert logged[0].getMessage().startswith("41 trades in 1754 days: fewer than the 600 a PSR needs")
+
+
+def test_other_warnings_keep_python_s_format(capsys):
+    read_params(str(PARAMS))
+    warnings.simplefilter("always", RuntimeWarning)  # pytest's configuration makes other warnings errors
+    warnings.warn("not ours", RuntimeWarning, stacklevel=1)
+    assert "RuntimeWarning: not ours" in capsys.readouterr().err
