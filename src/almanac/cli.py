@@ -25,6 +25,7 @@ from almanac.config import (
     load_params,
     parse_cutoff,
 )
+from almanac.paths import PipelineFiles
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -45,6 +46,8 @@ def _cmd_params(args: argparse.Namespace) -> int:
 def _markdown_value(value) -> str:
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if value is None:
+        return "`null`"  # as params.yaml writes it
     return f"`{value}`" if value != "" else "`''`"
 
 
@@ -82,9 +85,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     from almanac.data_sources.store import read_json, read_table
     from almanac.instruments import instrument
 
-    data = Path(args.data_dir)
-    manifest = read_json(data / "bars" / "manifest.json")
-    sessions = read_table(data / "sessions.parquet")
+    files = PipelineFiles(data=Path(args.data_dir))
+    manifest = read_json(files.manifest)
+    sessions = read_table(files.sessions)
     dates = manifest["trade_dates"]
     print(f"source      {manifest['source']} ({manifest['symbol']}, timestamps: {manifest['timestamp_convention']})")
     print(f"trade dates {dates['count']} from {dates['first']} to {dates['last']}")
@@ -103,7 +106,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"              {count:5d} {reason}")
     repairs = manifest.get("repairs") or {}
     print("repairs     " + (", ".join(f"{k}: {v}" for k, v in sorted(repairs.items())) if repairs else "none"))
-    lineage_path = data / "features_lineage.json"
+    lineage_path = files.lineage
     lineage = read_json(lineage_path) if lineage_path.is_file() else {}
     missing = {k: v["why"] for k, v in lineage.items() if not v.get("computed", True)}
     if missing:
@@ -136,15 +139,15 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
     from almanac.sessions import build_sessions
     from almanac.synth.oracle import oracle_probability
 
-    data = Path(args.data_dir)
+    files = PipelineFiles(data=Path(args.data_dir))
     params = load_params(args.params)
-    truth = read_table(data / "truth" / "truth.parquet")
+    truth = read_table(files.truth)
     if params.data.source != "synthetic" or truth.empty:
         print("error: the oracle exists only for the synthetic source (data.source: synthetic)", file=sys.stderr)
         return 2
     cutoff = parse_cutoff(args.cutoff)
-    bars = read_table(data / "bars" / "minute.parquet")
-    sessions = build_sessions(bars, cutoff, read_json(data / "bars" / "manifest.json")["rolls"])
+    bars = read_table(files.bars)
+    sessions = build_sessions(bars, cutoff, read_json(files.manifest)["rolls"])
     p = oracle_probability(truth, sessions, cutoff=cutoff, target=args.target, symbol=params.data.symbol)
     s = sessions.set_index("trade_date").loc[p.index]
     y = s["close"] > (s["cutoff_price"] if args.target == "rest_of_day" else s["open"])
@@ -155,7 +158,7 @@ def _cmd_oracle(args: argparse.Namespace) -> int:
 def _cmd_predict(args: argparse.Namespace) -> int:
     import json
 
-    from almanac.ml.predictors import PipelineFiles, predict_day
+    from almanac.ml.predictors import predict_day
 
     params = load_params(args.params)
     if args.bars:
@@ -228,6 +231,16 @@ def _cmd_exps(args: argparse.Namespace) -> int:
 
     width = args.width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else exp_table.WIDTH)
     table = experiments(".")
+    if args.by:
+        from almanac.experiments import daily_pnl
+
+        try:
+            text = exp_table.grouped_text(table, args.by, width=width, pnl=daily_pnl(table, "."))
+        except ValueError as err:
+            print(f"almanac exps --by: {err}", file=sys.stderr)
+            return 2
+        print(text, end="")
+        return 0
     text = text_table(table, columns=args.columns, sort=args.sort, reverse=args.reverse, width=width,
                       all_columns=args.all)  # fmt: skip
     print(text, end="")
@@ -260,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
-    parser.add_argument("--data-dir", default="data", help="pipeline data directory (default: data)")
+    data_dir = PipelineFiles().data.as_posix()
+    parser.add_argument("--data-dir", default=data_dir, help=f"pipeline data directory (default: {data_dir})")
     sub = parser.add_subparsers(dest="command", required=True)
     params = sub.add_parser("params", help="validate params.yaml and print every key")
     params.add_argument("--markdown", action="store_true", help="print docs/parameters.md's table of keys instead")
@@ -292,7 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=typing.get_args(DataParams.model_fields["format"].annotation),
         help="vendor format of --bars files (default: data.format)",
     )  # fmt: skip
-    predict.add_argument("--models-dir", default="models", help="model and registry directory (default: models)")
+    models_dir = PipelineFiles().models.as_posix()
+    predict.add_argument(
+        "--models-dir", default=models_dir, help=f"model and registry directory (default: {models_dir})"
+    )
     predict.add_argument("--top", type=int, default=5, help="SHAP contributions to print (default 5)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of text")
     predict.add_argument(
@@ -347,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--width", type=_width, metavar="N",
         help=f"characters per line (default: the terminal's width, {exp_table.WIDTH} when the output is not a "
         "terminal)",
+    )  # fmt: skip
+    exps.add_argument(
+        "--by", metavar="KEY",
+        help="group by a params key (data.symbol, synthetic.seed, train.model, ...): per group the runs, the best "
+        "by Sharpe with its DSR over the group's trials only, and its spread over synthetic seeds",
     )  # fmt: skip
     exps.set_defaults(func=_cmd_exps)
     lab = sub.add_parser("lab", help="the ML Lab: a Dash page over the run, with a Train button (dvc exp queue)")

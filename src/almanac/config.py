@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import inspect
-import math
 import re
 import textwrap
 import typing
@@ -155,7 +154,7 @@ class DataParams(Section):
     symbol: str = Field(
         "ES",
         description="instrument root from `src/almanac/instruments.yaml`: ES, MES, NQ, MNQ, RTY, YM, CL, GC, ZN "
-        "(the synthetic market too, with a plausible `synthetic.start_price`)",
+        "(the synthetic market too, at the instrument's own price level)",
     )
     start: Date = Field(dt.date(2016, 1, 1), description="first trade date (YYYY-MM-DD)")
     end: Date = Field(dt.date(2024, 12, 31), description="last trade date; must not be before `data.start`")
@@ -272,8 +271,11 @@ class SyntheticParams(Section):
     kappa: float = Field(0.3, ge=0, description="planted signal strength, ≥ 0 (0 = martingale)")
     rho: float = Field(0.8, ge=0, le=1, description="share of the latent score the early session reveals, 0–1")
     daily_vol_pct: float = Field(1.1, ge=0.05, le=10, description="average daily volatility in percent (0.05–10)")
-    start_price: float = Field(
-        2000.0, gt=10, description="price on the first day; must be plausible for `data.symbol` (ES: 600–12000)"
+    start_price: float | None = Field(
+        None,
+        gt=10,
+        description="price on the first day; null: `data.symbol`'s `synthetic_start` in instruments.yaml (ES 2000, "
+        "NQ 4500, CL 40), so `-S data.symbol=ES,NQ,CL` sweeps; a number must be plausible for `data.symbol`",
     )
 
 
@@ -621,7 +623,8 @@ class Params(BaseModel):
     ...                         synthetic=almanac.SyntheticParams(start_price=70.0))
     >>> params.data.symbol, params.features.cutoff, params.train.model
     ('CL', '09:45', 'lightgbm')
-    >>> almanac.Params(data=almanac.DataParams(symbol="CL"))  # doctest: +ELLIPSIS
+    >>> almanac.Params(data=almanac.DataParams(symbol="CL"),
+    ...                synthetic=almanac.SyntheticParams(start_price=2000.0))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
     pydantic_core._pydantic_core.ValidationError: 1 validation error for Params
@@ -646,12 +649,13 @@ class Params(BaseModel):
 
         spec = instruments.instrument(self.data.symbol)
         low, high = spec.price_range
-        if self.data.source == "synthetic" and not low <= self.synthetic.start_price <= high:
-            example = math.sqrt(max(low, 10.0) * high)
+        price = self.synthetic.start_price
+        if self.data.source == "synthetic" and price is not None and not low <= price <= high:
             raise _KeyError(
                 "synthetic.start_price",
-                f"{self.synthetic.start_price:g} is not a plausible {self.data.symbol} price ({low:g} to {high:g}); "
-                f"set it for the synthetic {self.data.symbol} market, e.g. -S synthetic.start_price={example:.0f}",
+                f"{price:g} is not a plausible {self.data.symbol} price ({low:g} to {high:g}); set it for the "
+                f"synthetic {self.data.symbol} market, e.g. -S synthetic.start_price={spec.synthetic_start:g}, or null "
+                "for the instrument's own (synthetic_start in instruments.yaml)",
             )
         minutes = [t.hour * 60 + t.minute for t in spec.rth]
         first, last = minutes[0] + 1, minutes[1] - 1  # at least one bar after the open; one before the close

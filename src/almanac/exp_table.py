@@ -237,3 +237,87 @@ def text_table(
         "DSR: each run over the trials on its own data and target.")  # fmt: skip
     note = textwrap.fill(f"{over} {TRIALS_NOTE}", width=width, break_long_words=False, break_on_hyphens=False)
     return text + "\n" + note + "\n"
+
+
+GROUPED = ("name", "state", "auc", "sharpe", "dsr", "changed")  # the columns under each group's header
+
+
+def _spread(values, digits: int) -> str:
+    """``1.20 ± 0.30 (0.90 to 1.50)``: mean ± sample sd, then the range."""
+    import statistics
+
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f} ({min(values):.{digits}f} to {max(values):.{digits}f})"
+
+
+def _over_seeds(group, best, key: str) -> str:
+    """The held-out line of a group: Sharpe and AUC over the runs that differ from ``best`` only in
+    ``synthetic.seed`` (one per seed: a re-run of a seed counts once), or why there is none."""
+    if key == "synthetic.seed":
+        return ""
+    others = {k: v for k, v in best.params.items() if k != "synthetic.seed"}
+    same = {}
+    for r in group.itertuples():
+        params = r.params if isinstance(r.params, dict) else {}
+        if {k: v for k, v in params.items() if k != "synthetic.seed"} == others and _float(r.sharpe) is not None:
+            same.setdefault(params.get("synthetic.seed"), r)
+    if len(same) < 2:
+        return "  held out: one seed (sweep -S synthetic.seed=... for the spread over seeds)"
+    runs = list(same.values())
+    sharpe = _spread([_float(r.sharpe) for r in runs], 2)
+    aucs = [_float(r.auc) for r in runs if _float(r.auc) is not None]
+    auc = f", AUC {_spread(aucs, 3)}" if len(aucs) >= 2 else ""
+    seeds = ", ".join(str(s) for s in same)
+    return f"  held out over {len(runs)} seeds of the best run's settings ({seeds}):\n    Sharpe {sharpe}{auc}"
+
+
+def grouped_text(table, key: str, *, width: int = WIDTH, pnl: dict | None = None) -> str:
+    """``almanac exps --by KEY``: the experiments table in groups of equal ``key`` (any flat params key,
+    ``data.symbol``, ``synthetic.seed``, ``train.model``), each under a header with the key's value, the number of
+    runs, the best run by Sharpe and its DSR deflated over the trials within the group only
+    (:func:`almanac.experiments.deflate_within`), then the held-out distribution over seeds: Sharpe and AUC
+    (mean ± sd, min to max) of the runs that differ from the best one only in ``synthetic.seed``.  The rows listed
+    are the shown ones (the workspace, the checked-out commit, the experiments), their DSR the group's; every run
+    of the repository counts.  ``ValueError`` naming the closest key when no run has ``key``.  ``table`` is not
+    mutated."""
+    from almanac.experiments import SAME_TRIAL_CORRELATION, deflate_within, trial_mask
+
+    keys = sorted({k for params in table["params"] if isinstance(params, dict) for k in params})
+    if key not in keys:
+        close = difflib.get_close_matches(key, keys, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ValueError(f"no run has the params key {key!r}{hint}")
+    table = deflate_within(table, key, pnl)
+    _, trial = trial_mask(table)
+    table = table.assign(dsr_trials=table["dsr_group"], n_trials=table["group_trials"], n_runs=table["group_runs"])
+    blocks = []
+    for value, group in table.groupby("group", sort=False):
+        head = f"{key}={value}: {_plural(len(group), 'run')}"
+        candidates = group.loc[trial[group.index]]
+        if len(candidates):
+            best = next(candidates.loc[[candidates["sharpe"].astype(float).idxmax()]].itertuples())
+            trials = int(best.group_trials)
+            head += (
+                f"; best by Sharpe: {best.name} (Sharpe {_num(best.sharpe, 2)}, DSR {_num(best.dsr_group, 2)} over "
+                f"{_plural(trials, 'trial')} of {_plural(int(best.group_runs), 'run')} in the group)"
+            )
+            seeds = _over_seeds(group, best, key)
+        else:
+            head, seeds = head + "; no run with a backtest to select", ""
+        lines = [head] + ([seeds] if seeds else [])
+        if group["shown"].astype(bool).any():
+            header, rows = display(group, list(GROUPED))
+            header[GROUPED.index("dsr")] = "DSR"
+            header, rows = _fit(header, rows, list(GROUPED), width - 2, drop=False)
+            widths = [max(len(x) for x in column) for column in zip(header, *rows, strict=True)]
+            lines += [
+                ("  " + SEPARATOR.join(x.ljust(w) for x, w in zip(row, widths, strict=True))).rstrip()
+                for row in [header, *rows]
+            ]
+        blocks.append("\n".join(lines) + "\n")
+    note = (
+        f"DSR: each run over the trials of its group only (the runs of the repository with the same {key}, whatever "
+        "else differs), degenerate and baseline backtests left out; runs whose daily P&L correlate at "
+        f"{SAME_TRIAL_CORRELATION} or more count as one trial."
+    )
+    return "\n".join(blocks) + "\n" + textwrap.fill(note, width=width, break_long_words=False) + "\n"

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from almanac.exp_table import display, text_table  # noqa: F401  (re-exported: the ML Lab and the CLI use them here)
+from almanac.paths import PipelineFiles
 
 METRICS = {  # column -> (metrics file, key)
     "auc": ("metrics/evaluate.json", "auc"),
@@ -41,11 +42,11 @@ METRICS = {  # column -> (metrics file, key)
     "degenerate": ("metrics/backtest.json", "degenerate"),
 }
 COLUMNS = ["name", "rev", "kind", "state", "changed", "data", "target", "model", *METRICS, "full_rev", "shown",
-           "n_runs", "n_trials", "dsr_trials"]  # fmt: skip
+           "n_runs", "n_trials", "dsr_trials", "params"]  # fmt: skip
 DATA_SECTIONS = ("data.", "synthetic.")  # runs on the same data (these params equal) are trials of one selection
 SAME_TRIAL_CORRELATION = 0.9  # runs whose daily P&L correlate at least this much, pairwise, are one trial
 MIN_COMMON_DAYS = 60  # fewer shared days: no correlation is measured and the runs count as separate trials
-EQUITY = "plots/equity.csv"  # the daily P&L of a run (committed with it: DVC keeps plots in git)
+EQUITY = PipelineFiles().equity.as_posix()  # the daily P&L of a run (committed with it: DVC keeps plots in git)
 _LOCK = threading.Lock()  # one DVC command at a time from this process (DVC also locks the repository)
 
 
@@ -103,6 +104,7 @@ def _row(entry: dict, *, kind: str, state: str, baseline_params: dict | None) ->
         **_selection(params),
         "full_rev": "" if rev == "workspace" else rev,
         "shown": True,
+        "params": params,  # every flat params key, for grouping by any of them (almanac exps --by)
     }
     for column, (path, key) in METRICS.items():
         row[column] = ((metrics.get(path) or {}).get("data") or {}).get(key)
@@ -223,38 +225,79 @@ def deflate(table: pd.DataFrame, pnl: dict | None = None) -> pd.DataFrame:
     Bailey and López de Prado's deflated Sharpe ratio in the clustered form López de Prado recommends.  A single
     run's own ``dsr`` only knows ``backtest.n_trials``.
     """
+    groups = [group.index for _, group in table.groupby(["data", "target"], sort=False)]  # a handful
+    return _deflate_groups(table, pnl, groups, ("n_runs", "n_trials", "dsr_trials"))
+
+
+def _moments(table: pd.DataFrame) -> tuple[pd.Series, ...]:
+    """Daily Sharpe ratio, days, skew and kurtosis of each run's backtest, as numbers (NaN when missing)."""
+    daily = pd.to_numeric(table["sharpe"], errors="coerce") / math.sqrt(252)
+    return daily, *(pd.to_numeric(table[c], errors="coerce") for c in ("days", "pnl_skew", "pnl_kurtosis"))
+
+
+def trial_mask(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """``(ran, trial)``: runs with a backtest of more than two days that is not degenerate, and of those the ones
+    that count as trials (finished, not a baseline model)."""
     from almanac.config import BASELINES
+
+    daily, days, _, _ = _moments(table)
+    degenerate = table["degenerate"].map(lambda v: v is True or v == "true")
+    ran = daily.notna() & days.gt(2) & ~degenerate
+    return ran, ran & ~table["model"].isin(BASELINES) & table["state"].isin(["done", "success"])
+
+
+def _deflate_groups(table: pd.DataFrame, pnl: dict | None, groups: list, names: tuple[str, str, str]) -> pd.DataFrame:
+    """A copy of ``table`` with the columns ``names`` (runs, trials, DSR): each row's deflated Sharpe ratio over the
+    trials of its group (``groups``: lists of index labels; a row in none keeps 0, 0 and NaN)."""
     from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
 
     table = table.copy()
     pnl = pnl or {}
-    daily = pd.to_numeric(table["sharpe"], errors="coerce") / math.sqrt(252)
-    days = pd.to_numeric(table["days"], errors="coerce")
-    skew = pd.to_numeric(table["pnl_skew"], errors="coerce")
-    kurtosis = pd.to_numeric(table["pnl_kurtosis"], errors="coerce")
-    degenerate = table["degenerate"].map(lambda v: v is True or v == "true")
-    ran = daily.notna() & days.gt(2)
-    trial = ran & ~degenerate & ~table["model"].isin(BASELINES) & table["state"].isin(["done", "success"])
-    table["n_runs"] = 0
-    table["n_trials"] = 0
-    table["dsr_trials"] = float("nan")
-    for _, group in table.groupby(["data", "target"], sort=False):  # one group per selection: a handful
-        runs = list(group.index[trial[group.index]])
+    daily, days, skew, kurtosis = _moments(table)
+    ran, trial = trial_mask(table)
+    n_runs, n_trials, dsr = names
+    table[n_runs] = 0
+    table[n_trials] = 0
+    table[dsr] = float("nan")
+    for index in groups:
+        runs = list(index[trial[index]])
         if not runs:
             continue
         clusters = trial_clusters(runs, pnl, table)
         cluster_sr = pd.Series(daily[runs].to_numpy()).groupby(clusters).mean()
         n = len(cluster_sr)
-        table.loc[group.index, "n_runs"] = len(runs)
-        table.loc[group.index, "n_trials"] = n
+        table.loc[index, n_runs] = len(runs)
+        table.loc[index, n_trials] = n
         if n < 2:
             continue
         benchmark = deflated_sharpe_benchmark(float(cluster_sr.var(ddof=1)), n)
-        for i in group.index[ran[group.index] & ~degenerate[group.index]]:  # one row per run
-            table.loc[i, "dsr_trials"] = psr_from_moments(
+        for i in index[ran[index]]:  # one row per run
+            table.loc[i, dsr] = psr_from_moments(
                 float(daily[i]), int(days[i]), skew=float(skew[i]), kurtosis=float(kurtosis[i]), benchmark_sr=benchmark
             )
     return table
+
+
+def param_value(params, key: str) -> str:
+    """The value of the flat params key ``key`` in a row's ``params`` as text (``'n/a'`` when the run lacks it)."""
+    if not isinstance(params, dict) or key not in params:
+        return "n/a"
+    return str(params[key])
+
+
+def deflate_within(table: pd.DataFrame, key: str, pnl: dict | None = None) -> pd.DataFrame:
+    """Add ``group`` (the value of the params key ``key``, e.g. ``data.symbol``, as text), ``group_runs``,
+    ``group_trials`` and ``dsr_group``: each run's deflated Sharpe ratio over the trials of its group only.
+
+    :func:`deflate`'s machinery on other groups: the trials are the group's runs with a backtest, except degenerate
+    backtests and the baseline models; runs whose daily P&L (``pnl``) correlate at :data:`SAME_TRIAL_CORRELATION`
+    or more are one trial.  A group is whatever shares the value of ``key``, whatever else differs (another seed or
+    model is another trial of the group).  ``table`` is not mutated; a run without ``key`` is in group ``'n/a'``.
+    """
+    table = table.copy()
+    table["group"] = table["params"].map(lambda params: param_value(params, key))
+    groups = [group.index for _, group in table.groupby("group", sort=False)]
+    return _deflate_groups(table, pnl, groups, ("group_runs", "group_trials", "dsr_group"))
 
 
 _EXP_REF = re.compile(r"^refs/exps/[0-9a-f]{2}/[0-9a-f]{38}/(?P<name>[^/]+)$")  # DVC's experiment refs
@@ -303,7 +346,7 @@ def _history_row(sha: str, kind: str, name: str, params_text: str, metrics_text:
     except (ValueError, TypeError):
         params, metrics = {}, {}
     row = {column: None for column in COLUMNS}
-    row.update(name=name, rev=sha[:7], kind=kind, state="done", changed="", full_rev=sha, shown=False)
+    row.update(name=name, rev=sha[:7], kind=kind, state="done", changed="", full_rev=sha, shown=False, params=params)
     row.update(_selection(params))
     for column, (path, key) in METRICS.items():
         if path == "metrics/backtest.json":

@@ -1,9 +1,10 @@
 """The instrument table (``instruments.yaml``): one place for what a futures symbol is.
 
-Point value, tick, contract months and expiry rule, Globex and RTH times, roll rule, plausible prices.  It is
-data, not code: adding a contract is a YAML entry (validated here), and the calendar, contracts, file checks and
-backtest read it.  Only instruments whose sessions the pipeline models (NYSE trading days, the Globex eras, the
-instrument's own RTH window) may be ``data.symbol``; a row marked ``not modelled`` is described but refused.
+Point value, tick, contract months and expiry rule, Globex and RTH times, roll rule, plausible prices, the
+synthetic market's first price.  It is data, not code: adding a contract is a YAML entry (validated here), and
+the calendar, contracts, file checks, synthetic market and backtest read it.  Only instruments whose sessions the
+pipeline models (NYSE trading days, the Globex eras, the instrument's own RTH window) may be ``data.symbol``; a
+row marked ``not modelled`` is described but refused.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TABLE = Path(__file__).with_name("instruments.yaml")
 MONTH_CODES = "FGHJKMNQUVXZ"  # January .. December
@@ -40,6 +41,7 @@ class Instrument(BaseModel):
     globex_ct: tuple[str, str]
     rth_et: tuple[str, str]
     price_range: tuple[float, float]
+    synthetic_start: float  # the synthetic market's first price when ``synthetic.start_price`` is null
     sessions: Literal["modelled", "not modelled"]
 
     @field_validator("months", "listed_months")
@@ -57,6 +59,13 @@ class Instrument(BaseModel):
         if not all(_TIME.match(t) for t in ((value,) if isinstance(value, str) else value)):
             raise ValueError(f"{value!r}: times are 'HH:MM'")
         return value
+
+    @model_validator(mode="after")
+    def _plausible_start(self) -> Instrument:
+        low, high = self.price_range
+        if not low <= self.synthetic_start <= high:
+            raise ValueError(f"synthetic_start {self.synthetic_start:g} is outside price_range {low:g} to {high:g}")
+        return self
 
     @property
     def month_numbers(self) -> tuple[int, ...]:

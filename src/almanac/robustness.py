@@ -35,6 +35,10 @@ def conditions_of(params: Params) -> dict:
     out = {section: dumped[section] for section in CONDITIONS}
     out["data"] = {key: out["data"][key] for key in MARKET_KEYS}
     out["synthetic"].pop("seed")
+    if out["synthetic"].get("start_price") is None:  # null: the instrument's own first price, the market it made
+        from almanac.instruments import instrument
+
+        out["synthetic"]["start_price"] = instrument(params.data.symbol).synthetic_start
     return out
 
 

@@ -48,6 +48,8 @@ def test_the_defaults_are_what_the_protocol_chose():
 
 def test_the_protocol_ran_under_the_default_runs_conditions():
     assert RESULTS["conditions"] == conditions_of(DEFAULTS)  # else rerun make robustness
+    explicit = DEFAULTS.model_copy(update={"synthetic": DEFAULTS.synthetic.model_copy(update={"start_price": 2000.0})})
+    assert conditions_of(explicit) == conditions_of(DEFAULTS)  # null start price: ES's own 2000, the same market
     assert held_out(DEFAULTS, RESULTS)[0] == RESULTS["chosen"]
 
 

@@ -79,7 +79,7 @@ def test_empty_mapping_gives_defaults():
     assert params.data == DataParams(
         symbol="ES", start=dt.date(2016, 1, 1), end=dt.date(2024, 12, 31), source="synthetic"
     )
-    assert params.synthetic == SyntheticParams(seed=20161, kappa=0.3, rho=0.8, daily_vol_pct=1.1, start_price=2000.0)
+    assert params.synthetic == SyntheticParams(seed=20161, kappa=0.3, rho=0.8, daily_vol_pct=1.1, start_price=None)
     assert params.features.cutoff == "10:15"
 
 
@@ -318,12 +318,18 @@ def test_cutoff_outside_the_instruments_own_rth_names_the_key(symbol, cutoff, wi
 
 
 def test_synthetic_market_of_another_symbol_needs_a_plausible_start_price():
-    assert error_of({"data": {"symbol": "CL"}}) == (
+    assert error_of({"data": {"symbol": "CL"}, "synthetic": {"start_price": 2000.0}}) == (
         "synthetic.start_price: 2000 is not a plausible CL price (-50 to 250); set it for the synthetic CL market, "
-        "e.g. -S synthetic.start_price=50"
+        "e.g. -S synthetic.start_price=40, or null for the instrument's own (synthetic_start in instruments.yaml)"
     )
     params = params_from_dict({"data": {"symbol": "CL"}, "synthetic": {"start_price": 70.0}})
     assert (params.data.symbol, params.synthetic.start_price) == ("CL", 70.0)
+
+
+def test_a_null_start_price_lets_the_symbol_sweep_alone():
+    # `-S data.symbol=ES,NQ,CL` with the committed params: every symbol is valid without a price of its own
+    for symbol in ("ES", "NQ", "CL"):
+        assert params_from_dict({"data": {"symbol": symbol}}).synthetic.start_price is None
 
 
 def test_a_shell_command_is_not_a_symbol():

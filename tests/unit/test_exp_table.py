@@ -176,3 +176,64 @@ def test_the_command_passes_its_options(table, monkeypatch, capsys):
     assert capsys.readouterr().out == golden("all")
     assert main(["exps", "--width", "90"]) == 0
     assert capsys.readouterr().out == text_table(table, width=90)
+
+
+def _sweep_run(i, symbol, seed, model, sharpe, auc):
+    changes = {"data.symbol": symbol, "synthetic.seed": seed, "train.model": model}
+    return experiment(f"exp-{symbol.lower()}-{seed}-{model[:4]}", "success", f"{i:x}" * 40, changes=changes,
+                      auc=(auc, auc - 0.03, auc + 0.03), brier=0.245, eff=0.8, sharpe=(sharpe, sharpe - 0.8,
+                      sharpe + 0.8), trades=1000)  # fmt: skip
+
+
+# `dvc exp run --queue -S data.symbol=ES,NQ -S synthetic.seed=1,2,3` and one logistic ES run, from main
+SWEEP = [
+    {
+        **run("a" * 40, name="main", **MAIN),
+        "experiments": [
+            _sweep_run(1, "ES", 1, "lightgbm", 1.90, 0.601),
+            _sweep_run(2, "ES", 2, "lightgbm", 1.20, 0.588),
+            _sweep_run(3, "ES", 3, "lightgbm", 1.55, 0.596),
+            _sweep_run(4, "NQ", 1, "lightgbm", 0.40, 0.552),
+            _sweep_run(5, "NQ", 2, "lightgbm", 1.10, 0.571),
+            _sweep_run(6, "NQ", 3, "lightgbm", 0.75, 0.560),
+            _sweep_run(7, "ES", 1, "logistic", 2.10, 0.604),
+        ],
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return deflate(parse(SWEEP, head="a" * 40))
+
+
+def test_by_symbol_groups_with_the_best_run_its_dsr_in_the_group_and_the_spread_over_seeds(sweep):
+    text = exp_table.grouped_text(sweep, "data.symbol")
+    assert text == golden("by_symbol")
+    es, nq = (block.splitlines() for block in text.split("\n\n")[:2])
+    assert es[0].startswith("data.symbol=ES: 5 runs; best by Sharpe: main (Sharpe 2.26")
+    assert "over 5 trials of 5 runs in the group" in es[0]  # NQ's runs are not among ES's trials
+    assert es[1].startswith("  held out over 4 seeds of the best run's settings (20161, 1, 2, 3)")
+    assert nq[0].startswith("data.symbol=NQ: 3 runs; best by Sharpe: exp-nq-2-ligh (Sharpe 1.10")
+    # NQ's three seeds of the same settings: mean 0.75, sd 0.35, 0.40 to 1.10
+    assert nq[2] == "    Sharpe 0.75 ± 0.35 (0.40 to 1.10), AUC 0.561 ± 0.010 (0.552 to 0.571)"
+    assert max(len(line) for line in text.splitlines()) <= 120
+
+
+def test_by_seed_groups_each_seed_without_a_spread_over_seeds(sweep):
+    text = exp_table.grouped_text(sweep, "synthetic.seed")
+    assert text == golden("by_seed")
+    heads = [line for line in text.splitlines() if line.startswith("synthetic.seed=")]
+    assert [h.split(":")[0] for h in heads] == ["synthetic.seed=20161", "synthetic.seed=1", "synthetic.seed=2",
+                                                 "synthetic.seed=3"]  # fmt: skip
+    assert "held out" not in text
+
+
+def test_by_an_unknown_key_names_the_closest(sweep, monkeypatch, capsys):
+    with pytest.raises(ValueError, match=r"no run has the params key 'data.symbl' \(did you mean data.symbol\?\)"):
+        exp_table.grouped_text(sweep, "data.symbl")
+    monkeypatch.setattr("almanac.experiments.experiments", lambda repo: sweep)
+    monkeypatch.setattr("almanac.experiments.daily_pnl", lambda table, repo: {})
+    assert main(["exps", "--by", "data.symbol"]) == 0
+    assert capsys.readouterr().out == golden("by_symbol")
+    assert main(["exps", "--by", "nope"]) == 2

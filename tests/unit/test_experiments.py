@@ -200,3 +200,28 @@ def test_baselines_and_degenerate_runs_are_not_trials():
     thin["data"]["metrics"]["metrics/backtest.json"]["data"]["degenerate"] = True
     before, after = _deflated(runs), _deflated([*runs, baseline, (thin, thin_series)])
     assert after["dsr_trials"].iloc[0] == before["dsr_trials"].iloc[0] and after["n_runs"].iloc[0] == 5
+
+
+def test_deflate_within_a_key_counts_only_the_groups_trials():
+    from almanac.experiments import deflate_within
+    from almanac.ml.metrics import deflated_sharpe_benchmark, psr_from_moments
+
+    def symbol_entry(rev, symbol, sharpe):
+        row = entry(rev, "lightgbm", 0.6, name=rev[:3], sharpe=sharpe)
+        row["data"]["params"]["params.yaml"]["data"]["data"]["symbol"] = symbol
+        return row
+
+    shown = [symbol_entry("1" * 40, "ES", 1.0), symbol_entry("2" * 40, "ES", 2.0),
+             symbol_entry("3" * 40, "NQ", 0.5), symbol_entry("4" * 40, "NQ", 1.5), symbol_entry("5" * 40, "NQ", 0.2)]  # fmt: skip
+    table = deflate_within(parse(shown), "data.symbol")
+    assert table["group"].tolist() == ["ES", "ES", "NQ", "NQ", "NQ"]
+    assert table["group_trials"].tolist() == [2, 2, 3, 3, 3]
+    for group, sharpes in (("ES", [1.0, 2.0]), ("NQ", [0.5, 1.5, 0.2])):
+        daily = np.array(sharpes) / np.sqrt(252)
+        benchmark = deflated_sharpe_benchmark(float(np.var(daily, ddof=1)), len(daily))
+        expected = [psr_from_moments(sr, 1000, skew=0.1, kurtosis=4.0, benchmark_sr=benchmark) for sr in daily]
+        got = table.loc[table["group"] == group, "dsr_group"].to_numpy()
+        assert np.allclose(got, expected, atol=1e-9)
+    # ES's DSR does not see NQ's runs: the same two runs alone give the same DSR
+    alone = deflate_within(parse(shown[:2]), "data.symbol")
+    assert np.allclose(alone["dsr_group"], table["dsr_group"][:2])

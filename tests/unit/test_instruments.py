@@ -162,3 +162,14 @@ def _no_costs():
     from almanac.config import BacktestParams
 
     return BacktestParams(commission_usd=0.0, slippage_ticks=0.0)
+
+
+def test_the_synthetic_first_price_must_be_plausible_for_the_instrument():
+    from pydantic import ValidationError
+
+    from almanac.instruments import Instrument
+
+    row = instrument("CL").model_dump()
+    assert Instrument(**row).synthetic_start == 40.0
+    with pytest.raises(ValidationError, match="synthetic_start 2000 is outside price_range -50 to 250"):
+        Instrument(**{**row, "synthetic_start": 2000.0})

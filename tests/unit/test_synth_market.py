@@ -511,3 +511,18 @@ def test_kappa_zero_differs_only_through_drift():
     residual = rth_default - factor * rth_null - planted
     # Left over: tick rounding of two open and two close prices (~1e-4) and a rescaled 0.02 bp equity drift.
     assert np.abs(residual).max() < 0.1 * planted.std(), (np.abs(residual).max(), planted.std())
+
+
+@pytest.mark.parametrize(("symbol", "first", "tick"), [("ES", 2000.0, 0.25), ("NQ", 4500.0, 0.25), ("CL", 40.0, 0.01)])
+def test_each_instrument_starts_at_its_own_price_on_its_own_tick(symbol, first, tick):
+    # start_price null (the default): the instrument's synthetic_start, so `-S data.symbol=ES,NQ,CL` needs no price
+    import almanac
+    from almanac.instruments import instrument
+
+    data = almanac.load_bars(almanac.DataParams(symbol=symbol, start="2016-01-04", end="2016-01-08"))
+    assert data.manifest["generator"]["start_price"] == first == instrument(symbol).synthetic_start
+    prices = data.bars[["open", "high", "low", "close"]].to_numpy()
+    low, high = instrument(symbol).price_range
+    assert low <= prices.min() and prices.max() <= high
+    assert 0.9 * first < np.median(prices) < 1.1 * first  # a week at about 1 % a day stays near the start
+    assert np.allclose(prices / tick, np.round(prices / tick), atol=1e-6)

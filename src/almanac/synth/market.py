@@ -2,7 +2,8 @@
 
 The market is ``data.symbol``'s (ES by default): its contract months and expiries, tick grid and RTH window come
 from the instrument table, so a CL market has monthly contracts, a 0.01 grid and its U-shaped day on
-09:00-14:30 ET.  The price level is ``synthetic.start_price``, which must be plausible for the instrument.
+09:00-14:30 ET.  The price level is ``synthetic.start_price``, plausible for the instrument, or by default the
+instrument's ``synthetic_start`` (``instruments.yaml``).
 
 Model, per trade date ``d`` (all returns are log returns):
 
@@ -29,10 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import model_validator
 
 from almanac import calendar
 from almanac.config import DEFAULTS, DataParams, Date, SyntheticParams
@@ -67,6 +70,15 @@ class MarketSpec(SyntheticParams):
     news_1000_prob: float = 0.25
     roll_width_days: float = 0.8  # logistic width of the volume migration, in trade days
     roll_lead_days: int = 6  # the next contract starts trading this many trade days before the roll date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _instrument_start_price(cls, raw: Any) -> Any:
+        # start_price null (the default) is the instrument's own first price, so a symbol sweep needs no price.
+        if isinstance(raw, dict) and raw.get("start_price") is None:
+            symbol = raw.get("symbol", DEFAULTS.data.symbol)
+            raw = {**raw, "start_price": instrument(symbol).synthetic_start}
+        return raw
 
     @classmethod
     def from_params(cls, data: DataParams, synthetic: SyntheticParams) -> MarketSpec:
