@@ -86,6 +86,8 @@ def test_page_draws_every_graph_and_train_runs_an_experiment_without_blocking(tr
         page.wait_for_selector("#exp-table tr.exp-row", timeout=30_000)
         timings["page_to_table_s"] = time.monotonic() - start
         assert timings["page_to_table_s"] < 10  # generous: about 0.3 s here, from the cache (make bench records it)
+        # plotly.js draws after the page appears: wait until every graph has its SVG and data
+        page.wait_for_function(f"({DRAWN})({GRAPHS!r}).every(([, points, svg]) => points > 0 && svg)", timeout=60_000)
         drawn = dict((name, points) for name, points, svg in page.evaluate(DRAWN, GRAPHS) if svg)
         assert all(drawn.get(g, 0) > 0 for g in GRAPHS), drawn
         assert drawn["shap-summary"] == 10 * oof_days  # the beeswarm: one point per out-of-fold day, 10 features
