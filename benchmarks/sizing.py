@@ -20,7 +20,6 @@ import concurrent.futures
 import datetime as dt
 import json
 import math
-import statistics
 import sys
 from pathlib import Path
 
@@ -69,20 +68,12 @@ def measure(seed: int) -> dict[str, dict]:
     return out
 
 
-def _summary(values: list[float]) -> dict:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    return {
-        "mean": statistics.fmean(finite),
-        "sd": statistics.stdev(finite) if len(finite) > 1 else 0.0,
-        "min": min(finite),
-        "max": max(finite),
-        "n": len(finite),
-    }
-
-
 def summarise(results: dict[int, dict], seeds) -> dict:
     """Per rule and key: mean, sd and range over ``seeds``; and the paired Sharpe difference to fixed sizing (with its
     t-statistic over the seeds and the number of seeds where the rule is better)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from model_table import _summary  # the defaults protocol's summary: one definition
+
     table = {
         rule: {key: _summary([results[s][rule][key] for s in seeds]) for key in KEYS} for rule in RULES
     }  # fmt: skip

@@ -371,7 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
         "by Sharpe with its DSR over the group's trials only, and its spread over synthetic seeds",
     )  # fmt: skip
     exps.set_defaults(func=_cmd_exps)
-    lab = sub.add_parser("lab", help="the ML Lab: a Dash page over the run, with a Train button (dvc exp queue)")
+    lab = sub.add_parser(
+        "lab", help="the ML Lab: a Dash page over the run, with a Train button (dvc exp run --temp) and run comparison"
+    )
     lab.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     lab.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     lab.set_defaults(func=_cmd_lab)

@@ -105,13 +105,21 @@ def _parameters(model: type[BaseModel]) -> str:
     return "\n".join(lines)
 
 
+SECTION_RAISES = """Raises
+------
+pydantic.ValidationError
+    An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
+    through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key."""
+
+
 def _document_fields(model: type[BaseModel]) -> None:
     """Put the ``Parameters`` section, generated from the fields, after the summary of ``model``'s docstring (the
-    defaults are declared once, in the fields)."""
+    defaults are declared once, in the fields), and the ``Raises`` every section shares unless it says its own."""
     doc = inspect.cleandoc(model.__doc__ or "")
     match = re.search(r"^\w[\w ]*\n-+$", doc, re.M)
     head, tail = (doc[: match.start()].rstrip(), doc[match.start() :]) if match else (doc.rstrip(), "")
-    model.__doc__ = "\n\n".join(part for part in (head, _parameters(model), tail) if part) + "\n"
+    raises = "" if re.search(r"^Raises\n-+$", tail, re.M) else SECTION_RAISES
+    model.__doc__ = "\n\n".join(part for part in (head, _parameters(model), raises, tail) if part) + "\n"
 
 
 class Section(BaseModel):
@@ -245,12 +253,6 @@ class DataParams(Section):
 class SyntheticParams(Section):
     """``synthetic.*``: the seeded synthetic market (used when ``data.source`` is ``synthetic``).
 
-    Raises
-    ------
-    pydantic.ValidationError
-        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
-        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
-
     Examples
     --------
     >>> import almanac
@@ -337,12 +339,6 @@ class LabelsParams(Section):
     Fractions of the day's RTH range R = H - L unless said otherwise; ``scale`` is the Wilder ATR of the RTH
     sessions through the previous day (``features.atr_days``).
 
-    Raises
-    ------
-    pydantic.ValidationError
-        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
-        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
-
     Examples
     --------
     >>> import almanac
@@ -395,12 +391,6 @@ class LabelsParams(Section):
 
 class CVParams(Section):
     """``cv.*``: walk-forward splitting by trade date (the keyword arguments of ``WalkForwardSplit``).
-
-    Raises
-    ------
-    pydantic.ValidationError
-        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
-        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
 
     Examples
     --------
@@ -525,12 +515,6 @@ def model_names() -> list[str]:
 class EvaluateParams(Section):
     """``evaluate.*``: drift window, calibration bins, bootstrap size.
 
-    Raises
-    ------
-    pydantic.ValidationError
-        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
-        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
-
     Examples
     --------
     >>> import almanac
@@ -550,12 +534,6 @@ class EvaluateParams(Section):
 
 class BacktestParams(Section):
     """``backtest.*``: abstention threshold, position size and costs.
-
-    Raises
-    ------
-    pydantic.ValidationError
-        An unknown key, a value of the wrong type (strictly typed: ``'14'`` is no ``int``) or out of its bounds;
-        through :func:`load_params` the same problem is a :class:`ParamsError` naming the dotted key.
 
     Examples
     --------

@@ -24,7 +24,13 @@ from almanac.config import DEFAULTS, BacktestParams
 from almanac.errors import AlmanacWarning
 from almanac.features.regime import atr_through_previous
 from almanac.instruments import instrument
-from almanac.ml.decision import contracts, label_sides, positions, side_probabilities  # shared with almanac predict
+from almanac.ml.decision import (  # shared with almanac predict
+    contracts,
+    label_sides,
+    oof_side_probabilities,
+    positions,
+    side_probabilities,
+)
 from almanac.ml.metrics import (
     annualised_sharpe,
     deflated_sharpe_benchmark,
@@ -497,11 +503,7 @@ def oof_sides(oof: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """``(P(long), P(short))`` by trade date from out-of-fold predictions: ``probability`` and its complement for
     a binary target, the archetype classes' ``probability_<class>`` columns summed by side otherwise."""
     index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
-    if "probability" in oof.columns:
-        p = oof["probability"].to_numpy(dtype=float)
-        return pd.Series(p, index=index), pd.Series(1.0 - p, index=index)
-    columns = [c for c in oof.columns if c.startswith("probability_")]
-    long_, short = side_probabilities(oof[columns].to_numpy(), [c.removeprefix("probability_") for c in columns])
+    long_, short = oof_side_probabilities(oof)
     return pd.Series(long_, index=index), pd.Series(short, index=index)
 
 

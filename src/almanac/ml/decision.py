@@ -131,6 +131,25 @@ def side_probabilities(proba: np.ndarray, classes) -> tuple[np.ndarray, np.ndarr
     return proba[:, side == 1].sum(axis=1), proba[:, side == -1].sum(axis=1)
 
 
+def oof_side_probabilities(oof) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(long), P(short))`` per row of an out-of-fold table (the train stage's ``oof.parquet``): ``probability`` and
+    its complement for a binary target, the ``probability_<class>`` columns summed by :data:`ARCHETYPE_SIDES`
+    otherwise: what the backtest and ``almanac predict`` decide on.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p_long, p_short = oof_side_probabilities(pd.DataFrame({"probability": [0.6, 0.3]}))
+    >>> p_long.tolist(), p_short.tolist()
+    ([0.6, 0.3], [0.4, 0.7])
+    """
+    if "probability" in oof.columns:
+        p = oof["probability"].to_numpy(dtype=float)
+        return p, 1.0 - p
+    columns = [c for c in oof.columns if c.startswith("probability_")]
+    return side_probabilities(oof[columns].to_numpy(dtype=float), [c.removeprefix("probability_") for c in columns])
+
+
 def label_sides(y_true, classes=None) -> np.ndarray:
     """The side each day's realised label favoured: +1 where a long was right, -1 where a short was, 0 where neither
     (an archetype that trades no side), NaN where the label is unknown.  Binary labels: 1 (up) is +1, 0 is -1.
@@ -142,6 +161,10 @@ def label_sides(y_true, classes=None) -> np.ndarray:
     >>> label_sides(["TrendUp", "Range", "ReversalDown"]).tolist()
     [1.0, 0.0, -1.0]
     """
+    numeric = np.asarray(y_true)
+    if numeric.dtype.kind in "biuf":  # binary labels as numbers: no look at each value
+        numeric = numeric.astype(float)
+        return np.where(np.isnan(numeric), np.nan, np.where(numeric == 1.0, 1.0, -1.0))
     values = np.asarray(y_true, dtype=object)
     names = np.array([isinstance(v, str) for v in values], dtype=bool)
     if names.any():  # archetype classes

@@ -24,7 +24,7 @@ import pandas as pd
 from almanac.config import Params
 from almanac.data_sources.store import read_table
 from almanac.errors import NotEnoughDataError
-from almanac.ml.decision import ARCHETYPE_SIDES, label_sides, positions, side_probabilities
+from almanac.ml.decision import label_sides, oof_side_probabilities, positions, side_probabilities
 
 SOURCES = {  # how ``almanac predict`` says where the probability comes from
     "final_model": "from the registered model: this day is after every day it was fitted on",
@@ -116,38 +116,19 @@ def out_of_fold_contributions(oof_shap_path, features_path, day: pd.Timestamp, *
 SIMILAR_DAYS = 100  # how many out-of-fold days with the nearest probability describe the expected move
 
 
-def out_of_fold_sides(oof: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(P(long), P(short))`` per row of an out-of-fold table: ``probability`` and its complement for a binary
-    target, the ``probability_<class>`` columns summed by :data:`~almanac.ml.decision.ARCHETYPE_SIDES` otherwise
-    (what the backtest decided on)."""
-    if "probability" in oof.columns:
-        p = oof["probability"].to_numpy(dtype=float)
-        return p, 1.0 - p
-    columns = [c for c in oof.columns if c.startswith("probability_")]
-    return side_probabilities(oof[columns].to_numpy(dtype=float), [c.removeprefix("probability_") for c in columns])
-
-
-def _label_sides(y_true: pd.Series) -> np.ndarray:
-    """:func:`~almanac.ml.decision.label_sides` of a whole column at once (a dict lookup per class, not per day)."""
-    if y_true.dtype.kind in "biuf":
-        numeric = y_true.to_numpy(dtype=float)
-        return np.where(np.isnan(numeric), np.nan, np.where(numeric == 1.0, 1.0, -1.0))
-    return y_true.map(ARCHETYPE_SIDES).to_numpy(dtype=float)
-
-
 def history_before(oof: pd.DataFrame, sessions: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     """The out-of-fold days strictly before ``day``, with what happened on each.
 
     ``oof`` is the train stage's out-of-fold table (``trade_date``, ``fold``, ``y_true``, ``probability`` or
     ``probability_<class>``); ``sessions`` the session table (``trade_date``, ``cutoff_price``, ``close``).  Returns
     one row per out-of-fold day before ``day``, in date order: ``trade_date``, ``fold``, ``p_long``, ``p_short``
-    (:func:`out_of_fold_sides`), ``label_side`` (the side the label favoured: +1, -1, 0 for an archetype that trades
+    (:func:`~almanac.ml.decision.oof_side_probabilities`), ``label_side`` (the side the label favoured: +1, -1, 0 for an archetype that trades
     no side, NaN unknown) and ``move_pts`` (close - cutoff price, index points; NaN without both).  Nothing on or
     after ``day`` is read past the first filter, so a past date is described as that morning could have.  The
     inputs are not modified.
     """
     past = oof.loc[oof["trade_date"] < day].sort_values("trade_date", kind="stable")
-    p_long, p_short = out_of_fold_sides(past)
+    p_long, p_short = oof_side_probabilities(past)
     before = sessions.loc[sessions["trade_date"] < day].drop_duplicates("trade_date").set_index("trade_date")
     move = (before["close"] - before["cutoff_price"]).reindex(pd.DatetimeIndex(past["trade_date"]))
     return pd.DataFrame(
@@ -156,7 +137,7 @@ def history_before(oof: pd.DataFrame, sessions: pd.DataFrame, day: pd.Timestamp)
             "fold": past["fold"].to_numpy(),
             "p_long": p_long,
             "p_short": p_short,
-            "label_side": _label_sides(past["y_true"]),
+            "label_side": label_sides(past["y_true"].to_numpy()),
             "move_pts": move.to_numpy(dtype=float),
         }
     )
@@ -268,7 +249,7 @@ def previous_day(
     if not len(at):
         return {"trade_date": str(date.date()), **empty}
     row = oof.iloc[at[0]]
-    p_long, p_short = out_of_fold_sides(oof.iloc[at[:1]])
+    p_long, p_short = oof_side_probabilities(oof.iloc[at[:1]])
     side = int(positions(p_long, p_short, float(threshold[at[0]]))[0])
     return {
         "trade_date": str(date.date()),

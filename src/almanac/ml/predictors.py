@@ -23,7 +23,7 @@ from almanac.data_sources.store import read_json, read_table
 from almanac.errors import NotEnoughDataError
 from almanac.instruments import instrument
 from almanac.ml import morning
-from almanac.ml.decision import ARCHETYPE_SIDES, positions, side_probabilities
+from almanac.ml.decision import ARCHETYPE_SIDES, oof_side_probabilities, positions, side_probabilities
 from almanac.ml.registry import current_record, load_model, verify_model
 from almanac.paths import PipelineFiles  # re-exported: `from almanac.ml.predictors import PipelineFiles` works
 
@@ -399,7 +399,7 @@ def _out_of_fold_prediction(
     row = morning.out_of_fold_row(oof, day)
     probabilities = morning.probabilities_of(row)
     at = np.flatnonzero(oof["trade_date"].to_numpy() == np.datetime64(day))[:1]
-    p_long, p_short = morning.out_of_fold_sides(oof.iloc[at])
+    p_long, p_short = oof_side_probabilities(oof.iloc[at])
     chosen = morning.thresholds(oof, params=params, sessions=sessions)  # the backtest's, per out-of-fold day
     threshold = float(chosen[at[0]])
     side = int(positions(p_long[:1], p_short[:1], threshold)[0])
