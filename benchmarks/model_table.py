@@ -91,7 +91,7 @@ def _params(overrides: dict):
 def measure(seed: int) -> dict[str, dict]:
     """Each configuration's out-of-fold metrics, and net Sharpe per threshold, on the market of ``seed``."""
     import almanac
-    from almanac.ml.backtester import CostModel
+    from almanac.ml.pnl import CostModel
     from almanac.synth.oracle import oracle_probability
 
     base = _params({"synthetic.seed": seed})

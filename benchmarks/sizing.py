@@ -43,7 +43,7 @@ KEYS = ("sharpe", "total_pnl_usd", "max_drawdown", "trades", "contracts_mean", "
 def measure(seed: int) -> dict[str, dict]:
     """Each rule's backtest metrics on the market of ``seed`` (the default model's out-of-fold probabilities)."""
     import almanac
-    from almanac.ml.backtester import CostModel
+    from almanac.ml.pnl import CostModel
 
     sys.path.insert(0, str(REPO / "benchmarks"))
     from model_table import _params

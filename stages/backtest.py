@@ -12,7 +12,10 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.store import read_table, write_csv, write_json
-from almanac.ml.backtester import CostModel, backtest, risk_coverage, yearly
+from almanac.ml.backtester import backtest
+from almanac.ml.performance import yearly
+from almanac.ml.pnl import CostModel
+from almanac.ml.thresholds import risk_coverage
 from almanac.stage_io import read_params, run_stage, stage_parser
 
 log = logging.getLogger("stages.backtest")

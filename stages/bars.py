@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from almanac.data_sources.dataset import load_bars
-from almanac.data_sources.readers import RAW_ROOT
+from almanac.data_sources.raw_files import RAW_ROOT
 from almanac.data_sources.store import write_json, write_table
 from almanac.stage_io import read_params, run_stage, stage_parser
 

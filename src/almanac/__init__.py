@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from almanac.version import __version__ as __version__  # re-exported: almanac.__version__
 
 _API = {
     "load_bars": "almanac.data_sources.dataset",

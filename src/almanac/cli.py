@@ -15,16 +15,8 @@ import typing
 from pathlib import Path
 
 from almanac import exp_table
-from almanac.config import (
-    DEFAULTS,
-    DataParams,
-    ParamsError,
-    describe,
-    dotted_keys,
-    get_dotted,
-    load_params,
-    parse_cutoff,
-)
+from almanac.config import DEFAULTS, DataParams, ParamsError, dotted_keys, get_dotted, load_params, parse_cutoff
+from almanac.doc_tables import params_table, pipeline_table
 from almanac.paths import PipelineFiles
 
 
@@ -41,44 +33,6 @@ def _cmd_params(args: argparse.Namespace) -> int:
     for key in dotted_keys():
         print(f"{key} = {get_dotted(params, key)}")
     return 0
-
-
-def _markdown_value(value) -> str:
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    if value is None:
-        return "`null`"  # as params.yaml writes it
-    return f"`{value}`" if value != "" else "`''`"
-
-
-def params_table() -> str:
-    """docs/parameters.md's table of every params key: key, default and meaning, from the schema."""
-    rows = ["| key | default | meaning |", "|---|---|---|"]
-    for key in dotted_keys():
-        default, meaning = describe(key)
-        rows.append(f"| `{key}` | {_markdown_value(default)} | {meaning} |")
-    return "\n".join(rows)
-
-
-def _paths(entries: list) -> list[str]:
-    """The paths of a ``dvc.yaml`` list of deps or outs (an entry is a path or ``{path: options}``)."""
-    return [next(iter(entry)) if isinstance(entry, dict) else entry for entry in entries or []]
-
-
-def pipeline_table(dvc: dict) -> str:
-    """docs/pipeline.md's table of stages from the parsed ``dvc.yaml``: params, data read, files written.
-
-    Code deps (``stages/``, ``src/``) are left out: tests/pipeline/test_dvc_graph.py checks them.
-    """
-    rows = ["| stage | params | reads | writes |", "|---|---|---|---|"]
-    for name, stage in dvc["stages"].items():
-        params = ", ".join(f"`{p}`" for p in stage.get("params") or []) or "—"
-        data = [d for d in _paths(stage.get("deps")) if not d.startswith(("stages/", "src/"))]
-        written = [*_paths(stage.get("outs")), *_paths(stage.get("metrics")), *_paths(stage.get("plots"))]
-        reads = ", ".join(f"`{d}`" for d in data) or "—"
-        writes = ", ".join(f"`{o}`" for o in written) or "—"
-        rows.append(f"| `{name}` | {params} | {reads} | {writes} |")
-    return "\n".join(rows)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -227,7 +181,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_exps(args: argparse.Namespace) -> int:
-    from almanac.experiments import experiments, text_table
+    from almanac.experiments import experiments
 
     width = args.width or (shutil.get_terminal_size().columns if sys.stdout.isatty() else exp_table.WIDTH)
     table = experiments(".")
@@ -241,8 +195,8 @@ def _cmd_exps(args: argparse.Namespace) -> int:
             return 2
         print(text, end="")
         return 0
-    text = text_table(table, columns=args.columns, sort=args.sort, reverse=args.reverse, width=width,
-                      all_columns=args.all)  # fmt: skip
+    text = exp_table.text_table(table, columns=args.columns, sort=args.sort, reverse=args.reverse, width=width,
+                                all_columns=args.all)  # fmt: skip
     print(text, end="")
     return 0
 
@@ -269,13 +223,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
-    data_dir = PipelineFiles().data.as_posix()
-    parser.add_argument("--data-dir", default=data_dir, help=f"pipeline data directory (default: {data_dir})")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_params(sub) -> None:
     params = sub.add_parser("params", help="validate params.yaml and print every key")
     params.add_argument("--markdown", action="store_true", help="print docs/parameters.md's table of keys instead")
     params.add_argument(
@@ -284,12 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     params.add_argument("--dvc-yaml", default="dvc.yaml", help="pipeline file of --pipeline-markdown")
     params.set_defaults(func=_cmd_params)
+
+
+def _add_info(sub) -> None:
     sub.add_parser("info", help="summarise the bars and sessions the pipeline produced").set_defaults(func=_cmd_info)
+
+
+def _add_oracle(sub) -> None:
     oracle = sub.add_parser("oracle", help="AUC of the Bayes-optimal probabilities on the synthetic data")
     cutoff, target = DEFAULTS.features.cutoff, DEFAULTS.labels.target  # the schema's defaults, not a second copy
     oracle.add_argument("--cutoff", default=cutoff, type=_cutoff, help=f"ET cutoff HH:MM (default {cutoff})")
     oracle.add_argument("--target", default=target, choices=["rest_of_day", "direction"], help=f"default {target}")
     oracle.set_defaults(func=_cmd_oracle)
+
+
+def _add_predict(sub) -> None:
     predict = sub.add_parser(
         "predict",
         help="P(up), the decision and its SHAP reasons for one day at the cutoff, with the registered model",
@@ -318,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
         "probability the backtest traded",
     )  # fmt: skip
     predict.set_defaults(func=_cmd_predict)
+
+
+def _add_plots(sub) -> None:
     plots = sub.add_parser(
         "plots",
         help="dvc plots show (or diff REV...) as an HTML page that works offline",
@@ -327,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     plots.add_argument("revisions", nargs="*", help="git revisions or experiment names to compare (dvc plots diff)")
     plots.add_argument("-o", "--out", default="dvc_plots", help="output directory (default: dvc_plots)")
     plots.set_defaults(func=_cmd_plots)
+
+
+def _add_report(sub) -> None:
     report = sub.add_parser(
         "report",
         help="headline metrics vs baselines and oracle (Markdown), or --html FILE: one offline page with charts",
@@ -339,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--no-trials", dest="trials", action="store_false",
                         help="do not ask DVC for the runs tried (no deflated Sharpe over them)")  # fmt: skip
     report.set_defaults(func=_cmd_report)
+
+
+def _add_exps(sub) -> None:
     exps = sub.add_parser(
         "exps",
         help="the DVC experiments: changed params, AUC with CI, Brier, oracle efficiency, Sharpe, trades, DSR",
@@ -371,12 +337,30 @@ def build_parser() -> argparse.ArgumentParser:
         "by Sharpe with its DSR over the group's trials only, and its spread over synthetic seeds",
     )  # fmt: skip
     exps.set_defaults(func=_cmd_exps)
+
+
+def _add_lab(sub) -> None:
     lab = sub.add_parser(
         "lab", help="the ML Lab: a Dash page over the run, with a Train button (dvc exp run --temp) and run comparison"
     )
     lab.add_argument("--port", type=int, default=8050, help="port (default 8050)")
     lab.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     lab.set_defaults(func=_cmd_lab)
+
+
+# The subcommands in `almanac --help`'s order: each adds its parser, its arguments and its `_cmd_*` function.
+SUBCOMMANDS = (_add_params, _add_info, _add_oracle, _add_predict, _add_plots, _add_report, _add_exps, _add_lab)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface: the global options, then each of :data:`SUBCOMMANDS`."""
+    parser = argparse.ArgumentParser(prog="almanac", description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    data_dir = PipelineFiles().data.as_posix()
+    parser.add_argument("--data-dir", default=data_dir, help=f"pipeline data directory (default: {data_dir})")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
     return parser
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from almanac.exp_table import display, text_table  # noqa: F401  (re-exported: the ML Lab and the CLI use them here)
 from almanac.paths import PipelineFiles
 
 METRICS = {  # column -> (metrics file, key)

@@ -135,6 +135,23 @@ def _partial(bars: pd.DataFrame, windows: pd.DataFrame, rth_bars: pd.Series) -> 
     return out
 
 
+def _roll_gaps(roll_day: pd.Series, rolls: list[dict] | None) -> pd.Series:
+    """What to add to the previous RTH close to express it in the day's contract: the carry gap recorded at each
+    roll (``gap_pts``), 0 on other days."""
+    # A roll whose carry gap is unknown leaves prev_close NaN on that day rather than a spliced, untradable gap.
+    gap = pd.Series(np.where(roll_day, np.nan, 0.0), index=roll_day.index)
+    for roll in rolls or []:  # one entry per roll (a few a year)
+        when = pd.Timestamp(roll["trade_date"])
+        if when in gap.index and roll.get("gap_pts") is not None:
+            gap.loc[when] = float(roll["gap_pts"])
+    return gap
+
+
+COLUMNS = ("trade_date", "open", "high", "low", "close", "volume", "eth_open", "eth_high", "eth_low", "eth_close",
+           "eth_volume", "prev_close", "cutoff_price", "half_day", "roll_day", "contract", "rth_bars", "partial")  # fmt: skip
+"""The session table's columns, in order (the module docstring says what each holds)."""
+
+
 def build_sessions(
     bars: pd.DataFrame, cutoff: dt.time | None = None, rolls: list[dict] | None = None, *, symbol: str | None = None
 ) -> pd.DataFrame:
@@ -204,36 +221,9 @@ def build_sessions(
     out["half_day"] = windows["half_day"].astype(bool)
     out["roll_day"] = out["contract"].ne(out["contract"].shift(1)) & out["contract"].shift(1).notna()
 
-    # A roll whose carry gap is unknown leaves prev_close NaN on that day rather than a spliced, untradable gap.
-    gap = pd.Series(np.where(out["roll_day"], np.nan, 0.0), index=out.index)
-    for roll in rolls or []:  # one entry per roll (a few a year)
-        when = pd.Timestamp(roll["trade_date"])
-        if when in gap.index and roll.get("gap_pts") is not None:
-            gap.loc[when] = float(roll["gap_pts"])
-    out["prev_close"] = out["close"].shift(1) + gap
+    out["prev_close"] = out["close"].shift(1) + _roll_gaps(out["roll_day"], rolls)
     volume_cols = ["volume", "eth_volume"]
     out[volume_cols] = out[volume_cols].fillna(0).astype(np.int64)
     out["partial"] = out["partial"].astype("str")
     out.index = pd.DatetimeIndex(out.index, name="trade_date")
-    return out.reset_index()[
-        [
-            "trade_date",
-            "open",
-            "high",
-            "low",
-            "close",
-            "volume",
-            "eth_open",
-            "eth_high",
-            "eth_low",
-            "eth_close",
-            "eth_volume",
-            "prev_close",
-            "cutoff_price",
-            "half_day",
-            "roll_day",
-            "contract",
-            "rth_bars",
-            "partial",
-        ]
-    ]
+    return out.reset_index()[list(COLUMNS)]

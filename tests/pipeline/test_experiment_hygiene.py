@@ -94,7 +94,8 @@ def test_report_of_an_experiment_and_dsr_over_the_runs_tried(tmp_path):
     # Committing the applied experiment (what DVC's own hint says to do) keeps every run a trial.
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "logistic"], repo, env)
-    from almanac.experiments import TRIALS_NOTE, experiments, text_table
+    from almanac.exp_table import text_table
+    from almanac.experiments import TRIALS_NOTE, experiments
 
     table = experiments(repo)
     assert "logit" in table["name"].tolist()  # the experiment of the earlier commit is still listed

@@ -72,7 +72,7 @@ def _add_family(root: Path) -> set[str]:
     _edit(ml, '    "regime": FeatureFamily(regime.compute, regime.LINEAGE),\n',
           '    "regime": FeatureFamily(regime.compute, regime.LINEAGE),\n'
           '    "toy": FeatureFamily(toy.compute, toy.LINEAGE),\n')  # fmt: skip
-    _edit(root / "src/almanac/config.py", '    regime: bool = Field(True, description="regime family on/off")\n',
+    _edit(root / "src/almanac/config/inputs.py", '    regime: bool = Field(True, description="regime family on/off")\n',
           '    regime: bool = Field(True, description="regime family on/off")\n'
           '    toy: bool = Field(True, description="toy family on/off")\n')  # fmt: skip
     _edit(root / "params.yaml", "  regime: true ", "  toy: true\n  regime: true ")
@@ -97,12 +97,12 @@ def _add_family(root: Path) -> set[str]:
     _edit(tests, ' + FAMILY_COLUMNS["cross_asset"] + FAMILY_COLUMNS["regime"]\n',
           ' + FAMILY_COLUMNS["cross_asset"] + FAMILY_COLUMNS["regime"] + FAMILY_COLUMNS["toy"]\n')  # fmt: skip
     _edit(tests, '"cross_asset": False, "regime": True}', '"cross_asset": False, "regime": True, "toy": False}')
-    return {"src/almanac/features/toy.py", "src/almanac/features/ml_features.py", "src/almanac/config.py",
+    return {"src/almanac/features/toy.py", "src/almanac/features/ml_features.py", "src/almanac/config/inputs.py",
             "params.yaml", "dvc.yaml", "docs/parameters.md", "docs/data_contracts.md"}  # fmt: skip
 
 
 def _add_model(root: Path) -> set[str]:
-    config = root / "src/almanac/config.py"
+    config = root / "src/almanac/config/modelling.py"
     _edit(config, "class TrainParams(Section):",
           'class ToyParams(Section):\n    """``train.toy.*``: a toy learner\'s keyword arguments."""\n\n'
           '    max_depth: int = Field(2, ge=1, description="tree depth")\n\n\nclass TrainParams(Section):')  # fmt: skip
@@ -120,7 +120,7 @@ def _add_model(root: Path) -> set[str]:
     text = params.read_text()
     head, rest = text.split("\nevaluate:", 1)
     params.write_text(head.rstrip("\n") + "\n  toy:\n    max_depth: 2\n\nevaluate:" + rest)
-    return {"src/almanac/config.py", "src/almanac/ml/models.py", "params.yaml", "docs/parameters.md"}
+    return {"src/almanac/config/modelling.py", "src/almanac/ml/models.py", "params.yaml", "docs/parameters.md"}
 
 
 @pytest.mark.pipeline

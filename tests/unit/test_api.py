@@ -114,9 +114,9 @@ def test_changing_a_default_is_one_edit(tmp_path):
     for key, (old, new, code, expected) in ONE_EDIT.items():
         copy = tmp_path / key / "almanac"
         shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__"))
-        config = (copy / "config.py").read_text()
-        assert config.count(old) == 1, f"{key}: the declaration {old!r} is not unique"
-        (copy / "config.py").write_text(config.replace(old, new))
+        found = [path for path in sorted((copy / "config").glob("*.py")) if old in path.read_text()]
+        assert len(found) == 1 and found[0].read_text().count(old) == 1, f"{key}: the declaration {old!r} is not unique"
+        found[0].write_text(found[0].read_text().replace(old, new))
         env = {"PYTHONPATH": str(copy.parent), "PATH": "/usr/bin:/bin"}
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
         assert done.returncode == 0, done.stderr

@@ -12,10 +12,12 @@ import pytest
 from almanac import calendar
 from almanac.config import BacktestParams, EvaluateParams, LabelsParams
 from almanac.errors import AlmanacWarning
-from almanac.ml.backtester import CostModel, backtest, risk_coverage
+from almanac.ml.backtester import backtest
 from almanac.ml.decision import ARCHETYPE_SIDES, side_probabilities
 from almanac.ml.evaluators import evaluate, multiclass_scores
 from almanac.ml.labelers import DayArchetypeLabeler, build_labels, intraday_structure
+from almanac.ml.pnl import CostModel
+from almanac.ml.thresholds import risk_coverage
 from almanac.sessions import build_sessions
 
 DAYS = pd.DatetimeIndex(["2024-03-04", "2024-03-05", "2024-03-06", "2024-03-07", "2024-03-08", "2024-03-11",

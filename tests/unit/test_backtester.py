@@ -12,8 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
-from almanac.ml.backtester import CostModel, MLBacktester, daily_pnl, positions, summarize
+from almanac.ml.backtester import MLBacktester
+from almanac.ml.decision import positions
 from almanac.ml.metrics import probabilistic_sharpe
+from almanac.ml.performance import summarize
+from almanac.ml.pnl import CostModel, daily_pnl
 from almanac.ml.predictors import ModelPredictor
 from almanac.ml.registry import file_sha256
 
@@ -320,7 +323,8 @@ def sized_market(n: int = 200, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFram
 
 def test_probability_sizing_scales_pnl_and_costs_by_the_contracts():
     from almanac.config import BacktestParams
-    from almanac.ml.backtester import atr_at_cutoff, backtest
+    from almanac.ml.backtester import backtest
+    from almanac.ml.pnl import atr_at_cutoff
 
     s, oof = sized_market()
     fixed = BacktestParams(bootstrap=0)
@@ -372,7 +376,8 @@ def test_fixed_sizing_ignores_the_sizing_knobs_and_the_atr():
 
 def test_the_risk_budget_sees_only_the_atr_known_at_the_cutoff():
     from almanac.config import BacktestParams
-    from almanac.ml.backtester import atr_at_cutoff, backtest
+    from almanac.ml.backtester import backtest
+    from almanac.ml.pnl import atr_at_cutoff
 
     s, oof = sized_market()
     day = 120

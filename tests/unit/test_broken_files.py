@@ -516,7 +516,7 @@ def test_an_accepted_stamp_warning_is_shown_by_info_the_report_and_the_lab(tmp_p
 def test_the_stamp_check_defaults_to_the_bars_instruments_open():
     """Without ``open_minute`` the check looks for the jump at the RTH open of the bars' own instrument (CL opens
     at 09:00 ET, not at the equity indices' 09:30)."""
-    from almanac.data_sources.files import stamp_check
+    from almanac.data_sources.stamp_checks import stamp_check
 
     rows = [
         (pd.Timestamp(day, tz="America/New_York") + pd.Timedelta(minutes=m), 100 if m >= 540 else 10, day)

@@ -167,7 +167,7 @@ def test_calibrated_probabilities_pass():
 def test_the_ece_null_is_what_a_calibrated_model_shows_by_chance():
     """A perfectly calibrated forecaster exceeds the null's 95th percentile on about 5 % of draws (not 0 %, as a
     fixed 0.05 bar would have it at this sample size, and not far more)."""
-    from almanac.ml.evaluators import ece_noise, expected_calibration_error
+    from almanac.ml.calibration import ece_noise, expected_calibration_error
 
     p = np.random.default_rng(0).uniform(0.35, 0.75, 1754)  # the default run's days and spread
     noise = ece_noise(np.zeros(1754), p, bins=10, n_boot=0, seed=0)

@@ -444,7 +444,7 @@ def test_params_error_is_a_value_error():
 
 
 def test_the_docs_document_every_key_as_the_schema_declares_it():
-    from almanac.cli import params_table
+    from almanac.doc_tables import params_table
 
     docs = (REPO_PARAMS.parent / "docs" / "parameters.md").read_text()
     table = docs.split("<!-- params:start -->\n", 1)[1].split("\n<!-- params:end -->", 1)[0]

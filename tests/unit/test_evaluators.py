@@ -18,14 +18,10 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from almanac.ml.evaluators import (
-    ModelEvaluator,
-    calibration_table,
-    confusion_table,
-    roc_table,
-    rolling_auc,
-    shap_importance,
-)
+from almanac.ml.calibration import calibration_table
+from almanac.ml.diagnostics import rolling_auc
+from almanac.ml.evaluators import ModelEvaluator, confusion_table, roc_table
+from almanac.ml.explanations import shap_importance
 from almanac.ml.models import ModelFactory
 
 EV = ModelEvaluator()

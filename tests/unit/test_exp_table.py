@@ -13,7 +13,8 @@ import pytest
 
 from almanac import exp_table
 from almanac.cli import main
-from almanac.experiments import TRIALS_NOTE, deflate, parse, text_table
+from almanac.exp_table import text_table
+from almanac.experiments import TRIALS_NOTE, deflate, parse
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from almanac.experiments import TRIALS_NOTE, parse, text_table
+from almanac.exp_table import text_table
+from almanac.experiments import TRIALS_NOTE, parse
 
 
 def entry(rev, model, auc, *, name=None, sharpe=1.5, seed=20161, target="rest_of_day", moments=None):

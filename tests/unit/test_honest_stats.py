@@ -10,9 +10,11 @@ from sklearn.metrics import roc_auc_score
 
 from almanac.config import BacktestParams
 from almanac.errors import AlmanacWarning
-from almanac.ml.backtester import CostModel, backtest, risk_coverage
+from almanac.ml.backtester import backtest
 from almanac.ml.evaluators import evaluate
 from almanac.ml.models import BASELINES
+from almanac.ml.pnl import CostModel
+from almanac.ml.thresholds import risk_coverage
 
 
 def _market(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -100,7 +102,7 @@ def test_baselines_are_compared_fold_by_fold():
 
 
 def test_trade_statistics_against_a_hand_count():
-    from almanac.ml.backtester import yearly
+    from almanac.ml.performance import yearly
 
     days = pd.bdate_range("2021-12-29", periods=6)  # three days in 2021, three in 2022
     sessions = pd.DataFrame(
@@ -143,7 +145,7 @@ def test_information_coefficient_pooled_and_per_fold():
 
 
 def test_breakdown_by_group():
-    from almanac.ml.evaluators import breakdown
+    from almanac.ml.diagnostics import breakdown
 
     rng = np.random.default_rng(5)
     n = 400
@@ -165,7 +167,7 @@ def test_breakdown_by_group():
 def test_breakdown_rows_in_natural_order_labelled_with_their_days():
     """Weekdays Monday to Friday (a categorical's order, not the first day's), years ascending, False before True;
     each label carries the group's days, which the DVC chart shows beside each bar."""
-    from almanac.ml.evaluators import breakdown
+    from almanac.ml.diagnostics import breakdown
 
     rng = np.random.default_rng(6)
     n = 300

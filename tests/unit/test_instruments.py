@@ -14,7 +14,8 @@ from almanac.data_sources.contracts import calendar_front
 from almanac.data_sources.files import build_file_dataset
 from almanac.errors import BarsError
 from almanac.instruments import instrument, modelled, root_of, table
-from almanac.ml.backtester import CostModel, backtest
+from almanac.ml.backtester import backtest
+from almanac.ml.pnl import CostModel
 from almanac.sessions import build_sessions
 from helpers import files_params, firstrate_lines, synthetic_bars, write_lines
 

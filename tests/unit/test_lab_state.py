@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from almanac.pages.lab_state import DuplicateRunError, ExperimentsCache, RunQueue, fingerprint, run_name, run_plots
-from almanac.pages.ml_lab import compare_rows, feature_sets, train_settings
+from almanac.pages.lab_views import compare_rows, feature_sets
+from almanac.pages.ml_lab import train_settings
 
 
 def _git_repo(path):

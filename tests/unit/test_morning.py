@@ -430,7 +430,8 @@ def test_this_mornings_file_goes_in_the_morning_folder(pipeline, tmp_path):
 def test_predict_sizes_a_day_as_the_backtest_did(pipeline):
     """``backtest.sizing: probability``: the contracts ``almanac predict`` states for a past day are the backtest's
     own for that day (one rule, :func:`almanac.ml.decision.contracts`, with the ATR known at the cutoff)."""
-    from almanac.ml.backtester import CostModel, backtest
+    from almanac.ml.backtester import backtest
+    from almanac.ml.pnl import CostModel
 
     root, params, files = pipeline
     base = load_params(params)

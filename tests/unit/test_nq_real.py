@@ -17,7 +17,8 @@ import pytest
 from almanac.config import BacktestParams
 from almanac.data_sources.files import build_file_dataset
 from almanac.errors import BarsError
-from almanac.ml.backtester import CostModel, backtest
+from almanac.ml.backtester import backtest
+from almanac.ml.pnl import CostModel
 from almanac.sessions import build_sessions
 from helpers import files_params
 

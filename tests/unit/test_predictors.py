@@ -123,11 +123,11 @@ def test_morning_reasons_fail_loudly_for_a_model_without_an_explainer():
 
     from sklearn.neighbors import KNeighborsClassifier
 
+    from almanac.ml.explanations import shap_contributions
     from almanac.ml.models import NoExplainerError
-    from almanac.ml.predictors import _contributions
 
     X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
     model = KNeighborsClassifier(n_neighbors=1).fit(X, [0, 1, 0, 1])
     predictor = SimpleNamespace(model=model, feature_names=["a", "b"])
     with pytest.raises(NoExplainerError, match="KNeighborsClassifier"):
-        _contributions(predictor, X.iloc[:1], history=X, top=2, explained_class=1)
+        shap_contributions(predictor, X.iloc[:1], history=X, top=2, explained_class=1)

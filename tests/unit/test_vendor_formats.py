@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from almanac import calendar
-from almanac.data_sources.files import build_file_dataset, normalize_contract
+from almanac.data_sources.contract_codes import normalize_contract
+from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.validation import BarsError, check_canonical
 from helpers import files_params
 

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from almanac.data_sources.csv_reader import MAX_LINE_BYTES
 from almanac.data_sources.files import build_file_dataset
-from almanac.data_sources.readers import MAX_LINE_BYTES
 from almanac.errors import AlmanacWarning, BarsError
 from helpers import files_params, firstrate_lines, synthetic_bars
 

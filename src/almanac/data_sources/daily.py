@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from almanac import calendar, instruments
-from almanac.data_sources.readers import MAX_ABS_VALUE, confine, read_text_bytes
+from almanac.data_sources.columns import MAX_ABS_VALUE
+from almanac.data_sources.raw_files import confine, read_text_bytes
 from almanac.errors import BarsError
 
 DEFAULT_AVAILABLE_AT = {"VIX": "16:15", "DX": "17:00", "TNX": "15:00", "WTI": "14:30"}

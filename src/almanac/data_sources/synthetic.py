@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import almanac
-from almanac import calendar
+from almanac import calendar, version
 from almanac.data_sources.canonical import Dataset
 from almanac.data_sources.contracts import build_continuous
 from almanac.data_sources.validation import check_canonical
@@ -25,7 +24,7 @@ def build_synthetic_dataset(spec: MarketSpec) -> Dataset:
         "source": "synthetic",
         "symbol": spec.symbol,
         "generator": spec.model_dump(exclude={"symbol", "start", "end"}),
-        "almanac_version": almanac.__version__,
+        "almanac_version": version.__version__,
         "timestamp_convention": "bar start, UTC",
         "tick": spec.tick,
         "roll_rule": "calendar",

@@ -7,207 +7,30 @@ prediction is a short (not a flat), and an abstention is flat (not a short).  Fu
 position x (exit - entry) x the instrument's dollars per point (``instruments.yaml``: ES $50, NQ $20, CL $1000),
 commission per side and contract, slippage in ticks on both fills of every contract; the position is side x contracts (:func:`almanac.ml.decision.contracts`).  Days without a trade
 earn exactly zero and count in the Sharpe ratio.
+
+This module holds the original design's :class:`MLBacktester`, the ``backtest`` stage's :func:`backtest` and the
+check that a result is thick enough for a significance claim (:func:`flag_degenerate`); what a position earns is
+:mod:`almanac.ml.pnl`, the summary statistics :mod:`almanac.ml.performance`, the threshold sweep
+:mod:`almanac.ml.thresholds`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from almanac import schemas
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.errors import AlmanacWarning
-from almanac.features.regime import atr_through_previous
-from almanac.instruments import instrument
-from almanac.ml.decision import (  # shared with almanac predict
-    contracts,
-    label_sides,
-    oof_side_probabilities,
-    positions,
-    side_probabilities,
-)
-from almanac.ml.metrics import (
-    annualised_sharpe,
-    deflated_sharpe_benchmark,
-    probabilistic_sharpe,
-    stationary_bootstrap_ci,
-)
+from almanac.ml.decision import contracts, label_sides, positions, side_probabilities  # shared with almanac predict
+from almanac.ml.metrics import annualised_sharpe, stationary_bootstrap_ci
+from almanac.ml.performance import sizing_statistics, stated_and_realised, summarize
+from almanac.ml.pnl import CostModel, atr_at_cutoff, daily_pnl
+from almanac.ml.thresholds import in_fold_thresholds, oof_sides
 from almanac.sessions import indexed_by_trade_date, traded_symbol
-
-TRADING_DAYS = 252
-
-
-@dataclasses.dataclass(frozen=True)
-class CostModel:
-    """Contract specification (dollars per point and tick, from ``instruments.yaml``; default ES: $50 a point,
-    0.25 tick) and trading costs (``backtest.*``)."""
-
-    point_value_usd: float = instrument(DEFAULTS.data.symbol).point_value_usd
-    tick: float = instrument(DEFAULTS.data.symbol).tick
-    commission_usd: float = DEFAULTS.backtest.commission_usd  # per side
-    slippage_ticks: float = DEFAULTS.backtest.slippage_ticks  # per fill
-
-    @classmethod
-    def from_params(cls, backtest: BacktestParams, *, symbol: str = DEFAULTS.data.symbol) -> CostModel:
-        """Costs of ``backtest.*`` on one contract of ``symbol`` (``data.symbol``)."""
-        spec = instrument(symbol)
-        return cls(
-            point_value_usd=spec.point_value_usd,
-            tick=spec.tick,
-            commission_usd=backtest.commission_usd,
-            slippage_ticks=backtest.slippage_ticks,
-        )
-
-
-def atr_at_cutoff(sessions: pd.DataFrame, atr_days: int = DEFAULTS.features.atr_days) -> pd.Series:
-    """The Wilder ATR(``atr_days``) in index points that each trade date's cutoff knows: through the *previous* RTH
-    session (NaN where that window misses a session), indexed by trade date; what probability sizing weighs the
-    risk budget against.  ``sessions`` is the session table (every trading day, ``high, low, close, prev_close``),
-    with a ``trade_date`` column or index; it is not mutated.
-
-    Examples
-    --------
-    >>> days = pd.bdate_range("2024-01-02", periods=4)
-    >>> s = pd.DataFrame({"trade_date": days, "high": [102.0, 103, 104, 105], "low": [98.0, 99, 100, 101],
-    ...                   "close": [100.0, 101, 102, 103], "prev_close": [100.0, 100, 101, 102]})
-    >>> atr_at_cutoff(s, 2).tolist()  # day 3 knows days 1-2; day 1 and 2 too few days
-    [nan, nan, 4.0, 4.0]
-    """
-    return atr_through_previous(indexed_by_trade_date(sessions), atr_days).rename("atr_pts")
-
-
-def daily_pnl(sessions: pd.DataFrame, side: pd.Series, costs: CostModel) -> pd.DataFrame:
-    """Per trade date: position, entry and exit prices, gross, costs and net P&L in USD.
-
-    ``sessions`` indexed by trade date (``cutoff_price``, ``close``); ``side`` the signed contracts on the same dates
-    (+n long, -n short, 0 flat; {-1, 0, 1} with one contract).  P&L and costs scale with the contracts.  A day without
-    a cutoff price or close cannot be traded and is flat (``untradable`` True).
-    """
-    s = sessions.reindex(side.index)
-    tradable = s["cutoff_price"].notna() & s["close"].notna()
-    pos = side.where(tradable, 0).astype(np.int64)
-    slip = costs.slippage_ticks * costs.tick
-    direction = np.sign(pos)  # every contract fills at the same price: slippage per fill, not per contract
-    entry = s["cutoff_price"] + direction * slip
-    exit_ = s["close"] - direction * slip
-    gross = (pos * (s["close"] - s["cutoff_price"]) * costs.point_value_usd).fillna(0.0)
-    cost = pos.abs() * (2 * costs.commission_usd + 2 * slip * costs.point_value_usd)
-    net = (pos * (exit_ - entry) * costs.point_value_usd).fillna(0.0) - pos.abs() * 2 * costs.commission_usd
-    # The benchmark: long one contract from the cutoff to the close every tradable day, same costs.
-    hold = tradable.astype(np.int64)
-    hold_pnl = (hold * ((s["close"] - slip) - (s["cutoff_price"] + slip)) * costs.point_value_usd).fillna(0.0)
-    hold_pnl = hold_pnl - hold * 2 * costs.commission_usd
-    out = pd.DataFrame(
-        {
-            "position": pos,
-            "entry": entry.where(pos != 0),
-            "exit": exit_.where(pos != 0),
-            "gross_pnl_usd": gross,
-            "cost_usd": cost.astype(float),
-            "pnl_usd": net,
-            "hold_pnl_usd": hold_pnl,
-            "untradable": ~tradable,
-        },
-        index=side.index,
-    )
-    out["equity_usd"] = out["pnl_usd"].cumsum()
-    out["hold_equity_usd"] = out["hold_pnl_usd"].cumsum()  # the benchmark: long at every cutoff
-    out["drawdown_usd"] = out["equity_usd"] - out["equity_usd"].cummax().clip(lower=0.0)
-    return out
-
-
-def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
-    """Flat metrics of a daily P&L frame: ``sharpe`` (annualised sqrt(252), all days, flat days at zero),
-    ``max_drawdown`` (largest peak-to-trough fall of cumulative P&L, USD, positive), ``win_rate`` (share of
-    trades with positive net P&L), ``trades``, ``coverage`` (trades / days), ``total_pnl_usd``, ``avg_trade_usd``,
-    ``psr`` (probability that the true Sharpe exceeds 0) and ``dsr`` (deflated for ``n_trials``, reported as
-    ``n_trials_used``)."""
-    r = pnl["pnl_usd"].to_numpy(dtype=float)
-    traded = pnl["position"].to_numpy() != 0
-    sd = r.std(ddof=1) if len(r) > 1 else float("nan")
-    sharpe = float(r.mean() / sd * math.sqrt(TRADING_DAYS)) if sd and sd > 0 else 0.0
-    n = len(r)
-    benchmark = deflated_sharpe_benchmark(1.0 / max(n - 1, 1), n_trials)
-    return {
-        "sharpe": sharpe,
-        "max_drawdown": float(-pnl["drawdown_usd"].min()) if n else 0.0,
-        "win_rate": float((r[traded] > 0).mean()) if traded.any() else float("nan"),
-        "trades": int(traded.sum()),
-        "days": int(n),
-        "coverage": float(traded.mean()) if n else 0.0,
-        "total_pnl_usd": float(r.sum()),
-        "avg_trade_usd": float(r[traded].mean()) if traded.any() else float("nan"),
-        "long_trades": int((pnl["position"] > 0).sum()),
-        "short_trades": int((pnl["position"] < 0).sum()),
-        "untradable_days": int(pnl["untradable"].sum()),
-        "psr": probabilistic_sharpe(r, 0.0),
-        "dsr": probabilistic_sharpe(r, benchmark),
-        "n_trials_used": int(n_trials),  # the trials dsr is deflated for (backtest.n_trials); almanac exps counts runs
-        # What deflating this run among other experiments needs later (almanac exps): the moments of the P&L.
-        "pnl_skew": float(stats.skew(r)) if n > 2 else float("nan"),
-        "pnl_kurtosis": float(stats.kurtosis(r, fisher=False)) if n > 3 else float("nan"),
-        **trade_statistics(pnl),
-    }
-
-
-def trade_statistics(pnl: pd.DataFrame) -> dict[str, float]:
-    """What a trader reads next to the Sharpe ratio, from the daily P&L frame.
-
-    ``gross_pnl_usd`` and ``cost_usd`` (net = ``total_pnl_usd``), ``sortino`` (annualised, downside deviation
-    over all days), ``calmar`` (annualised P&L / maximum drawdown), ``profit_factor`` (winning trades' P&L /
-    losing trades' loss), ``longest_drawdown_days`` (trade dates spent below an earlier equity peak), and the
-    benchmark of always being long one contract from the cutoff to the close, net of the same costs:
-    ``buy_hold_pnl_usd`` and ``buy_hold_sharpe``.  ``avg_trade_usd`` is the expectancy per trade and
-    ``coverage`` the exposure (share of days in the market).
-    """
-    r = pnl["pnl_usd"].to_numpy(dtype=float)
-    traded = pnl["position"].to_numpy() != 0
-    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2))) if len(r) else 0.0
-    drawdown = float(-pnl["drawdown_usd"].min()) if len(r) else 0.0
-    wins, losses = r[traded & (r > 0)].sum(), -r[traded & (r < 0)].sum()
-    under = (pnl["drawdown_usd"].to_numpy() < 0).astype(np.int64)
-    runs = np.diff(np.flatnonzero(np.concatenate([[1], under == 0, [1]]))) - 1  # lengths of runs under water
-    hold = pnl["hold_pnl_usd"].to_numpy(dtype=float)
-    hold_sd = hold.std(ddof=1) if len(hold) > 1 else float("nan")
-    return {
-        "gross_pnl_usd": float(pnl["gross_pnl_usd"].sum()),
-        "cost_usd": float(pnl["cost_usd"].sum()),
-        "sortino": float(r.mean() / downside * math.sqrt(TRADING_DAYS)) if downside > 0 else float("nan"),
-        "calmar": float(r.mean() * TRADING_DAYS / drawdown) if drawdown > 0 else float("nan"),
-        "profit_factor": float(wins / losses) if losses > 0 else float("nan"),
-        "longest_drawdown_days": int(runs.max()) if len(runs) else 0,
-        "buy_hold_pnl_usd": float(hold.sum()),
-        "buy_hold_sharpe": float(hold.mean() / hold_sd * math.sqrt(TRADING_DAYS)) if hold_sd > 0 else float("nan"),
-    }
-
-
-def yearly(pnl: pd.DataFrame) -> pd.DataFrame:
-    """Per calendar year: days, trades, hit rate, net P&L, Sharpe, and the buy-and-hold benchmark's P&L.
-
-    ``pnl``: the daily frame (indexed by trade date) or the equity table :func:`backtest` returns.
-    """
-    pnl = indexed_by_trade_date(pnl)
-    year = pd.DatetimeIndex(pnl.index).year
-    traded = pnl["position"] != 0
-    frame = pnl.assign(year=year, traded=traded, hit=traded & (pnl["gross_pnl_usd"] > 0))
-    grouped = frame.groupby("year")
-    table = pd.DataFrame(
-        {
-            "days": grouped.size(),
-            "trades": grouped["traded"].sum(),
-            "hit_rate": grouped["hit"].sum() / grouped["traded"].sum().replace(0, np.nan),
-            "pnl_usd": grouped["pnl_usd"].sum(),
-            "sharpe": grouped["pnl_usd"].mean() / grouped["pnl_usd"].std(ddof=1) * math.sqrt(TRADING_DAYS),
-            "buy_hold_pnl_usd": grouped["hold_pnl_usd"].sum(),
-        }
-    )
-    return table.reset_index()
-
 
 MIN_DAYS = 60  # fewer out-of-fold days: no Sharpe-based significance is reported
 MIN_TRADES = 30  # fewer trades: likewise
@@ -293,20 +116,6 @@ def flag_degenerate(metrics: dict, signal: np.ndarray, folds: np.ndarray | None 
             AlmanacWarning, stacklevel=2,
         )  # fmt: skip
     return out
-
-
-def stated_and_realised(position: np.ndarray, p_long: np.ndarray, p_short: np.ndarray, *, sides: np.ndarray) -> dict:
-    """On the days that trade: ``traded_confidence``, the mean probability of the side taken (what the model
-    said), and ``traded_hit_rate``, the share of those days whose label favoured that side (what happened); a
-    calibrated model has the two close.  ``sides`` is :func:`almanac.ml.decision.label_sides` of the labels."""
-    traded = (position != 0) & np.isfinite(sides)
-    if not traded.any():
-        return {"traded_confidence": float("nan"), "traded_hit_rate": float("nan")}
-    stated = np.where(position > 0, p_long, p_short)[traded]
-    return {
-        "traded_confidence": float(stated.mean()),
-        "traded_hit_rate": float((sides[traded] == position[traded]).mean()),
-    }
 
 
 class MLBacktester:
@@ -429,21 +238,11 @@ def backtest(
     """
     settings = schemas.params(settings, BacktestParams, fn="backtest", arg="settings") or DEFAULTS.backtest
     costs = schemas.params(costs, CostModel, fn="backtest", arg="costs")
-    spec, required = _oof_spec(oof)
-    oof = schemas.table(oof, spec, fn="backtest", arg="oof", required=required, optional=("fold",), trade_date="column")
-    sized = ["high", "low", "prev_close"] if settings.sizing != "fixed" else []
-    sessions = schemas.table(sessions, schemas.SESSIONS, fn="backtest", arg="sessions",
-                             required=["trade_date", "cutoff_price", "close", *sized], trade_date="either")  # fmt: skip
+    oof, sessions = _checked_inputs(oof, sessions, sized=settings.sizing != "fixed")
     # One contract of the instrument the sessions trade (their contract codes), not data.symbol's default.
     costs = costs or CostModel.from_params(settings, symbol=traded_symbol(sessions))
     p_long, p_short = oof_sides(oof)
-    threshold = np.full(len(p_long), settings.threshold)
-    if settings.threshold_mode == "in_fold":
-        if "fold" not in oof.columns:
-            raise ValueError("backtest.threshold_mode in_fold needs the out-of-fold predictions' fold column")
-        threshold = in_fold_thresholds(
-            oof["fold"].to_numpy(), p_long, p_short, sessions=sessions, costs=costs, first=settings.threshold
-        )
+    threshold = _thresholds(oof, p_long, p_short, sessions=sessions, costs=costs, settings=settings)
     atr_pts = atr_at_cutoff(sessions, atr_days) if settings.sizing != "fixed" else None
     result = MLBacktester(costs=costs).backtest_probabilities(
         sessions, p_long, p_short, threshold=threshold, n_trials=settings.n_trials, sizing=settings, atr_pts=atr_pts
@@ -466,12 +265,18 @@ def backtest(
                 position, p_long.to_numpy(), p_short.to_numpy(), sides=label_sides(oof["y_true"].to_numpy())
             )
         )
-    pnl["p_long"] = p_long.reindex(pnl.index)  # the probability acted on (P(up); P(long classes) for archetypes)
-    pnl["threshold"] = pd.Series(threshold, index=p_long.index).reindex(pnl.index)
-    columns = ["trade_date", "p_long", "threshold", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",
-               "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
-    equity = pnl.reset_index()[columns]
-    return result, equity
+    return result, _equity_table(pnl, p_long, threshold)
+
+
+def _checked_inputs(oof, sessions, *, sized: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``oof`` and ``sessions`` converted and checked as :mod:`almanac.schemas` says (``sized``: probability sizing
+    also needs the sessions' ``high, low, prev_close`` for the ATR)."""
+    spec, required = _oof_spec(oof)
+    oof = schemas.table(oof, spec, fn="backtest", arg="oof", required=required, optional=("fold",), trade_date="column")
+    sized = ["high", "low", "prev_close"] if sized else []
+    sessions = schemas.table(sessions, schemas.SESSIONS, fn="backtest", arg="sessions",
+                             required=["trade_date", "cutoff_price", "close", *sized], trade_date="either")  # fmt: skip
+    return oof, sessions
 
 
 def _oof_spec(oof) -> tuple[dict[str, str], list[str]]:
@@ -483,83 +288,29 @@ def _oof_spec(oof) -> tuple[dict[str, str], list[str]]:
     return spec, ["trade_date", *proba]
 
 
-def sizing_statistics(pnl: pd.DataFrame, side: np.ndarray) -> dict[str, float]:
-    """What probability sizing did, from the daily P&L frame (signed contracts in ``position``) and the decision
-    ``side`` (+1, -1, 0) of the same days: ``contracts_mean`` and ``contracts_max`` over the days that trade,
-    ``pnl_per_contract_usd`` (net P&L over the contracts traded) and ``sized_out_days`` (the decision traded on a
-    tradable day, the size was 0: the risk budget or an unknown ATR)."""
-    size = np.abs(pnl["position"].to_numpy())
-    traded = size > 0
-    total = int(size.sum())
-    return {
-        "contracts_mean": float(size[traded].mean()) if traded.any() else float("nan"),
-        "contracts_max": int(size.max()) if len(size) else 0,
-        "pnl_per_contract_usd": float(pnl["pnl_usd"].sum() / total) if total else float("nan"),
-        "sized_out_days": int(((np.asarray(side) != 0) & ~traded & ~pnl["untradable"].to_numpy()).sum()),
-    }
-
-
-def oof_sides(oof: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """``(P(long), P(short))`` by trade date from out-of-fold predictions: ``probability`` and its complement for
-    a binary target, the archetype classes' ``probability_<class>`` columns summed by side otherwise."""
-    index = pd.DatetimeIndex(oof["trade_date"], name="trade_date")
-    long_, short = oof_side_probabilities(oof)
-    return pd.Series(long_, index=index), pd.Series(short, index=index)
-
-
-RISK_COVERAGE_THRESHOLDS = np.round(np.arange(0.50, 0.801, 0.025), 3)
-
-
-def in_fold_thresholds(
-    folds: np.ndarray, p_long: pd.Series, p_short: pd.Series, *, sessions: pd.DataFrame, costs: CostModel, first: float
-) -> np.ndarray:
-    """Per day, the threshold chosen without its own test block: for each fold, the one of
-    :data:`RISK_COVERAGE_THRESHOLDS` with the best net P&L on the out-of-fold days of the *earlier* folds (days
-    inside that fold's training window, predicted out of sample); ``first`` for the first fold, which has none.
-    Ties go to the higher threshold (fewer trades).
-    """
-    daily = indexed_by_trade_date(sessions)
-    out = np.full(len(folds), first, dtype=float)
-    for fold in np.unique(folds):  # a dozen folds, each a threshold sweep over the earlier days
-        past = folds < fold
-        if not past.any():
-            continue
-        totals = [
-            (round(pnl["pnl_usd"].sum(), 6), t)
-            for t, pnl in pnl_by_threshold(p_long[past], p_short[past], daily=daily, costs=costs)
-        ]
-        out[folds == fold] = max(totals)[1]  # best P&L; a tie goes to the higher threshold
-    return out
-
-
-def pnl_by_threshold(p_long: pd.Series, p_short: pd.Series, *, daily: pd.DataFrame, costs: CostModel):
-    """``(threshold, daily P&L frame)`` for each of :data:`RISK_COVERAGE_THRESHOLDS`: the one threshold sweep
-    that the risk-coverage table and the in-fold threshold choice both read."""
-    long_, short = p_long.to_numpy(dtype=float), p_short.to_numpy(dtype=float)
-    for threshold in RISK_COVERAGE_THRESHOLDS:  # thirteen thresholds, each vectorised over the days
-        side = pd.Series(positions(long_, short, float(threshold)), index=p_long.index)
-        yield float(threshold), daily_pnl(daily, side, costs)
-
-
-def risk_coverage(oof: pd.DataFrame, sessions: pd.DataFrame, *, costs: CostModel) -> pd.DataFrame:
-    """Coverage, hit rate and P&L if the threshold were each of 0.500, 0.525, ..., 0.800 (any target: the
-    archetypes trade their summed side probabilities).
-
-    A look at the whole trade-off, not a way to pick the threshold: every row uses the same out-of-fold
-    probabilities, so choosing the best row afterwards is in-sample selection.
-    """
-    p_long, p_short = oof_sides(oof)
-    rows = []
-    for threshold, pnl in pnl_by_threshold(p_long, p_short, daily=indexed_by_trade_date(sessions), costs=costs):
-        traded = pnl["position"] != 0
-        rows.append(
-            {
-                "threshold": threshold,
-                "coverage": float(traded.mean()) if len(pnl) else 0.0,
-                "trades": int(traded.sum()),
-                "hit_rate": float((pnl.loc[traded, "gross_pnl_usd"] > 0).mean()) if traded.any() else float("nan"),
-                "pnl_usd": float(pnl["pnl_usd"].sum()),
-                "avg_trade_usd": float(pnl.loc[traded, "pnl_usd"].mean()) if traded.any() else float("nan"),
-            }
+def _thresholds(
+    oof: pd.DataFrame, p_long: pd.Series, p_short: pd.Series, *, sessions: pd.DataFrame, costs: CostModel,
+    settings: BacktestParams,
+) -> np.ndarray:  # fmt: skip
+    """The threshold of each out-of-fold day: ``backtest.threshold``, or the in-fold choice
+    (:func:`almanac.ml.thresholds.in_fold_thresholds`) with ``threshold_mode: in_fold``."""
+    threshold = np.full(len(p_long), settings.threshold)
+    if settings.threshold_mode == "in_fold":
+        if "fold" not in oof.columns:
+            raise ValueError("backtest.threshold_mode in_fold needs the out-of-fold predictions' fold column")
+        threshold = in_fold_thresholds(
+            oof["fold"].to_numpy(), p_long, p_short, sessions=sessions, costs=costs, first=settings.threshold
         )
-    return pd.DataFrame(rows)
+    return threshold
+
+
+def _equity_table(pnl: pd.DataFrame, p_long: pd.Series, threshold: np.ndarray) -> pd.DataFrame:
+    """The ``equity`` table :func:`backtest` returns, from the daily P&L frame and the probability and threshold
+    acted on."""
+    pnl = pnl.assign(
+        p_long=p_long.reindex(pnl.index),  # the probability acted on (P(up); P(long classes) for archetypes)
+        threshold=pd.Series(threshold, index=p_long.index).reindex(pnl.index),
+    )
+    columns = ["trade_date", "p_long", "threshold", "position", "entry", "exit", "gross_pnl_usd", "pnl_usd", "hold_pnl_usd",
+               "equity_usd", "drawdown_usd", "hold_equity_usd"]  # fmt: skip
+    return pnl.reset_index()[columns]

@@ -63,7 +63,7 @@ def contracts(
 
     ``side`` is :func:`positions`' decision (+1, -1, 0); ``p_long`` and ``p_short`` the probabilities it acted on
     (for archetypes the side sums of :func:`side_probabilities`); ``atr_pts`` the Wilder ATR in index points known at
-    each day's cutoff (through the previous session: ``almanac.ml.backtester.atr_at_cutoff``).  All are arrays of one
+    each day's cutoff (through the previous session: ``almanac.ml.pnl.atr_at_cutoff``).  All are arrays of one
     length (or scalars).
 
     * ``fixed``: one contract on every day that trades, 0 when the decision abstains (``atr_pts`` is not read).

@@ -71,7 +71,8 @@ def thresholds(oof: pd.DataFrame, *, params: Params, sessions: pd.DataFrame) -> 
     with ``threshold_mode: in_fold`` the one chosen on the out-of-fold days before the row's fold."""
     if params.backtest.threshold_mode == "fixed":
         return np.full(len(oof), params.backtest.threshold, dtype=float)
-    from almanac.ml.backtester import CostModel, in_fold_thresholds, oof_sides  # lazily: scipy
+    from almanac.ml.pnl import CostModel  # lazily: only the in-fold thresholds need the P&L
+    from almanac.ml.thresholds import in_fold_thresholds, oof_sides
 
     p_long, p_short = oof_sides(oof)
     costs = CostModel.from_params(params.backtest, symbol=params.data.symbol)

@@ -112,11 +112,11 @@ class ModelTrainer:
     def _fold_shap(
         self, model, X_train: pd.DataFrame, X_test: pd.DataFrame, *, fold: int, present: np.ndarray
     ) -> pd.DataFrame | None:
-        from almanac.ml.evaluators import ModelEvaluator  # lazily: shap is slow to import
+        from almanac.ml.explanations import compute_shap_values  # lazily: shap is slow to import
 
         if len(present) < 2:  # a fold that saw one class has a constant model: nothing to explain
             return None
-        values = ModelEvaluator().compute_shap_values(model, X_test, background=X_train)
+        values = compute_shap_values(model, X_test, background=X_train)
         if values is None:  # a baseline: nothing to explain
             return None
         values = np.asarray(values, dtype=float)
