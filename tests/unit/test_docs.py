@@ -133,3 +133,46 @@ def test_imports_follow_the_layering():
     )
     gone = KNOWN_EXCEPTIONS - set(upward)
     assert not gone, f"no longer needed: remove {sorted(gone)} from KNOWN_EXCEPTIONS and docs/architecture.md"
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Each module of the package -> the package's modules it imports (lazy imports included)."""
+    modules = {}
+    for path in sorted(SRC.rglob("*.py")):
+        parts = [p for p in path.relative_to(SRC.parent).with_suffix("").parts if p != "__init__"]
+        modules[".".join(parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level and node.module in modules:
+                subs = {f"{node.module}.{a.name}" for a in node.names} & set(modules)
+                targets |= subs or {node.module}
+        graph[name] = targets - {name}
+    return graph
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    import graphlib
+
+    graph = _module_imports()
+    assert "almanac.ml.morning_bars" in graph["almanac.ml.predictors"]  # the scan sees a lazy import (predict_day's)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as err:
+        raise AssertionError(f"an import cycle (a lazy import is one too): {' -> '.join(err.args[1])}") from None
+
+
+def test_modules_and_functions_stay_short():
+    """The house style's sizes: a module over 400 lines or a function over 100 is split along its seams."""
+    long_modules, long_functions = [], []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text()
+        if text.count("\n") > 400:
+            long_modules.append(f"{path.relative_to(SRC)} ({text.count(chr(10))} lines)")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 100:
+                long_functions.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}")
+    assert not long_modules and not long_functions, f"split: {long_modules + long_functions}"

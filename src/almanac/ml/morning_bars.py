@@ -7,7 +7,9 @@ bars show that the cutoff has passed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +22,6 @@ from almanac.ml import morning
 from almanac.ml.decision import positions, side_probabilities
 from almanac.ml.explanations import shap_contributions
 from almanac.ml.morning_answer import MorningPrediction, contracts_traded, out_of_fold_prediction
-from almanac.ml.predictors import ModelPredictor
 from almanac.paths import PipelineFiles
 
 
@@ -73,13 +74,14 @@ def _refuse_missing(row: pd.Series, names: list[str], stored: pd.DataFrame, sess
 
 def predict_from_bars(
     date, *, params: Params, files: PipelineFiles, sessions: pd.DataFrame, registered: dict, top: int,
-    extra_bars, in_sample: bool, lock: Path,
+    extra_bars, in_sample: bool, load_predictor: Callable[[], Any],
 ) -> MorningPrediction:  # fmt: skip
     """The answer built from bars: today's (with ``extra_bars``), or the registered model's in-sample one.
 
     ``sessions`` is the pipeline's session table, ``registered`` the registry's ``model``, ``version`` and
-    ``model_sha256``, ``lock`` the ``dvc.lock`` whose md5 the model file must match.  A labelled day without
-    ``in_sample`` gets its out-of-fold answer.
+    ``model_sha256``; ``load_predictor`` returns the registered model's
+    :class:`~almanac.ml.predictors.ModelPredictor`, called only when the answer needs it (passed in: that module
+    calls this one).  A labelled day without ``in_sample`` gets its out-of-fold answer.
     """
     from almanac.features.ml_features import build_features
 
@@ -95,7 +97,7 @@ def predict_from_bars(
             day, today, params=params, files=files, sessions=stored, registered=registered, top=top,
             new_bars=int(len(new_used)),
         )  # fmt: skip
-    predictor = ModelPredictor(files.model, registry_path=files.registry, lock_path=lock)
+    predictor = load_predictor()
     features, _ = build_features(bars, sessions, read_table(files.daily), settings=params.features)
     X = features.loc[[day], predictor.feature_names]
     history = read_table(files.features, columns=predictor.feature_names)
@@ -180,7 +182,7 @@ def _refuse_before_the_cutoff(day: pd.Timestamp, today: pd.Series, bars: pd.Data
 
 
 def _model_answer(
-    day: pd.Timestamp, today: pd.Series, predictor: ModelPredictor, X: pd.DataFrame, *, history: pd.DataFrame,
+    day: pd.Timestamp, today: pd.Series, predictor, X: pd.DataFrame, *, history: pd.DataFrame,
     params: Params, files: PipelineFiles, stored: pd.DataFrame, sessions: pd.DataFrame, registered: dict, top: int,
     new_bars: int, fitted: bool,
 ) -> MorningPrediction:  # fmt: skip

@@ -242,6 +242,10 @@ def predict_day(
             and morning.fitted_on(files.labels, day, params.labels.target)
         ):
             return out_of_fold_prediction(day, stored.iloc[-1], new_bars=0, **common)
-    from almanac.ml.morning_bars import predict_from_bars  # here: it imports this module (ModelPredictor)
+    from almanac.ml.morning_bars import predict_from_bars  # on use: it imports feature code a past day needs not
 
-    return predict_from_bars(date, extra_bars=extra_bars, in_sample=in_sample, lock=lock, **common)
+    def load_predictor() -> ModelPredictor:
+        return ModelPredictor(files.model, registry_path=files.registry, lock_path=lock)
+
+    return predict_from_bars(date, extra_bars=extra_bars, in_sample=in_sample, load_predictor=load_predictor,
+                             **common)  # fmt: skip
