@@ -73,18 +73,10 @@ robustness: venv ## defaults protocol (16 models, 8 selection + 5 evaluation see
 
 SWEEP_MODELS  ?= logistic,lightgbm,xgboost
 SWEEP_CUTOFFS ?= '10:15','10:30'
+SWEEP_ARGS    ?= -j 2
 
-sweep: venv ## queue a grid (3 models x 2 cutoffs) from the committed params, run 2 at a time, print the table
-	@git diff --quiet HEAD -- params.yaml || { echo "params.yaml differs from the last commit (a previous dvc exp run -S applied its settings?): commit it, or restore it with git checkout params.yaml, then run make sweep again"; exit 1; }
-	$(BIN)/dvc queue remove --success --failed  # forget finished tasks of earlier sweeps (their experiments stay)
-	$(BIN)/dvc exp run --queue -S "train.model=$(SWEEP_MODELS)" -S "features.cutoff=$(SWEEP_CUTOFFS)"
-	$(BIN)/dvc queue start -j 2
-	@while s="$$($(BIN)/dvc queue status)"; echo "$$s" | grep -qE 'Queued|Running'; do \
-	  echo "$$(date +%H:%M:%S) sweep: $$(echo "$$s" | grep -cE 'Success|Failed') done, $$(echo "$$s" | grep -c Running) running, $$(echo "$$s" | grep -c Queued) queued"; \
-	  sleep 10; done
-	$(BIN)/dvc queue stop
-	@! $(BIN)/dvc queue status | grep -q Failed || { $(BIN)/dvc queue status; echo "some experiments failed: see dvc queue logs <name>"; exit 1; }
-	$(BIN)/almanac exps
+sweep: venv ## a grid (3 models x 2 cutoffs) from the committed params with almanac sweep, then the table; SWEEP_ARGS='--local-cluster 2' runs it on Dask
+	$(BIN)/almanac sweep -S "train.model=$(SWEEP_MODELS)" -S "features.cutoff=$(SWEEP_CUTOFFS)" $(SWEEP_ARGS)
 
 clean: ## remove the virtual environment and caches (not DVC outputs)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

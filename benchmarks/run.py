@@ -3,7 +3,8 @@
 Each stage runs as its own process (exactly the command ``dvc.yaml`` runs) in a scratch copy of the repository,
 ``--repeat`` times, in pipeline order; then the whole pipeline runs with ``dvc repro --force``.  The table reports
 the median wall time and the largest peak RSS (``ru_maxrss`` of the process and the children it waited for, from
-``os.wait4``).  ``almanac predict`` is timed on the pipeline's outputs.  Targets come from the issues; a figure over target is printed as such, never hidden.
+``os.wait4``).  ``almanac predict`` is timed on the pipeline's outputs, the ML Lab in a browser
+(``benchmarks/lab.py``) and a sweep's throughput on both backends (``benchmarks/sweep.py``).  Targets come from the issues; a figure over target is printed as such, never hidden.
 
     python benchmarks/run.py [--repeat 3] [--out benchmarks/results.md]
 """
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         rows.append(_measure_ingest(work, args.repeat))
     rows += _measure_lab(args.repeat)
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import sweep  # benchmarks/sweep.py: the same 6 experiments on DVC's queue and on a Dask LocalCluster
+
+    sweeps = sweep.block(sweep.measure())
     lines = [
         f"Machine: {_machine()}",
         f"Date: {time.strftime('%Y-%m-%d')}; {args.repeat} runs each, default params.yaml (9 years, ~3.1 M bars), stages in pipeline order.",
@@ -168,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
         "| stage | median wall s | range s | peak RSS MiB | target | verdict |",
         "|---|---|---|---|---|---|",
         *rows,
+        "",
+        sweeps,
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -15,6 +15,13 @@ from almanac.synth.market import MarketSpec
 REPO = Path(__file__).resolve().parents[1]
 SHARED_REAL = REPO.parent / "shared" / "data" / "real"
 DEFAULT_CUTOFF = dt.time(10, 15)
+# The longest tests start first: with `-n 2` a long test collected last would run alone at the end.
+FIRST = ("tests/pipeline/test_sweep.py",)
+
+
+def pytest_collection_modifyitems(items):
+    """Run :data:`FIRST` before the rest (a stable sort: every other test keeps its order)."""
+    items.sort(key=lambda item: not item.nodeid.startswith(FIRST))
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import sys
 import typing
 from pathlib import Path
 
-from almanac import exp_table
+from almanac import exp_table, sweep
 from almanac.config import DEFAULTS, DataParams, ParamsError, dotted_keys, get_dotted, load_params, parse_cutoff
 from almanac.doc_tables import params_table, pipeline_table
 from almanac.paths import PipelineFiles
@@ -349,7 +349,8 @@ def _add_lab(sub) -> None:
 
 
 # The subcommands in `almanac --help`'s order: each adds its parser, its arguments and its `_cmd_*` function.
-SUBCOMMANDS = (_add_params, _add_info, _add_oracle, _add_predict, _add_plots, _add_report, _add_exps, _add_lab)
+SUBCOMMANDS = (_add_params, _add_info, _add_oracle, _add_predict, _add_plots, _add_report, _add_exps, sweep.add_parser,
+               _add_lab)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
