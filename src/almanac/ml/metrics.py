@@ -69,6 +69,22 @@ def bootstrap_auc_ci(
     return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1.0 - tail))
 
 
+def stationary_bootstrap_indices(rng: np.random.Generator, n: int, block_days: int) -> np.ndarray:
+    """Row indices of one stationary-bootstrap resample of ``n`` rows with mean block length ``block_days``.
+
+    The draws of ``arch.bootstrap.StationaryBootstrap.update_indices`` (``rng.integers(n, size=n)``, then
+    ``rng.random(n)``; a row starts a new block when its uniform is at most ``1 / block_days``, otherwise it
+    follows the previous row, wrapping at ``n``), so a seed gives arch's resamples, computed without a loop per
+    row and without importing arch (with the numba it loads, about a second of every stage start).
+    """
+    start = rng.integers(n, size=n, dtype=np.int64)
+    fresh = rng.random(n) <= 1.0 / block_days
+    fresh[0] = True
+    rows = np.arange(n)
+    block_start = np.maximum.accumulate(np.where(fresh, rows, 0))
+    return (start[block_start] + (rows - block_start)) % n
+
+
 def stationary_bootstrap_ci(
     statistic, *arrays: np.ndarray, block_days: int, n_boot: int, seed: int, level: float = 0.95
 ) -> tuple[float, float]:
@@ -76,16 +92,19 @@ def stationary_bootstrap_ci(
 
     Days are resampled in runs of geometric length with mean ``block_days``, so the serial dependence of daily
     outcomes (volatility clusters, regimes) stays in each resample; an i.i.d. bootstrap would understate the
-    uncertainty.  ``arch.bootstrap.StationaryBootstrap`` draws the resamples; a resample where the statistic is
-    undefined (NaN: one class only) is left out of the quantiles.
+    uncertainty.  :func:`stationary_bootstrap_indices` draws the resamples (those of
+    ``arch.bootstrap.StationaryBootstrap`` for the same seed); a resample where the statistic is undefined (NaN:
+    one class only) is left out of the quantiles.
     """
-    from arch.bootstrap import StationaryBootstrap  # imported lazily: only the stages that report intervals
-
     n = len(arrays[0])
     if n_boot <= 0 or n < 2 * block_days:
         return float("nan"), float("nan")
-    sampler = StationaryBootstrap(block_days, *[np.asarray(a) for a in arrays], seed=np.random.default_rng(seed))
-    values = np.array([statistic(*data) for data, _ in sampler.bootstrap(n_boot)])  # n_boot resamples
+    rng = np.random.default_rng(seed)
+    arrays = tuple(np.asarray(a) for a in arrays)
+    values = np.empty(n_boot)
+    for i in range(n_boot):  # one iteration per resample, each vectorised
+        rows = stationary_bootstrap_indices(rng, n, block_days)
+        values[i] = statistic(*(a[rows] for a in arrays))
     if np.isnan(values).all():
         return float("nan"), float("nan")
     tail = (1.0 - level) / 2.0
