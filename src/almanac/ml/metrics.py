@@ -123,7 +123,7 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = stats.rankdata(score, method="average")
+    ranks = _midranks(score)
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
@@ -134,7 +134,19 @@ def annualised_sharpe(daily: np.ndarray) -> float:
 
 
 def _midranks(x: np.ndarray) -> np.ndarray:
-    return stats.rankdata(x, method="average")
+    """``scipy.stats.rankdata(x, method="average")`` of a 1-D array: the same values (a tie group's first rank
+    plus half its size less one, exact in floating point), without scipy's array-API dispatch, which cost five
+    times the sort itself on the evaluate stage's thousands of resamples."""
+    x = np.asarray(x)
+    if x.ndim != 1 or (x.dtype.kind == "f" and np.isnan(x).any()):
+        return stats.rankdata(x, method="average")  # NaN propagation and other shapes as scipy has them
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    first = np.flatnonzero(np.concatenate([[True], ordered[1:] != ordered[:-1]]))
+    counts = np.diff(first, append=len(x))
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = np.repeat((first + 1).astype(np.float64) + (counts.astype(np.float64) - 1) / 2, counts)
+    return ranks
 
 
 def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> tuple[float, float]:
