@@ -21,10 +21,13 @@ import dataclasses
 import datetime as dt
 import functools
 import warnings
+from typing import TYPE_CHECKING
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 CT = "America/Chicago"
 ET = "America/New_York"
@@ -89,6 +92,9 @@ def era_for(date: dt.date | pd.Timestamp) -> SessionEra:
 
 @functools.lru_cache(maxsize=16)
 def _xnys(first_year: int, last_year: int) -> xcals.ExchangeCalendar:
+    # Imported here: 0.1-0.2 s that the stages which never build a calendar (train, evaluate, backtest) skip.
+    import exchange_calendars as xcals
+
     with warnings.catch_warnings():
         # exchange_calendars 4.13 reads tz-aware Series.values, which pandas 3.1 deprecates (Pandas4Warning);
         # harmless for the values it builds, and not ours to fix.
