@@ -345,5 +345,6 @@ def _contract_bars(
             "volume": volume.astype(np.int64),
             "contract": contracts.to_pandas(),
             "trade_date": dates64[day[idx]].astype("datetime64[s]"),
-        }
+        },
+        copy=False,  # the columns are this function's own arrays: no copy into one 2-D block (~0.1-0.4 s)
     )
