@@ -21,10 +21,13 @@ import dataclasses
 import datetime as dt
 import functools
 import warnings
+from typing import TYPE_CHECKING
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 CT = "America/Chicago"
 ET = "America/New_York"
@@ -89,6 +92,9 @@ def era_for(date: dt.date | pd.Timestamp) -> SessionEra:
 
 @functools.lru_cache(maxsize=16)
 def _xnys(first_year: int, last_year: int) -> xcals.ExchangeCalendar:
+    # Imported here: 0.1-0.2 s that the stages which never build a calendar (train, evaluate, backtest) skip.
+    import exchange_calendars as xcals
+
     with warnings.catch_warnings():
         # exchange_calendars 4.13 reads tz-aware Series.values, which pandas 3.1 deprecates (Pandas4Warning);
         # harmless for the values it builds, and not ours to fix.
@@ -167,7 +173,13 @@ def rth_sessions(start, end, *, rth: tuple[dt.time, dt.time] | None = None) -> p
     Returns a frame indexed by ``trade_date`` (tz-naive midnight) with ``rth_open_utc`` and ``rth_close_utc``
     (tz-aware UTC) and ``half_day`` (True on NYSE early closes).
     """
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    return _rth_sessions(pd.Timestamp(start), pd.Timestamp(end), rth).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _rth_sessions(start: pd.Timestamp, end: pd.Timestamp, rth: tuple[dt.time, dt.time] | None) -> pd.DataFrame:
+    # Cached (callers get a copy): the session table, each feature family and the look-ahead audit's windows ask
+    # for the same range several times in one run.
     opens, closes = rth or (RTH_OPEN_ET, RTH_CLOSE_ET)
     schedule = _calendar_for(start, end).schedule
     schedule = schedule[(schedule.index >= start) & (schedule.index <= end)]
@@ -201,6 +213,19 @@ def cutoff_instants(trade_dates, cutoff: dt.time, *, rth: tuple[dt.time, dt.time
     dates = pd.DatetimeIndex(trade_dates)
     if len(dates) == 0:
         return pd.DatetimeIndex([], dtype="datetime64[s, UTC]", name="cutoff_utc")
+    # Cached by the dates' values, like rth_sessions: the same trade dates are asked for several times in a run.
+    key = (dates.asi8.tobytes(), str(dates.dtype), cutoff, rth)
+    if key not in _CUTOFFS:
+        if len(_CUTOFFS) >= 32:
+            _CUTOFFS.pop(next(iter(_CUTOFFS)))  # the oldest
+        _CUTOFFS[key] = _cutoff_instants(dates, cutoff, rth)
+    return _CUTOFFS[key].copy()  # a new index object (its name may be set), sharing the immutable values
+
+
+_CUTOFFS: dict[tuple, pd.DatetimeIndex] = {}
+
+
+def _cutoff_instants(dates: pd.DatetimeIndex, cutoff: dt.time, rth) -> pd.DatetimeIndex:
     instants = local_instants(dates, cutoff)
     windows = rth_sessions(dates.min(), dates.max(), rth=rth).reindex(dates.tz_localize(None).normalize())
     if windows["rth_close_utc"].isna().any():

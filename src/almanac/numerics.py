@@ -146,6 +146,8 @@ def _chunked(kernel, x):
 
 
 def _exp_kernel(x: np.ndarray) -> np.ndarray:
+    if len(x) and x.min() >= EXP_UNDERFLOW and x.max() <= EXP_OVERFLOW:  # False with a NaN
+        return _exp_in_range(x)
     finite = np.isfinite(x)
     xs = np.clip(np.where(finite, x, 0.0), EXP_UNDERFLOW - 1.0, EXP_OVERFLOW)
     k = np.rint(xs * INV_LN2)
@@ -160,6 +162,30 @@ def _exp_kernel(x: np.ndarray) -> np.ndarray:
         y = np.ldexp(y, k.astype(np.int32))
     y = np.where(x > EXP_OVERFLOW, np.inf, np.where(x < EXP_UNDERFLOW, 0.0, y))
     return np.where(finite, y, np.where(np.isnan(x), np.nan, np.where(x > 0, np.inf, 0.0)))
+
+
+def _exp_in_range(x: np.ndarray) -> np.ndarray:
+    """:func:`_exp_kernel` of values all within ``[EXP_UNDERFLOW, EXP_OVERFLOW]`` (the usual case): the same
+    operations on the same values, without the passes that clip and patch NaN, inf and out-of-range inputs, and
+    with the polynomial evaluated in place (about a third faster on millions of values)."""
+    k = np.rint(x * INV_LN2)
+    hi = x - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    t = r * r
+    p1, p2, p3, p4, p5 = _EXP_P
+    c = t * p5  # c = r - t (p1 + t (p2 + t (p3 + t (p4 + t p5)))), innermost first
+    for p in (p4, p3, p2, p1):
+        c += p
+        c *= t
+    np.subtract(r, c, out=c)
+    r *= c  # r c / (2 - c), then y = 1 - ((lo - r c / (2 - c)) - hi)
+    r /= 2.0 - c
+    lo -= r
+    lo -= hi
+    np.subtract(1.0, lo, out=lo)
+    with np.errstate(under="ignore"):
+        return np.ldexp(lo, k.astype(np.int32))
 
 
 def _log_kernel(x: np.ndarray) -> np.ndarray:

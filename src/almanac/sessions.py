@@ -104,10 +104,15 @@ def indexed_by_trade_date(frame: pd.DataFrame) -> pd.DataFrame:
 def bar_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boolean masks over ``bars`` for their own trade date's windows: (RTH, overnight before the RTH open,
     usable at the cutoff).  ``windows`` as returned by :func:`session_windows`."""
-    day = pd.DatetimeIndex(bars["trade_date"])
-    rth_open = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
-    rth_close = calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
-    cut = calendar.epoch_ns(windows["cutoff_utc"].reindex(day))
+    # Each bar's window row looked up once for the three columns (not a reindex per column); a trade date
+    # without a window gets NaT's integer, as a reindex gives.
+    row = windows.index.get_indexer(pd.DatetimeIndex(bars["trade_date"]))
+
+    def per_bar(column: str) -> np.ndarray:
+        values = np.append(calendar.epoch_ns(windows[column]), np.iinfo(np.int64).min)
+        return values[row]  # row -1 (no window) reads the appended NaT
+
+    rth_open, rth_close, cut = per_bar("rth_open_utc"), per_bar("rth_close_utc"), per_bar("cutoff_utc")
     ts = calendar.epoch_ns(bars["ts"])
     return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
 

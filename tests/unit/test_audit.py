@@ -97,6 +97,30 @@ def test_leaky_feature_code_is_caught(small_dataset, monkeypatch, spread_dates):
     assert [f["trade_date"] for f in result["failures"]] == spread_dates(full.index, 6)
 
 
+def test_forked_workers_give_the_same_result(small_dataset, features, spread_dates):
+    """Recomputing the dates in two processes changes nothing, failures and their order included."""
+    leaky = features.copy()
+    leaky["gap_pct"] = leaky["gap_pct"] + 1.0
+    runs = [
+        audit.audit_lookahead(
+            small_dataset.bars, small_dataset.daily, leaky, rolls=small_dataset.manifest["rolls"], n_dates=4, jobs=jobs
+        )
+        for jobs in (1, 2)
+    ]
+    assert runs[0]["violations"] == 4
+    assert runs[0] == runs[1]
+
+
+def test_unsorted_bars_are_cut_like_sorted_ones(small_dataset):
+    """Bars out of time order take the masking path and keep the same rows."""
+    bars, daily = small_dataset.bars, small_dataset.daily
+    shuffled = bars.sample(frac=1.0, random_state=0)
+    date = pd.Timestamp("2023-03-13")
+    in_order, _ = audit.cut_at(bars, daily, date, cutoff=CUTOFF, history_days=5)
+    out_of_order, _ = audit.cut_at(shuffled, daily, date, cutoff=CUTOFF, history_days=5)
+    pd.testing.assert_frame_equal(out_of_order.sort_index(), in_order)
+
+
 def test_small_rounding_differences_are_tolerated(small_dataset, features):
     noisy = features.copy()
     noisy["atr_pct"] = noisy["atr_pct"] * (1 + 1e-12)

@@ -468,3 +468,15 @@ def test_property_vectorised_equals_elementwise(minutes):
     index = pd.DatetimeIndex([minute_to_utc(m) for m in minutes])
     out = calendar.assign_trade_dates(index)
     assert [pd.Timestamp(d).date() for d in out] == [trade_date_of(ts) for ts in index]
+
+
+def test_cached_windows_are_copies_the_caller_may_change():
+    first = calendar.rth_sessions("2024-01-08", "2024-01-12")
+    first.loc[:, "half_day"] = True
+    first["extra"] = 1
+    assert not calendar.rth_sessions("2024-01-08", "2024-01-12")["half_day"].any()
+    assert "extra" not in calendar.rth_sessions("2024-01-08", "2024-01-12").columns
+    dates = pd.DatetimeIndex(["2024-01-08", "2024-01-09"])
+    cut = calendar.cutoff_instants(dates, dt.time(10, 15))
+    cut.name = "changed"
+    assert calendar.cutoff_instants(dates, dt.time(10, 15)).name == "cutoff_utc"

@@ -245,6 +245,38 @@ def test_stationary_bootstrap_keeps_serial_dependence_in_the_interval():
     assert np.isnan(stationary_bootstrap_ci(np.mean, x[:40], block_days=30, n_boot=400, seed=0)).all()
 
 
+@pytest.mark.parametrize(("n", "block_days", "seed"), [(1, 1, 0), (7, 3, 1), (500, 1, 2), (500, 10, 3), (2000, 50, 4)])
+def test_stationary_bootstrap_resamples_are_archs(n, block_days, seed):
+    """The same resamples as ``arch.bootstrap.StationaryBootstrap`` for the same generator, one after another."""
+    bootstrap = pytest.importorskip("arch.bootstrap")
+    from almanac.ml.metrics import stationary_bootstrap_indices
+
+    x = np.arange(n)
+    sampler = bootstrap.StationaryBootstrap(block_days, x, seed=np.random.default_rng(seed))
+    ours = np.random.default_rng(seed)
+    for (data,), _ in sampler.bootstrap(20):
+        np.testing.assert_array_equal(x[stationary_bootstrap_indices(ours, n, block_days)], data)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "integers", "nan", "empty"])
+def test_midranks_are_scipys_average_ranks_bit_for_bit(kind):
+    from scipy import stats
+
+    from almanac.ml.metrics import _midranks
+
+    rng = np.random.default_rng(5)
+    x = {
+        "continuous": rng.normal(size=500),
+        "ties": np.round(rng.random(500), 2),
+        "integers": rng.integers(-3, 3, 500),
+        "nan": np.r_[rng.normal(size=20), np.nan],
+        "empty": np.array([]),
+    }[kind]
+    expected = stats.rankdata(x, method="average")
+    np.testing.assert_array_equal(_midranks(x), expected)
+    assert _midranks(x).dtype == expected.dtype
+
+
 def test_block_auc_interval_skips_one_class_resamples():
     from almanac.ml.metrics import rank_auc, stationary_bootstrap_ci
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -44,3 +47,20 @@ def test_other_warnings_keep_python_s_format(capsys):
     warnings.simplefilter("always", RuntimeWarning)  # pytest's configuration makes other warnings errors
     warnings.warn("not ours", RuntimeWarning, stacklevel=1)
     assert "RuntimeWarning: not ours" in capsys.readouterr().err
+
+
+def test_stages_keep_large_buffers_off_huge_pages():
+    """run_stage switches Arrow to its system pool (and numpy's huge-page advice off) unless the environment says
+    otherwise; checked in a fresh interpreter, as the switch is process-wide."""
+    code = (
+        "import numpy, pyarrow; from almanac import stage_io; stage_io._small_pages_for_arrays(); "
+        "print(pyarrow.default_memory_pool().backend_name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("ARROW_DEFAULT_MEMORY_POOL", "NUMPY_MADVISE_HUGEPAGE")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "system"
+    kept = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}, capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    assert kept.stdout.strip() == "mimalloc"

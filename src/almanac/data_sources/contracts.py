@@ -90,14 +90,22 @@ def build_continuous(
         leader[0] = first_rank if leader[0] < 0 else leader[0]
         leader = np.maximum.accumulate(np.where(leader < 0, 0, leader))
         chosen = pd.Series(volume.columns.to_numpy()[leader], index=dates)
-    present = bars.groupby(["trade_date", "contract"]).size()
-    keys = pd.MultiIndex.from_arrays([chosen.index, chosen.to_numpy()])
-    missing = ~keys.isin(present.index)
+    # Contracts and trade dates as integer codes: one hash pass over the contract strings, then integer
+    # comparisons per bar (a string lookup and comparison per bar took most of the time on millions of bars).
+    codes, contracts = pd.factorize(bars["contract"])
+    day = np.searchsorted(dates.to_numpy(), pd.DatetimeIndex(bars["trade_date"]).to_numpy())
+    chosen_code = contracts.get_indexer(chosen.to_numpy())
+    pick = codes == np.where(chosen_code < 0, -2, chosen_code)[day]  # -1 is factorize's code of a missing contract
+    missing = np.ones(len(dates), dtype=bool)
+    missing[day[pick]] = False  # the chosen contract has a bar that day
     if missing.any():
-        bad = [f"{d.date()} ({c})" for d, c in keys[missing][:5]]
+        bad = [f"{d.date()} ({c})" for d, c in zip(dates[missing][:5], chosen.to_numpy()[missing][:5], strict=True)]
         raise ValueError(f"the {roll} roll picks a contract with no bars on: {', '.join(bad)}")
-    pick = bars["contract"] == bars["trade_date"].map(chosen).astype(bars["contract"].dtype)
-    out = bars.loc[pick.to_numpy()].sort_values("ts", kind="stable").reset_index(drop=True)
+    out = bars.loc[pick]
+    ts = pd.DatetimeIndex(out["ts"]).asi8
+    if not (len(ts) < 2 or (ts[1:] > ts[:-1]).all()):  # per-contract bars picked in roll order are in time order
+        out = out.sort_values("ts", kind="stable")
+    out = out.reset_index(drop=True)
 
     switches = np.flatnonzero(chosen.to_numpy()[1:] != chosen.to_numpy()[:-1]) + 1
     # The gaps need the RTH closes of the trade dates before the rolls only (a few a year, not every bar's day).

@@ -10,6 +10,9 @@ The recomputation keeps ``HISTORY_DAYS`` of history before D: enough for every w
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -49,12 +52,51 @@ class _Cutter:
         self.dates = np.unique(self.trade_date)
         self.ts = calendar.epoch_ns(bars["ts"])
         self.available = calendar.epoch_ns(daily["available_at"])
+        # Bars sorted by time with their trade dates in order (as the pipeline's are): every cut is one block of
+        # rows, found by binary search and sliced, instead of two masks over all the bars and a copy per date.
+        self.in_order = bool(np.all(np.diff(self.ts) > 0) and np.all(self.trade_date[1:] >= self.trade_date[:-1]))
 
     def cut(self, date: pd.Timestamp, *, cutoff: dt.time, history_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff, rth=self.rth))[0]
         start = self.dates[max(np.searchsorted(self.dates, np.datetime64(date, "s")) - history_days, 0)]
+        daily = self.daily.loc[self.available <= cut_ns]
+        if self.in_order:
+            first = np.searchsorted(self.trade_date, start, side="left")
+            # usable_at(ts, cut) is ts + 1 min <= cut, i.e. ts <= cut - 1 min
+            end = np.searchsorted(self.ts, cut_ns - calendar.BAR_NS, side="right")
+            return self.bars.iloc[first : max(first, end)], daily
         keep = (self.trade_date >= start) & calendar.usable_at(self.ts, cut_ns)
-        return self.bars.loc[keep], self.daily.loc[self.available <= cut_ns]
+        return self.bars.loc[keep], daily
+
+
+def _recompute(cutter: _Cutter, date: pd.Timestamp, cutoff: dt.time, rolls, settings, columns) -> pd.Series:
+    """``date``'s features recomputed from the data cut at its cutoff, in ``columns``' order."""
+    cut_bars, cut_daily = cutter.cut(date, cutoff=cutoff, history_days=HISTORY_DAYS)
+    sessions = build_sessions(cut_bars, cutoff, rolls)
+    at_cutoff, _ = build_features(cut_bars, sessions, cut_daily, settings=settings)
+    return at_cutoff.reindex(columns=columns).loc[date]
+
+
+_FORKED: tuple = ()  # what the forked workers of audit_lookahead read: inherited, never pickled
+
+
+def _recompute_forked(date: pd.Timestamp) -> pd.Series:
+    return _recompute(_FORKED[0], date, *_FORKED[1:])
+
+
+def _recompute_all(cutter: _Cutter, dates, cutoff, rolls, settings, columns, jobs: int) -> list[pd.Series]:
+    args = (cutoff, rolls, settings, columns)
+    if jobs <= 1 or len(dates) <= 1 or "fork" not in mp.get_all_start_methods():
+        return [_recompute(cutter, date, *args) for date in dates]  # one recomputation per audited date
+    global _FORKED
+    # Forked workers share the bars with this process (copy on write) instead of receiving them pickled; each
+    # window's computation is the same whichever process runs it, so the results do not depend on ``jobs``.
+    _FORKED = (cutter, *args)
+    try:
+        with ProcessPoolExecutor(min(jobs, len(dates)), mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_recompute_forked, dates))
+    finally:
+        _FORKED = ()
 
 
 def audit_lookahead(
@@ -65,8 +107,12 @@ def audit_lookahead(
     rolls: list[dict] | None = None,
     settings: FeaturesParams | None = None,
     n_dates: int = 12,
+    jobs: int | None = 1,
 ) -> dict:
     """Compare ``full_features`` with features recomputed from data cut at each audit date's cutoff.
+
+    ``jobs`` > 1 recomputes the dates in that many forked processes (where the platform forks), ``None`` in one
+    per CPU this process may use; the result is the same for every ``jobs``.
 
     Returns ``{dates_checked, features_checked, violations, max_abs_diff, failures}`` where ``failures`` lists
     ``{trade_date, feature, full, at_cutoff}`` for every mismatch (empty when the features are clean).
@@ -78,12 +124,11 @@ def audit_lookahead(
     cutter = _Cutter(bars, daily)
     if len(cutter.dates):  # one NYSE calendar for every window below, not one per window
         calendar.prepare_calendar(cutter.dates[0], cutter.dates[-1])
-    for date in dates:  # one recomputation per audited date
-        cut_bars, cut_daily = cutter.cut(date, cutoff=cutoff, history_days=HISTORY_DAYS)
-        sessions = build_sessions(cut_bars, cutoff, rolls)
-        at_cutoff, _ = build_features(cut_bars, sessions, cut_daily, settings=settings)
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cut_rows = _recompute_all(cutter, dates, cutoff, rolls, settings, full_features.columns, jobs)
+    for date, cut_row in zip(dates, cut_rows, strict=True):
         full_row = full_features.loc[date]
-        cut_row = at_cutoff.reindex(columns=full_features.columns).loc[date]
         both_nan = full_row.isna() & cut_row.isna()
         diff = (full_row - cut_row).abs()
         bad = ~both_nan & ~(diff <= RTOL * np.maximum(full_row.abs(), 1.0))

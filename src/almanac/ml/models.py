@@ -16,12 +16,12 @@ Adding a learner: its hyperparameter block in ``almanac.config`` (a ``Section`` 
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -208,11 +208,21 @@ class NoExplainerError(TypeError):
 # importance.
 EXPLAINERS: dict[type, str | None] = {
     lgb.LGBMClassifier: "lightgbm",
-    xgb.XGBClassifier: "xgboost",
     LogisticRegression: "linear",
     BaseRateClassifier: None,
     SignClassifier: None,
 }
+
+
+# Learners whose library is imported only when one of their models is built (xgboost: 0.1 s of every stage
+# start otherwise): their class joins EXPLAINERS once the library is loaded, which an instance of it implies.
+_LAZY_EXPLAINERS = {("xgboost", "XGBClassifier"): "xgboost"}
+
+
+def _register_loaded_learners() -> None:
+    for (module, name), kind in _LAZY_EXPLAINERS.items():
+        if module in sys.modules:
+            EXPLAINERS.setdefault(getattr(sys.modules[module], name), kind)
 
 
 def explainer_of(model) -> tuple[str | None, object]:
@@ -220,6 +230,7 @@ def explainer_of(model) -> tuple[str | None, object]:
     step, a :class:`TimeCalibratedClassifier`'s fitted model) and that estimator; ``"linear"`` for an unregistered
     estimator with fitted coefficients (``coef_``, ``intercept_``: scikit-learn's linear classifiers).  Raises
     :class:`NoExplainerError` naming the class when no entry covers it."""
+    _register_loaded_learners()
     estimator = explained_model(model)
     if isinstance(estimator, Pipeline):
         estimator = estimator.steps[-1][1]
@@ -230,7 +241,7 @@ def explainer_of(model) -> tuple[str | None, object]:
         return "linear", estimator  # fitted coefficients (scikit-learn's linear classifiers): LinearExplainer
     raise NoExplainerError(
         f"no SHAP explainer for {type(estimator).__module__}.{type(estimator).__qualname__}: register its class "
-        f"in almanac.ml.models.EXPLAINERS ({', '.join(sorted({k for k in EXPLAINERS.values() if k}))}, or None "
+        f"in almanac.ml.models.EXPLAINERS ({', '.join(sorted({k for k in (*EXPLAINERS.values(), *_LAZY_EXPLAINERS.values()) if k}))}, or None "
         "for a model without features)"
     )
 
@@ -265,6 +276,8 @@ class ModelFactory:
     @staticmethod
     def create_xgboost(params=None):
         """Gradient-boosted trees, XGBoost's histogram method."""
+        import xgboost as xgb  # imported lazily: only a run that trains it pays for the import
+
         fixed = {"n_jobs": 1, "tree_method": "hist", "verbosity": 0}
         return xgb.XGBClassifier(**{**_with_defaults("xgboost", params), **fixed})
 

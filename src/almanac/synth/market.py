@@ -134,8 +134,17 @@ def minute_grid(sessions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def et_minute_of_day(ts_s: np.ndarray) -> np.ndarray:
     """ET minute of day (0..1439) of UTC epoch seconds, DST-correct."""
-    local = pd.DatetimeIndex(ts_s.astype("datetime64[s]")).tz_localize("UTC").tz_convert(calendar.ET)
-    return (local.hour * 60 + local.minute).to_numpy().astype(np.int64)
+    ts_s = np.asarray(ts_s, dtype=np.int64)
+    if len(ts_s) == 0:
+        return np.array([], dtype=np.int64)
+    # New York's UTC offset changes only on whole UTC hours, so the tz database is asked once per hour of the
+    # span (tens of thousands) rather than once per minute (millions), and each minute adds its hour's offset.
+    hour = ts_s // 3600
+    first = hour.min()
+    utc = pd.DatetimeIndex(((first + np.arange(hour.max() - first + 1)) * 3600).astype("datetime64[s]"))
+    offset_s = (utc.tz_localize("UTC").tz_convert(calendar.ET).tz_localize(None) - utc).total_seconds()
+    local_s = ts_s + offset_s.to_numpy().astype(np.int64)[hour - first]
+    return (local_s // 60) % (24 * 60)
 
 
 def draw_minute_shocks(rng: np.random.Generator, n: int, nu: float) -> np.ndarray:
@@ -301,12 +310,13 @@ def _contract_bars(
             continue
         idx = np.arange(day_start[first_day], day_end[last_day])
         idx = idx[ts[idx] < expiry_s[i]]
-        k = day[idx].astype(np.float64)
-        rising = np.ones(len(idx)) if i == 0 else _logistic((k - roll_k[i - 1] + 0.5) / spec.roll_width_days)
+        # The shares depend on the day only: computed once a day and looked up per minute (the same values).
+        k = np.arange(first_day, last_day + 1).astype(np.float64)
+        rising = np.ones(len(k)) if i == 0 else _logistic((k - roll_k[i - 1] + 0.5) / spec.roll_width_days)
         falling = 1.0 - _logistic((k - roll_k[i] + 0.5) / spec.roll_width_days)
         index_parts.append(idx)
         contract_parts.append(np.full(len(idx), i, dtype=np.int32))
-        share_parts.append(rising * falling)
+        share_parts.append((rising * falling)[day[idx] - first_day])
     idx = np.concatenate(index_parts)
     code = np.concatenate(contract_parts)
     volume = rng.poisson(expected[idx] * np.concatenate(share_parts))
@@ -335,5 +345,6 @@ def _contract_bars(
             "volume": volume.astype(np.int64),
             "contract": contracts.to_pandas(),
             "trade_date": dates64[day[idx]].astype("datetime64[s]"),
-        }
+        },
+        copy=False,  # the columns are this function's own arrays: no copy into one 2-D block (~0.1-0.4 s)
     )
