@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
+
+# One OpenMP thread per test process (and the stages it starts): `pytest -n 2` already fills both cores, and
+# LightGBM's and XGBoost's OpenMP threads spin-waiting for a core another process holds made single tests take a
+# minute instead of seconds. Results do not depend on it (tests/pipeline/test_cpu_independence.py sets its own).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 
