@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from almanac.sweep_backends import SweepError, SweepInterrupted, command_environment, dvc, pull, run_dask, run_local
-from almanac.sweep_task import EXPS_REFS, Result, Task, run_command
+from almanac.sweep_task import Result, Task, exp_ref, remote_names, run_command
 
 PREFIX = "sw-"  # experiment names of sweeps: sw-<12 hex digits of sha256(base commit, sorted settings)>
 TRACKED = ("params.yaml", "dvc.yaml", "dvc.lock")  # must equal the base commit's: the experiments start from it
@@ -101,14 +101,19 @@ def dvc_url(repo: Path, remote: str | None) -> tuple[str, str]:
     return remote, url
 
 
-def check_base(repo: Path, git_remote: str, dvc_remote: str | None) -> tuple[str, str, str, str]:
-    """Check that workers can start from HEAD; returns ``(base, git_url, dvc_remote, dvc_url)``."""
-    base = _git(repo, "rev-parse", "HEAD")
-    changed = _git(repo, "diff", "--name-only", "HEAD", "--", *TRACKED).split()
+def _committed(repo: Path, paths: tuple[str, ...]) -> str:
+    """HEAD's sha, once ``paths`` are checked to be HEAD's: the experiments start from the commit."""
+    changed = _git(repo, "diff", "--name-only", "HEAD", "--", *paths).split()
     if changed:
         raise SweepError(f"{', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'} from the last commit "
                          "(a previous `dvc exp run` applied its settings?): commit, or restore with "
                          f"`git checkout {' '.join(changed)}`, then run the sweep again")  # fmt: skip
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def check_base(repo: Path, git_remote: str, dvc_remote: str | None) -> tuple[str, str, str, str]:
+    """Check that workers can start from HEAD; returns ``(base, git_url, dvc_remote, dvc_url)``."""
+    base = _committed(repo, TRACKED)
     url = git_url(repo, git_remote)
     _git(repo, "fetch", "-q", git_remote)
     if not _git(repo, "branch", "-r", "--contains", base, "--list", f"{git_remote}/*"):
@@ -124,17 +129,9 @@ def check_base(repo: Path, git_remote: str, dvc_remote: str | None) -> tuple[str
     return base, url, remote, durl
 
 
-def remote_names(url: str, base: str) -> set[str]:
-    """Names of ``base``'s experiments on the git remote."""
-    listed = run_command(
-        ["git", "ls-remote", url, f"{EXPS_REFS}/{base[:2]}/{base[2:]}/*"], Path.cwd(), command_environment()
-    ).stdout
-    return {line.rsplit("/", 1)[1] for line in listed.splitlines() if line.strip()}
-
-
 def local_names(repo: Path, base: str) -> set[str]:
     """Names of ``base``'s experiments in this repository."""
-    refs = _git(repo, "for-each-ref", "--format=%(refname)", f"{EXPS_REFS}/{base[:2]}/{base[2:]}/")
+    refs = _git(repo, "for-each-ref", "--format=%(refname)", exp_ref(base, ""))
     return {ref.rsplit("/", 1)[1] for ref in refs.splitlines() if ref}
 
 
@@ -158,10 +155,7 @@ def plan(repo: Path, settings: list[str], *, backend: str, git_remote: str = "or
     """Expand and name the grid; for Dask, check the base (:func:`check_base`) and what the remote has."""
     points = grid(settings)
     if backend == "local":
-        base = _git(repo, "rev-parse", "HEAD")
-        if _git(repo, "diff", "--name-only", "HEAD", "--", "params.yaml"):
-            raise SweepError("params.yaml differs from the last commit (a previous `dvc exp run` applied its "
-                             "settings?): commit it, or restore it with `git checkout params.yaml`")  # fmt: skip
+        base = _committed(repo, ("params.yaml",))  # queued runs start from the workspace's params
         tasks = [Task(name(base, p), p, base, "", "", "", workdir) for p in points]
         return Plan(base, tasks, local_names(repo, base), set())
     base, url, remote, durl = check_base(repo, git_remote, dvc_remote)

@@ -141,10 +141,10 @@ def _clone(task: Task, root: Path, env: dict) -> Path:
     return repo
 
 
-def on_remote(git_url: str, base: str, name: str, *, env: dict | None = None) -> bool:
-    """Whether experiment ``name`` of ``base`` is on the git remote already."""
-    done = run_command(["git", "ls-remote", git_url, exp_ref(base, name)], Path.cwd(), env or _environment(Path.cwd()))
-    return bool(done.stdout.strip())
+def remote_names(git_url: str, base: str, *, env: dict | None = None) -> set[str]:
+    """Names of ``base``'s experiments on the git remote."""
+    listed = run_command(["git", "ls-remote", git_url, exp_ref(base, "*")], Path.cwd(), env or _environment(Path.cwd()))
+    return {line.rsplit("/", 1)[1] for line in listed.stdout.splitlines() if line.strip()}
 
 
 def run_task(task: Task) -> Result:
@@ -152,7 +152,7 @@ def run_task(task: Task) -> Result:
     started = time.monotonic()
     root, address = _worker_directory(task)
     env = _environment(root / "repo")
-    if on_remote(task.git_url, task.base, task.name, env=env):
+    if task.name in remote_names(task.git_url, task.base, env=env):
         return Result(task.name, "exists", address, round(time.monotonic() - started, 2))
     repo = _clone(task, root, env)
     dvc = [sys.executable, "-m", "dvc"]
@@ -175,7 +175,7 @@ def run_task(task: Task) -> Result:
     try:
         run_command([*dvc, "exp", "push", "-r", task.dvc_remote, "origin", task.name], repo, env)
     except RuntimeError:
-        if not on_remote(task.git_url, task.base, task.name, env=env):
+        if task.name not in remote_names(task.git_url, task.base, env=env):
             raise
         (root / "busy").unlink()  # another run of this task pushed first (git refused the second): one experiment
         return Result(task.name, "exists", address, round(time.monotonic() - started, 2), str(log))
