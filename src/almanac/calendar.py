@@ -2,7 +2,8 @@
 
 Everything is stored in UTC and converted with the tz database (never fixed offsets), so DST is handled by
 ``zoneinfo``.  NYSE trading days and early closes come from ``exchange_calendars`` (calendar ``XNYS``), a
-maintained library, rather than a hand-written holiday list.
+maintained library, rather than a hand-written holiday list; its result is memoised on disk (:func:`memo_dir`),
+so each stage does not build it again.
 
 Globex session rules changed twice, so they are eras, not one constant:
 
@@ -20,14 +21,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import os
+import tempfile
 import warnings
-from typing import TYPE_CHECKING
+import zipfile
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    import exchange_calendars as xcals
 
 CT = "America/Chicago"
 ET = "America/New_York"
@@ -90,22 +92,109 @@ def era_for(date: dt.date | pd.Timestamp) -> SessionEra:
     return era
 
 
+class _Nyse(NamedTuple):
+    """What the module reads of exchange_calendars' ``XNYS``: its sessions and each session's close."""
+
+    sessions: pd.DatetimeIndex  # tz-naive midnights, as ``ExchangeCalendar.sessions``
+    schedule: pd.DataFrame  # indexed by the sessions; ``close`` (tz-aware UTC), as ``ExchangeCalendar.schedule``
+
+
 @functools.lru_cache(maxsize=16)
-def _xnys(first_year: int, last_year: int) -> xcals.ExchangeCalendar:
-    # Imported here: 0.1-0.2 s that the stages which never build a calendar (train, evaluate, backtest) skip.
+def _xnys(first_year: int, last_year: int) -> _Nyse:
+    """NYSE sessions and closes of whole years, from exchange_calendars, memoised on disk (:func:`memo_dir`).
+
+    Building the calendar costs 0.5-0.6 s (importing exchange_calendars and evaluating its holiday rules), paid by
+    every stage that asks for trade dates; the memo is the library's own result, stored exactly (int64
+    nanoseconds) under a name that holds the exchange_calendars and pandas versions, so an upgrade builds anew.
+    """
+    path = _memo_path(first_year, last_year)
+    nyse = _read_memo(path) if path is not None else None
+    if nyse is None:
+        nyse = _build_xnys(first_year, last_year)
+        if path is not None:
+            _write_memo(path, nyse)
+    return nyse
+
+
+def _build_xnys(first_year: int, last_year: int) -> _Nyse:
+    # Imported here: 0.2-0.3 s that the stages which never build a calendar (train, evaluate, backtest) skip.
     import exchange_calendars as xcals
 
     with warnings.catch_warnings():
         # exchange_calendars 4.13 reads tz-aware Series.values, which pandas 3.1 deprecates (Pandas4Warning);
         # harmless for the values it builds, and not ours to fix.
         warnings.simplefilter("ignore", category=pd.errors.Pandas4Warning)
-        return xcals.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+        xnys = xcals.get_calendar("XNYS", start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+    closes = pd.DatetimeIndex(xnys.schedule["close"]).tz_convert("UTC").as_unit("ns").asi8
+    return _from_arrays(xnys.sessions.as_unit("ns").asi8, closes)
 
 
-_BUILT: list[tuple[int, int]] = []  # year ranges of the calendars built so far (each ~0.2 s to build)
+def _from_arrays(sessions: np.ndarray, closes: np.ndarray) -> _Nyse:
+    """The calendar from int64 nanoseconds, built the same way whether just computed or read from the memo (so
+    no attribute, such as the index's business-day ``freq``, differs between the two)."""
+    days = pd.DatetimeIndex(sessions.view("datetime64[ns]"))
+    close = pd.DatetimeIndex(closes.view("datetime64[ns]")).tz_localize("UTC")
+    return _Nyse(days, pd.DataFrame({"close": close}, index=days))
 
 
-def _calendar_for(start: pd.Timestamp, end: pd.Timestamp) -> xcals.ExchangeCalendar:
+MEMO_ENV = "ALMANAC_CACHE_DIR"
+"""Environment variable naming the folder of the calendar memo; set to an empty string to turn the memo off."""
+
+
+def memo_dir() -> Path | None:
+    """Folder of the NYSE calendar memo: ``$ALMANAC_CACHE_DIR`` or the user's cache folder (``platformdirs``).
+
+    ``None`` when ``ALMANAC_CACHE_DIR`` is set empty (no memo: every process builds the calendar).
+    """
+    configured = os.environ.get(MEMO_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    import platformdirs  # a DVC dependency; imported only here
+
+    return Path(platformdirs.user_cache_dir("almanac"))
+
+
+def _memo_path(first_year: int, last_year: int) -> Path | None:
+    folder = memo_dir()
+    if folder is None:
+        return None
+    from importlib.metadata import version
+
+    return folder / f"xnys-{first_year}-{last_year}-xcals{version('exchange_calendars')}-pandas{pd.__version__}.npz"
+
+
+def _read_memo(path: Path) -> _Nyse | None:
+    """The memo at ``path``, or ``None`` when it is missing or unreadable (then it is built and written anew)."""
+    try:
+        with np.load(path, allow_pickle=False) as memo:
+            sessions, closes = memo["sessions"], memo["closes"]
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
+    ok = sessions.dtype == closes.dtype == np.int64 and sessions.shape == closes.shape and len(sessions) > 0
+    if not ok or not (np.all(np.diff(sessions) > 0) and np.all(closes > sessions)):
+        return None
+    return _from_arrays(sessions, closes)
+
+
+def _write_memo(path: Path, nyse: _Nyse) -> None:
+    """Store ``nyse`` at ``path`` (written aside and renamed: concurrent stages never read half a file); a folder
+    that cannot be written only costs the next process the build."""
+    sessions, closes = nyse.sessions.asi8, pd.DatetimeIndex(nyse.schedule["close"]).asi8
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".tmp", delete=False) as out:
+            aside = Path(out.name)
+            np.savez(out, sessions=sessions, closes=closes)
+        os.replace(aside, path)
+    except OSError:
+        if "aside" in locals():
+            aside.unlink(missing_ok=True)
+
+
+_BUILT: list[tuple[int, int]] = []  # year ranges of the calendars built so far (each ~0.3 s to build)
+
+
+def _calendar_for(start: pd.Timestamp, end: pd.Timestamp) -> _Nyse:
     # Cache by whole years (with a margin), and reuse any calendar already built that covers the request, so
     # the session table (years of history) and one day's cutoff share one calendar object.
     first, last = max(start.year - 1, 1990), end.year + 1
