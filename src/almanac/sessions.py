@@ -210,14 +210,20 @@ def build_sessions(
     windows = session_windows(days, cutoff, symbol=symbol or symbol_of(bars))
     in_rth, overnight, usable = bar_masks(bars, windows)
 
-    rth = _by_day(bars.loc[in_rth], "")
-    eth = _by_day(bars.loc[overnight], "eth_")
+    # Each selection copies only the columns it aggregates (not the contract codes and stamps of 3 M bars).
+    ohlcv = bars[["trade_date", "open", "high", "low", "close", "volume"]]
+    rth_rows = ohlcv.loc[in_rth]
     out = pd.DataFrame(index=windows.index)
-    out = out.join(rth).join(eth)
-    out["rth_bars"] = bars.loc[in_rth].groupby("trade_date").size().reindex(out.index).fillna(0).astype(np.int64)
-    rth_by_cutoff = bars.loc[in_rth & usable].groupby("trade_date").size().reindex(out.index).fillna(0)
+    out = out.join(_by_day(rth_rows, "")).join(_by_day(ohlcv.loc[overnight], "eth_"))
+    out["rth_bars"] = rth_rows.groupby("trade_date").size().reindex(out.index).fillna(0).astype(np.int64)
+    rth_by_cutoff = ohlcv.loc[in_rth & usable, ["trade_date"]].groupby("trade_date").size()
+    rth_by_cutoff = rth_by_cutoff.reindex(out.index).fillna(0)
     out["cutoff_price"] = (
-        bars.loc[usable].groupby("trade_date")["close"].last().reindex(out.index).where(rth_by_cutoff > 0)
+        ohlcv.loc[usable, ["trade_date", "close"]]
+        .groupby("trade_date")["close"]
+        .last()
+        .reindex(out.index)
+        .where(rth_by_cutoff > 0)
     )
     out["contract"] = bars.groupby("trade_date")["contract"].first().reindex(out.index)
     out["partial"] = _partial(bars, windows, out["rth_bars"])
