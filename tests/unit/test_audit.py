@@ -152,6 +152,12 @@ def test_unsorted_bars_are_cut_like_sorted_ones(small_dataset):
     in_order, _ = audit.cut_at(bars, daily, date, cutoff=CUTOFF, history_days=5)
     out_of_order, _ = audit.cut_at(shuffled, daily, date, cutoff=CUTOFF, history_days=5)
     pd.testing.assert_frame_equal(out_of_order.sort_index(), in_order)
+    dates = np.unique(bars["trade_date"].to_numpy())  # what both paths' trade dates must be
+    np.testing.assert_array_equal(audit._Cutter(bars, daily).dates, dates)
+    np.testing.assert_array_equal(audit._Cutter(shuffled, daily).dates, dates)
+    recent = audit._Cutter(bars, daily).since(in_order, date, 2)
+    pd.testing.assert_frame_equal(audit._Cutter(shuffled, daily).since(out_of_order, date, 2).sort_index(), recent)
+    assert recent["trade_date"].nunique() == 3 and recent["trade_date"].max() == date
 
 
 def test_small_rounding_differences_are_tolerated(small_dataset, features):
