@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -111,6 +112,38 @@ def test_forked_workers_give_the_same_result(small_dataset, features, spread_dat
     assert runs[0] == runs[1]
 
 
+@pytest.mark.parametrize("margin", [audit.BAR_MARGIN_DAYS, 0])
+def test_features_from_the_recent_bars_equal_those_from_the_whole_window(small_dataset, small_sessions, margin):
+    """The audit's features read only the last volume_avg_days + BAR_MARGIN_DAYS days of bars (the session table
+    is built from the whole window): each audited date's row is the one the whole window gives, bit for bit —
+    also with no margin at all.  A feature that came to read older bars fails here first."""
+    bars, daily, rolls = small_dataset.bars, small_dataset.daily, small_dataset.manifest["rolls"]
+    settings = audit.DEFAULTS.features
+    columns = build_features(bars, small_sessions, daily)[0].columns
+    dates = audit.audit_dates(small_sessions["trade_date"], 6, warmup=settings.volume_avg_days + margin + 10)
+    cutter = audit._Cutter(bars, daily)
+    for date in dates:
+        cut_bars, cut_daily = cutter.cut(date, cutoff=CUTOFF, history_days=audit.HISTORY_DAYS)
+        whole, _ = build_features(cut_bars, audit.build_sessions(cut_bars, CUTOFF, rolls), cut_daily)
+        recent = cutter.since(cut_bars, date, settings.volume_avg_days + margin)
+        assert recent["trade_date"].nunique() == settings.volume_avg_days + margin + 1  # fewer than the window's
+        if margin == audit.BAR_MARGIN_DAYS:
+            row = audit._recompute(cutter, date, CUTOFF, rolls, settings, columns)
+        else:
+            row = build_features(recent, audit.build_sessions(cut_bars, CUTOFF, rolls), cut_daily)[0].loc[date]
+        np.testing.assert_array_equal(row.to_numpy(), whole.reindex(columns=columns).loc[date].to_numpy())
+
+
+def test_categorical_contracts_give_the_same_audit(small_dataset, features, spread_dates):
+    """The stage reads the contract codes as categories; the audit's result is the same as with text."""
+    categorical = small_dataset.bars.assign(contract=small_dataset.bars["contract"].astype("category"))
+    leaky = features.assign(gap_pct=features["gap_pct"] + 1.0)
+    datasets = [small_dataset, dataclasses.replace(small_dataset, bars=categorical)]
+    runs = [run_audit(dataset, leaky) for dataset in datasets]
+    assert runs[0]["violations"] == 6
+    assert runs[0] == runs[1]
+
+
 def test_unsorted_bars_are_cut_like_sorted_ones(small_dataset):
     """Bars out of time order take the masking path and keep the same rows."""
     bars, daily = small_dataset.bars, small_dataset.daily
@@ -119,6 +152,12 @@ def test_unsorted_bars_are_cut_like_sorted_ones(small_dataset):
     in_order, _ = audit.cut_at(bars, daily, date, cutoff=CUTOFF, history_days=5)
     out_of_order, _ = audit.cut_at(shuffled, daily, date, cutoff=CUTOFF, history_days=5)
     pd.testing.assert_frame_equal(out_of_order.sort_index(), in_order)
+    dates = np.unique(bars["trade_date"].to_numpy())  # what both paths' trade dates must be
+    np.testing.assert_array_equal(audit._Cutter(bars, daily).dates, dates)
+    np.testing.assert_array_equal(audit._Cutter(shuffled, daily).dates, dates)
+    recent = audit._Cutter(bars, daily).since(in_order, date, 2)
+    pd.testing.assert_frame_equal(audit._Cutter(shuffled, daily).since(out_of_order, date, 2).sort_index(), recent)
+    assert recent["trade_date"].nunique() == 3 and recent["trade_date"].max() == date
 
 
 def test_small_rounding_differences_are_tolerated(small_dataset, features):

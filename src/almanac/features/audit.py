@@ -5,6 +5,8 @@ every later day removed, daily series published after the cutoff removed — and
 computed on the full data.  Any difference means a feature read something that did not exist at the cutoff.
 The recomputation keeps ``HISTORY_DAYS`` of history before D: enough for every window (the longest is the
 252-day ATR rank; Wilder smoothing forgets its start within a few hundred days), so results agree to ~1e-12.
+The session table is rebuilt from all of it; the features read the bars of D and of the last
+``features.volume_avg_days`` + :data:`BAR_MARGIN_DAYS` days only (see :func:`_recompute`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from almanac.features.ml_features import build_features
 from almanac.sessions import build_sessions, rth_window, symbol_of
 
 HISTORY_DAYS = 420
+BAR_MARGIN_DAYS = 20  # bar days the features get beyond the volume averages' window (they need none)
 RTOL = 1e-8
 
 
@@ -49,16 +52,32 @@ class _Cutter:
         self.bars, self.daily = bars, daily
         self.rth = rth_window(symbol_of(bars))
         self.trade_date = bars["trade_date"].to_numpy()
-        self.dates = np.unique(self.trade_date)
         self.ts = calendar.epoch_ns(bars["ts"])
         self.available = calendar.epoch_ns(daily["available_at"])
         # Bars sorted by time with their trade dates in order (as the pipeline's are): every cut is one block of
         # rows, found by binary search and sliced, instead of two masks over all the bars and a copy per date.
         self.in_order = bool(np.all(np.diff(self.ts) > 0) and np.all(self.trade_date[1:] >= self.trade_date[:-1]))
+        if self.in_order:  # np.unique's values without sorting the 3 million bars: each date's first bar
+            first = np.ones(len(self.trade_date), dtype=bool)
+            first[1:] = self.trade_date[1:] != self.trade_date[:-1]
+            self.dates = self.trade_date[first]
+        else:
+            self.dates = np.unique(self.trade_date)
+
+    def _start(self, date: pd.Timestamp, history_days: int) -> np.datetime64:
+        """The trade date ``history_days`` dates with bars before ``date`` (the first one if there are fewer)."""
+        return self.dates[max(np.searchsorted(self.dates, np.datetime64(date, "s")) - history_days, 0)]
+
+    def since(self, bars: pd.DataFrame, date: pd.Timestamp, history_days: int) -> pd.DataFrame:
+        """The rows of ``bars`` (a cut of this cutter's bars) from ``history_days`` dates with bars before ``date``."""
+        trade_date, start = bars["trade_date"].to_numpy(), self._start(date, history_days)
+        if self.in_order:
+            return bars.iloc[np.searchsorted(trade_date, start, side="left") :]
+        return bars.loc[trade_date >= start]
 
     def cut(self, date: pd.Timestamp, *, cutoff: dt.time, history_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         cut_ns = calendar.epoch_ns(calendar.cutoff_instants(pd.DatetimeIndex([date]), cutoff, rth=self.rth))[0]
-        start = self.dates[max(np.searchsorted(self.dates, np.datetime64(date, "s")) - history_days, 0)]
+        start = self._start(date, history_days)
         daily = self.daily.loc[self.available <= cut_ns]
         if self.in_order:
             first = np.searchsorted(self.trade_date, start, side="left")
@@ -70,10 +89,19 @@ class _Cutter:
 
 
 def _recompute(cutter: _Cutter, date: pd.Timestamp, cutoff: dt.time, rolls, settings, columns) -> pd.Series:
-    """``date``'s features recomputed from the data cut at its cutoff, in ``columns``' order."""
+    """``date``'s features recomputed from the data cut at its cutoff, in ``columns``' order.
+
+    The session table is built from ``HISTORY_DAYS`` of cut bars (the regime family's ATR rank and Wilder
+    smoothing read all of it), but the features from the last ``volume_avg_days`` + :data:`BAR_MARGIN_DAYS` days
+    of them: the only family that reads bars, early_session, reads D's bars and, for its volume averages, the
+    ``volume_avg_days`` before.  D's row is the same bit for bit (tests/unit/test_audit.py) at a fraction of the
+    cost.  Had a feature read older bars, its row would differ and the audit fail: a false alarm (raise
+    :data:`BAR_MARGIN_DAYS`), never a leak hidden, since every input is still cut at D's cutoff.
+    """
     cut_bars, cut_daily = cutter.cut(date, cutoff=cutoff, history_days=HISTORY_DAYS)
     sessions = build_sessions(cut_bars, cutoff, rolls)
-    at_cutoff, _ = build_features(cut_bars, sessions, cut_daily, settings=settings)
+    feature_bars = cutter.since(cut_bars, date, settings.volume_avg_days + BAR_MARGIN_DAYS)
+    at_cutoff, _ = build_features(feature_bars, sessions, cut_daily, settings=settings)
     return at_cutoff.reindex(columns=columns).loc[date]
 
 
