@@ -101,7 +101,7 @@ class SyntheticMarket:
     """Output of :func:`generate_market`.
 
     ``contract_bars``: canonical per-contract minute bars (``ts`` UTC bar start, OHLC on the 0.25 grid,
-    ``volume`` int64, ``contract``, ``trade_date``), sorted by ``contract`` then ``ts``; ``daily``: cross-asset
+    ``volume`` int64, ``contract`` categorical, ``trade_date``), sorted by ``contract`` then ``ts``; ``daily``: cross-asset
     daily series (long format with ``available_at``); ``truth``: one row per trade date with the latent
     variables; ``schedule``: the contracts and their expiries.
     """
@@ -253,14 +253,13 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     news = streams["news"].random(n_days) < spec.news_0830_prob, streams["news"].random(n_days) < spec.news_1000_prob
     z, s = _latent(streams["latent"], n_days, spec.rho)
     # The per-minute arrays (3 M values each) are built by helpers that return only what the next step reads, so
-    # their temporaries are freed on return: the stage's memory peak (fresh pages cost wall time) stays low.
-    sigma, t, log_close, log_high, log_low = _price_path(
-        streams, day=day, minute_et=minute_et, news=news, z=z, s=s, spec=spec
-    )
-    expected = _expected_volume(
+    # their temporaries are freed on return, and contract_bars frees each array of ``path`` once it has read it:
+    # the stage's memory peak stays low (every fresh page is a page fault, about 1 s of system time per GB).
+    sigma, t, path = _price_path(streams, day=day, minute_et=minute_et, news=news, z=z, s=s, spec=spec)
+    path["expected"] = _expected_volume(
         streams["volume"],
         t=t,
-        log_close=log_close,
+        log_close=path["close"],
         day=day,
         minute_et=minute_et,
         news=news,
@@ -270,11 +269,13 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     )
     del t, minute_et
     rth_close_idx = _last_index_before(ts, day, epoch_seconds(rth["rth_close_utc"]), n_days)
-    daily = generate_daily_series(dates, sigma=sigma, log_close=log_close[rth_close_idx], rng=streams["cross_asset"])
-
+    daily = generate_daily_series(
+        dates, sigma=sigma, log_close=path["close"][rth_close_idx], rng=streams["cross_asset"]
+    )
+    path.update(ts=ts, day=day, open_first=log(spec.start_price))
+    del ts, day
     schedule = contract_schedule(spec.symbol, dates.min(), dates.max())
-    prices = {"open_first": log(spec.start_price), "high": log_high, "low": log_low, "close": log_close}
-    bars = contract_bars(ts, day, dates, schedule, prices, expected, streams["volume"], spec)
+    bars = contract_bars(path, dates, schedule, streams["volume"], spec)
 
     truth = pd.DataFrame(
         {
@@ -293,8 +294,8 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     return SyntheticMarket(contract_bars=bars, daily=daily, truth=truth, schedule=schedule)
 
 
-def _price_path(streams: dict, *, day, minute_et, news, z, s, spec: MarketSpec) -> tuple[np.ndarray, ...]:
-    """Daily sigma, the minute shocks ``t`` and the spot log close, high and low of every minute."""
+def _price_path(streams: dict, *, day, minute_et, news, z, s, spec: MarketSpec) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Daily sigma, the minute shocks ``t`` and the spot log ``close``, ``high`` and ``low`` of every minute."""
     n_days = len(z)
     w = profile.variance_weights(minute_et, news[0][day], news[1][day], rth=spec.rth)
     t = draw_minute_shocks(streams["minute"], len(day), spec.nu)
@@ -315,7 +316,7 @@ def _price_path(streams: dict, *, day, minute_et, news, z, s, spec: MarketSpec) 
     log_low = np.abs(rng_range.standard_normal(len(day)))
     log_low *= spread
     np.subtract(np.minimum(log_open, log_close), log_low, out=log_low)
-    return sigma, t, log_close, log_high, log_low
+    return sigma, t, {"close": log_close, "high": log_high, "low": log_low}
 
 
 def _expected_volume(rng: np.random.Generator, *, t, log_close, day, minute_et, news, sigma, s, spec) -> np.ndarray:
