@@ -65,7 +65,7 @@ def _to_grid(log_price: np.ndarray, carry: np.ndarray, tick: float) -> np.ndarra
 
 
 def contract_bars(
-    path: dict, dates: pd.DatetimeIndex, schedule: pd.DataFrame, rng: np.random.Generator, spec
+    path: dict, dates: pd.DatetimeIndex, schedule: pd.DataFrame, *, rng: np.random.Generator, spec
 ) -> pd.DataFrame:
     """Split the spot path into the ``schedule``'s contracts with carry, migrating volume around each roll.
 

@@ -275,7 +275,7 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     path.update(ts=ts, day=day, open_first=log(spec.start_price))
     del ts, day
     schedule = contract_schedule(spec.symbol, dates.min(), dates.max())
-    bars = contract_bars(path, dates, schedule, streams["volume"], spec)
+    bars = contract_bars(path, dates, schedule, rng=streams["volume"], spec=spec)
 
     truth = pd.DataFrame(
         {
