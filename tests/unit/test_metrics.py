@@ -204,10 +204,8 @@ def test_psr_degenerate_inputs():
     assert probabilistic_sharpe(with_nan) == probabilistic_sharpe(RETURNS)  # non-finite values dropped
 
 
-# Named exception: [0.01] * 10 has a float sd of ~2e-18, not 0, so the zero-variance guard is passed and
-# scipy.stats.skew warns about catastrophic cancellation (scipy/stats/_stats_py.py, called from
-# almanac/ml/metrics.py probabilistic_sharpe).  The result is still NaN; only this call is shielded.
-@pytest.mark.filterwarnings("ignore:Precision loss occurred in moment calculation:RuntimeWarning")
+# [0.01] * 10 has a float sd of ~2e-18, not 0, so the zero-variance guard is passed; the moments' own zero test
+# (scipy.stats.skew's, which warned about catastrophic cancellation here) gives NaN.
 def test_psr_of_a_nearly_constant_series_is_nan():
     assert math.isnan(probabilistic_sharpe([0.01] * 10))
 
@@ -298,3 +296,46 @@ def test_rank_auc_is_scikit_learns_auc_with_ties_and_nan_with_one_class():
         score = np.round(rng.random(n) + 0.2 * y, 1)  # rounded: many ties
         assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-14)
     assert np.isnan(rank_auc(np.ones(4, dtype=int), np.arange(4.0)))
+
+
+def _moment_inputs():
+    rng = np.random.default_rng(11)
+    yield from (rng.normal(size=n) for n in (3, 4, 7, 50, 1001, 2268))  # a few lengths, pairwise summation's blocks
+    yield rng.standard_t(3, size=2000) * 500.0  # fat tails, dollar scale
+    yield np.where(rng.random(2268) < 0.5, 0.0, rng.normal(0, 400, 2268))  # mostly-zero daily P&L
+    yield np.round(rng.normal(size=300), 1)  # ties
+    yield np.r_[rng.normal(size=20), np.nan]  # NaN propagates
+    yield np.full(10, 470.0)  # no variance: NaN
+    yield np.full(10, 0.01)  # variance ~1e-35, below scipy's zero test: NaN
+    yield 1e6 + rng.normal(size=200)  # large mean
+    yield np.array([1.0, 2.0, 1e300])  # overflowing powers
+    yield rng.integers(-5, 5, 100)  # integers
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred in moment calculation:RuntimeWarning")
+@pytest.mark.parametrize("x", list(_moment_inputs()), ids=lambda x: f"n{len(x)}")
+def test_skew_kurtosis_are_scipys_bit_for_bit(x):
+    from scipy import stats
+
+    from almanac.ml.metrics import skew_kurtosis
+
+    skew, kurtosis = skew_kurtosis(x)
+    with np.errstate(all="ignore"):
+        expected = (stats.skew(x), stats.kurtosis(x, fisher=False))
+    np.testing.assert_array_equal([skew, kurtosis], expected)  # NaN where scipy has NaN, else the same bits
+    assert type(skew) is type(expected[0]) and type(kurtosis) is type(expected[1])
+
+
+def test_normal_distribution_ufuncs_are_scipy_stats_norm_bit_for_bit():
+    from scipy import stats
+    from scipy.special import ndtr, ndtri
+
+    rng = np.random.default_rng(12)
+    x = np.r_[rng.normal(0, 3, 5000), rng.normal(0, 40, 500), 0.0, -0.0, 1e-300, 38.5, -38.5, np.inf, -np.inf, np.nan]
+    np.testing.assert_array_equal(ndtr(x), stats.norm.cdf(x))
+    np.testing.assert_array_equal(ndtr(-x), stats.norm.sf(x))
+    q = np.r_[rng.random(5000), 0.5, 1e-300, 1.0 - 1e-16, 0.0, 1.0, np.nan, 1.0 - 1.0 / np.arange(2, 2000)]
+    np.testing.assert_array_equal(ndtri(q), stats.norm.ppf(q))
+    for value in (0.3, -2.5, 0.0):  # scalars as the metrics pass them
+        assert float(ndtr(value)) == float(stats.norm.cdf(value))
+        assert float(ndtr(-abs(value))) == float(stats.norm.sf(abs(value)))
