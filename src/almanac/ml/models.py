@@ -201,7 +201,8 @@ class NoExplainerError(TypeError):
 
 
 # How each learner's SHAP values are computed, keyed by the estimator's class (subclasses inherit it):
-# "lightgbm" / "xgboost" (shap.TreeExplainer; the morning uses the library's own TreeSHAP, ``pred_contrib(s)``),
+# "lightgbm" (LightGBM's own TreeSHAP, ``pred_contrib``: what shap.TreeExplainer calls for it), "xgboost"
+# (shap.TreeExplainer; the morning uses the library's own TreeSHAP, ``pred_contribs``),
 # "tree" (shap.TreeExplainer: a scikit-learn tree or forest), "linear" (shap.LinearExplainer on the coefficients),
 # None (a baseline: no features, nothing to explain).  A new learner
 # registers its estimator class here; a model with features and no entry fails loudly instead of reporting no
