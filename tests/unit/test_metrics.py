@@ -339,3 +339,44 @@ def test_normal_distribution_ufuncs_are_scipy_stats_norm_bit_for_bit():
     for value in (0.3, -2.5, 0.0):  # scalars as the metrics pass them
         assert float(ndtr(value)) == float(stats.norm.cdf(value))
         assert float(ndtr(-abs(value))) == float(stats.norm.sf(abs(value)))
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "one_class_rows", "nan", "integers", "short"])
+def test_rank_auc_rows_are_rank_auc_bit_for_bit(kind):
+    from almanac.ml.metrics import rank_auc, rank_auc_rows
+
+    rng = np.random.default_rng(13)
+    rows, n = (300, 2) if kind == "short" else (300, 1754)
+    y = rng.integers(0, 2, (rows, n))
+    score = rng.random((rows, n)) + 0.1 * y
+    if kind == "ties":
+        score = np.round(score, 2)
+    if kind == "one_class_rows":
+        y[::7] = 1
+        y[3::7] = 0
+    if kind == "nan":
+        score[::5, ::11] = np.nan
+    if kind == "integers":
+        score = rng.integers(0, 4, (rows, n))
+    expected = np.array([rank_auc(a, b) for a, b in zip(y, score, strict=True)])
+    np.testing.assert_array_equal(rank_auc_rows(y, score, chunk=64), expected)  # several blocks, NaN where NaN
+    assert rank_auc_rows(y[:0], score[:0]).shape == (0,)
+
+
+def test_bootstrap_intervals_are_those_of_one_auc_per_resample():
+    """The bootstrap intervals compute their resamples' AUCs all at once (rank_auc_rows): the interval of a loop
+    calling rank_auc on each resample, with the seed's draws in the same order."""
+    from almanac.ml.metrics import bootstrap_auc_ci, rank_auc, rank_auc_rows, stationary_bootstrap_ci
+
+    rng = np.random.default_rng(14)
+    y = rng.integers(0, 2, 600)
+    p = np.round(rng.random(600) + 0.2 * y, 2)
+    expected = stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3)
+    assert stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3, by_rows=rank_auc_rows) == expected
+    draws = np.random.default_rng(4)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    aucs = []
+    for _ in range(150):
+        idx = np.concatenate([draws.choice(pos, len(pos)), draws.choice(neg, len(neg))])
+        aucs.append(rank_auc(y[idx], p[idx]))
+    assert bootstrap_auc_ci(y, p, n_boot=150, seed=4) == (np.quantile(aucs, 0.025), np.quantile(aucs, 0.975))

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.metrics import roc_auc_score
 
-from almanac.ml.metrics import correlation, rank_auc
+from almanac.ml.metrics import correlation, rank_auc_rows
 
 
 def rolling_auc(
@@ -17,11 +18,13 @@ def rolling_auc(
     """AUC over the trailing ``window_days`` out-of-fold days, every ``step_days`` days (drift monitor)."""
     dates = pd.DatetimeIndex(dates)
     y, score = np.asarray(y, dtype=int), np.asarray(score, dtype=float)
-    rows = []
-    for end in range(window_days, len(dates) + 1, step_days):  # one iteration per plotted point
-        yy, ss = y[end - window_days : end], score[end - window_days : end]
-        auc = rank_auc(yy, ss)
-        rows.append((dates[end - 1], auc))
+    ends = np.arange(window_days, len(dates) + 1, step_days)
+    aucs = np.empty(0)
+    if len(ends):  # every window at once (rank_auc_rows: rank_auc's values)
+        aucs = rank_auc_rows(
+            sliding_window_view(y, window_days)[::step_days], sliding_window_view(score, window_days)[::step_days]
+        )
+    rows = [(dates[end - 1], float(auc)) for end, auc in zip(ends, aucs, strict=True)]  # one per plotted point
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 
 

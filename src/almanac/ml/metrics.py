@@ -67,10 +67,10 @@ def bootstrap_auc_ci(
     if n_boot <= 0 or len(pos) == 0 or len(neg) == 0:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    aucs = np.empty(n_boot)
-    for i in range(n_boot):  # one iteration per bootstrap sample (a few hundred); each is vectorised
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        aucs[i] = rank_auc(y[idx], score[idx])
+    idx = np.empty((n_boot, len(y)), dtype=np.intp)
+    for i in range(n_boot):  # one iteration per bootstrap sample (a few hundred): the draws, in the seed's order
+        idx[i] = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+    aucs = rank_auc_rows(y[idx], score[idx])
     tail = (1.0 - level) / 2.0
     return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1.0 - tail))
 
@@ -92,7 +92,7 @@ def stationary_bootstrap_indices(rng: np.random.Generator, n: int, block_days: i
 
 
 def stationary_bootstrap_ci(
-    statistic, *arrays: np.ndarray, block_days: int, n_boot: int, seed: int, level: float = 0.95
+    statistic, *arrays: np.ndarray, block_days: int, n_boot: int, seed: int, level: float = 0.95, by_rows=None
 ) -> tuple[float, float]:
     """Percentile interval of ``statistic(*arrays)`` under the stationary bootstrap (Politis & Romano 1994).
 
@@ -100,17 +100,21 @@ def stationary_bootstrap_ci(
     outcomes (volatility clusters, regimes) stays in each resample; an i.i.d. bootstrap would understate the
     uncertainty.  :func:`stationary_bootstrap_indices` draws the resamples (those of
     ``arch.bootstrap.StationaryBootstrap`` for the same seed); a resample where the statistic is undefined (NaN:
-    one class only) is left out of the quantiles.
+    one class only) is left out of the quantiles.  ``by_rows`` (optional) is the same statistic of each row of 2-D
+    arrays, giving the same values (e.g. :func:`rank_auc_rows` for :func:`rank_auc`): all resamples at once.
     """
     n = len(arrays[0])
     if n_boot <= 0 or n < 2 * block_days:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     arrays = tuple(np.asarray(a) for a in arrays)
-    values = np.empty(n_boot)
-    for i in range(n_boot):  # one iteration per resample, each vectorised
-        rows = stationary_bootstrap_indices(rng, n, block_days)
-        values[i] = statistic(*(a[rows] for a in arrays))
+    rows = np.empty((n_boot, n), dtype=np.intp)
+    for i in range(n_boot):  # one iteration per resample (its draws, in the seed's order)
+        rows[i] = stationary_bootstrap_indices(rng, n, block_days)
+    if by_rows is not None:
+        values = np.asarray(by_rows(*(a[rows] for a in arrays)), dtype=float)
+    else:
+        values = np.array([statistic(*(a[r] for a in arrays)) for r in rows], dtype=float)  # one per resample
     if np.isnan(values).all():
         return float("nan"), float("nan")
     tail = (1.0 - level) / 2.0
@@ -131,6 +135,45 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
         return float("nan")
     ranks = _midranks(score)
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def rank_auc_rows(y: np.ndarray, score: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+    """:func:`rank_auc` of each row of 2-D ``y`` and ``score``, the same values bit for bit (tested), computed for
+    all rows at once: the bootstrap intervals and the rolling AUC need a thousand AUCs, and one call per AUC spent
+    most of its time in Python and numpy call overhead.  Exact because the midranks are multiples of one half,
+    so their sums are exact in any order; rows go ``chunk`` at a time to bound the memory."""
+    y, score = np.atleast_2d(np.asarray(y)), np.atleast_2d(np.asarray(score))
+    if score.dtype.kind == "f" and np.isnan(score).any():  # NaN ranks as scipy has them: row by row
+        return np.array([rank_auc(a, b) for a, b in zip(y, score, strict=True)], dtype=float)
+    return (
+        np.concatenate(
+            [_rank_auc_block(y[i : i + chunk], score[i : i + chunk]) for i in range(0, len(y), chunk)]  # a few blocks
+        )
+        if len(y)
+        else np.empty(0)
+    )
+
+
+def _rank_auc_block(y: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """:func:`rank_auc_rows` of a block of rows: each row's stable sort, its tie groups' midranks, and the sum of the
+    positives' midranks (Mann-Whitney), as :func:`rank_auc` computes them."""
+    rows, n = score.shape
+    n_pos = np.count_nonzero(y == 1, axis=1)
+    n_neg = n - n_pos
+    order = np.argsort(score, axis=1, kind="stable")
+    ordered = np.take_along_axis(score, order, axis=1)
+    starts = np.ones((rows, n), dtype=bool)
+    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a tie group starts here
+    ends = np.ones((rows, n), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]  # a tie group ends here
+    column = np.arange(n)
+    first = np.maximum.accumulate(np.where(starts, column, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, column, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    midranks = (first + 1).astype(np.float64) + ((last - first + 1).astype(np.float64) - 1) / 2
+    rank_sum = np.where(np.take_along_axis(y, order, axis=1) == 1, midranks, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        auc = (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+    return np.where((n_pos == 0) | (n_neg == 0), np.nan, auc)
 
 
 def annualised_sharpe(daily: np.ndarray) -> float:
