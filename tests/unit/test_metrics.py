@@ -341,38 +341,48 @@ def test_normal_distribution_ufuncs_are_scipy_stats_norm_bit_for_bit():
         assert float(ndtr(-abs(value))) == float(stats.norm.sf(abs(value)))
 
 
-@pytest.mark.parametrize("kind", ["continuous", "ties", "one_class_rows", "nan", "integers", "short"])
-def test_rank_auc_rows_are_rank_auc_bit_for_bit(kind):
-    from almanac.ml.metrics import rank_auc, rank_auc_rows
+@pytest.mark.parametrize("kind", ["continuous", "ties", "one_class_rows", "nan", "integers", "signed_zeros", "short"])
+def test_resampled_rank_auc_is_rank_auc_of_each_resample_bit_for_bit(kind):
+    from almanac.ml.metrics import rank_auc, resampled_rank_auc
 
     rng = np.random.default_rng(13)
-    rows, n = (300, 2) if kind == "short" else (300, 1754)
-    y = rng.integers(0, 2, (rows, n))
-    score = rng.random((rows, n)) + 0.1 * y
+    n = 2 if kind == "short" else 1754
+    y = rng.integers(0, 2, n)
+    score = rng.random(n) + 0.1 * y
+    rows = rng.integers(0, n, (300, n))  # resamples with replacement: many ties
+    rows[:50] = np.arange(n)[None, :] + np.zeros((50, 1), dtype=int)  # the sample itself
     if kind == "ties":
         score = np.round(score, 2)
     if kind == "one_class_rows":
-        y[::7] = 1
-        y[3::7] = 0
+        rows[::7] = np.flatnonzero(y == 1)[0]  # a single day repeated
+        rows[3::7, : n // 2] = np.flatnonzero(y == 0)[:1]
     if kind == "nan":
-        score[::5, ::11] = np.nan
+        score[::97] = np.nan
     if kind == "integers":
-        score = rng.integers(0, 4, (rows, n))
-    expected = np.array([rank_auc(a, b) for a, b in zip(y, score, strict=True)])
-    np.testing.assert_array_equal(rank_auc_rows(y, score, chunk=64), expected)  # several blocks, NaN where NaN
-    assert rank_auc_rows(y[:0], score[:0]).shape == (0,)
+        score = rng.integers(0, 4, n)
+    if kind == "signed_zeros":
+        score = np.where(rng.random(n) < 0.5, 0.0, -0.0) + np.where(rng.random(n) < 0.3, 1.0, 0.0)
+    expected = np.array([rank_auc(y[r], score[r]) for r in rows])
+    np.testing.assert_array_equal(resampled_rank_auc(y, score, rows, chunk=64), expected)  # NaN where NaN
+    windows = np.arange(n - 1)[:, None] + np.arange(2)[None, :]  # short windows, as the rolling AUC's
+    expected = np.array([rank_auc(y[r], score[r]) for r in windows])
+    np.testing.assert_array_equal(resampled_rank_auc(y, score, windows), expected)
+    assert resampled_rank_auc(y, score, rows[:0]).shape == (0,)
 
 
 def test_bootstrap_intervals_are_those_of_one_auc_per_resample():
-    """The bootstrap intervals compute their resamples' AUCs all at once (rank_auc_rows): the interval of a loop
+    """The bootstrap intervals compute their resamples' AUCs all at once (resampled_rank_auc): the interval of a loop
     calling rank_auc on each resample, with the seed's draws in the same order."""
-    from almanac.ml.metrics import bootstrap_auc_ci, rank_auc, rank_auc_rows, stationary_bootstrap_ci
+    from almanac.ml.metrics import bootstrap_auc_ci, rank_auc, resampled_rank_auc, stationary_bootstrap_ci
 
     rng = np.random.default_rng(14)
     y = rng.integers(0, 2, 600)
     p = np.round(rng.random(600) + 0.2 * y, 2)
     expected = stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3)
-    assert stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3, by_rows=rank_auc_rows) == expected
+    assert (
+        stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3, of_resamples=resampled_rank_auc)
+        == expected
+    )
     draws = np.random.default_rng(4)
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     aucs = []

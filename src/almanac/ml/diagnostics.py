@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.metrics import roc_auc_score
 
-from almanac.ml.metrics import correlation, rank_auc_rows
+from almanac.ml.metrics import correlation, resampled_rank_auc
 
 
 def rolling_auc(
@@ -19,11 +18,8 @@ def rolling_auc(
     dates = pd.DatetimeIndex(dates)
     y, score = np.asarray(y, dtype=int), np.asarray(score, dtype=float)
     ends = np.arange(window_days, len(dates) + 1, step_days)
-    aucs = np.empty(0)
-    if len(ends):  # every window at once (rank_auc_rows: rank_auc's values)
-        aucs = rank_auc_rows(
-            sliding_window_view(y, window_days)[::step_days], sliding_window_view(score, window_days)[::step_days]
-        )
+    windows = ends[:, None] - window_days + np.arange(window_days)[None, :]  # each window's rows
+    aucs = resampled_rank_auc(y, score, windows)  # every window at once: rank_auc's values
     rows = [(dates[end - 1], float(auc)) for end, auc in zip(ends, aucs, strict=True)]  # one per plotted point
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 

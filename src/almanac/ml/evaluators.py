@@ -27,7 +27,7 @@ from almanac.ml.metrics import (
     delong_test,
     null_auc_sd,
     rank_auc,
-    rank_auc_rows,
+    resampled_rank_auc,
     stationary_bootstrap_ci,
 )
 
@@ -302,7 +302,7 @@ def _binary_scores(
     metrics["null_auc_sd"] = null_auc_sd(n_pos, n_neg)
     metrics["auc_block_ci_low"], metrics["auc_block_ci_high"] = stationary_bootstrap_ci(
         rank_auc, codes, proba[:, 1], block_days=settings.block_days, n_boot=settings.bootstrap,
-        seed=settings.seed, by_rows=rank_auc_rows,
+        seed=settings.seed, of_resamples=resampled_rank_auc,
     )  # fmt: skip
     metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(
         codes, proba[:, 1], n_boot=settings.bootstrap, seed=settings.seed

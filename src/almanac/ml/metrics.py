@@ -70,7 +70,7 @@ def bootstrap_auc_ci(
     idx = np.empty((n_boot, len(y)), dtype=np.intp)
     for i in range(n_boot):  # one iteration per bootstrap sample (a few hundred): the draws, in the seed's order
         idx[i] = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-    aucs = rank_auc_rows(y[idx], score[idx])
+    aucs = resampled_rank_auc(y, score, idx)
     tail = (1.0 - level) / 2.0
     return float(np.quantile(aucs, tail)), float(np.quantile(aucs, 1.0 - tail))
 
@@ -92,7 +92,7 @@ def stationary_bootstrap_indices(rng: np.random.Generator, n: int, block_days: i
 
 
 def stationary_bootstrap_ci(
-    statistic, *arrays: np.ndarray, block_days: int, n_boot: int, seed: int, level: float = 0.95, by_rows=None
+    statistic, *arrays: np.ndarray, block_days: int, n_boot: int, seed: int, level: float = 0.95, of_resamples=None
 ) -> tuple[float, float]:
     """Percentile interval of ``statistic(*arrays)`` under the stationary bootstrap (Politis & Romano 1994).
 
@@ -100,8 +100,9 @@ def stationary_bootstrap_ci(
     outcomes (volatility clusters, regimes) stays in each resample; an i.i.d. bootstrap would understate the
     uncertainty.  :func:`stationary_bootstrap_indices` draws the resamples (those of
     ``arch.bootstrap.StationaryBootstrap`` for the same seed); a resample where the statistic is undefined (NaN:
-    one class only) is left out of the quantiles.  ``by_rows`` (optional) is the same statistic of each row of 2-D
-    arrays, giving the same values (e.g. :func:`rank_auc_rows` for :func:`rank_auc`): all resamples at once.
+    one class only) is left out of the quantiles.  ``of_resamples`` (optional) computes the same values for all
+    resamples at once from ``(*arrays, rows)``, ``rows`` holding one resample's indices per row (e.g.
+    :func:`resampled_rank_auc` for :func:`rank_auc`).
     """
     n = len(arrays[0])
     if n_boot <= 0 or n < 2 * block_days:
@@ -111,8 +112,8 @@ def stationary_bootstrap_ci(
     rows = np.empty((n_boot, n), dtype=np.intp)
     for i in range(n_boot):  # one iteration per resample (its draws, in the seed's order)
         rows[i] = stationary_bootstrap_indices(rng, n, block_days)
-    if by_rows is not None:
-        values = np.asarray(by_rows(*(a[rows] for a in arrays)), dtype=float)
+    if of_resamples is not None:
+        values = np.asarray(of_resamples(*arrays, rows), dtype=float)
     else:
         values = np.array([statistic(*(a[r] for a in arrays)) for r in rows], dtype=float)  # one per resample
     if np.isnan(values).all():
@@ -137,42 +138,37 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def rank_auc_rows(y: np.ndarray, score: np.ndarray, *, chunk: int = 256) -> np.ndarray:
-    """:func:`rank_auc` of each row of 2-D ``y`` and ``score``, the same values bit for bit (tested), computed for
-    all rows at once: the bootstrap intervals and the rolling AUC need a thousand AUCs, and one call per AUC spent
-    most of its time in Python and numpy call overhead.  Exact because the midranks are multiples of one half,
-    so their sums are exact in any order; rows go ``chunk`` at a time to bound the memory."""
-    y, score = np.atleast_2d(np.asarray(y)), np.atleast_2d(np.asarray(score))
-    if score.dtype.kind == "f" and np.isnan(score).any():  # NaN ranks as scipy has them: row by row
-        return np.array([rank_auc(a, b) for a, b in zip(y, score, strict=True)], dtype=float)
-    return (
-        np.concatenate(
-            [_rank_auc_block(y[i : i + chunk], score[i : i + chunk]) for i in range(0, len(y), chunk)]  # a few blocks
-        )
-        if len(y)
-        else np.empty(0)
-    )
+def resampled_rank_auc(y: np.ndarray, score: np.ndarray, rows: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+    """:func:`rank_auc` of ``y[r], score[r]`` for each row ``r`` of the index array ``rows`` (bootstrap resamples,
+    rolling windows): the same values bit for bit (tested), without sorting each resample.
+
+    The scores are ranked once; a resample's midranks then follow from how many of its days fall in each tie
+    group (exact integer counts), so the sum of its positives' midranks is exact, as it is in :func:`rank_auc`
+    (multiples of one half), and so is every AUC.  Sorting a thousand resamples one by one was most of the evaluate
+    stage's own time.  Rows go ``chunk`` at a time to bound the memory; NaN scores go row by row (scipy's ranks).
+    """
+    y, score, rows = np.asarray(y), np.asarray(score), np.atleast_2d(np.asarray(rows, dtype=np.intp))
+    if score.dtype.kind == "f" and np.isnan(score).any():
+        return np.array([rank_auc(y[r], score[r]) for r in rows], dtype=float)  # one per resample
+    _, group = np.unique(score, return_inverse=True)  # tie groups in ascending order of score
+    positive = y == 1
+    blocks = [_resampled_rank_auc(positive, group, rows[i : i + chunk]) for i in range(0, len(rows), chunk)]
+    return np.concatenate(blocks) if blocks else np.empty(0)
 
 
-def _rank_auc_block(y: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """:func:`rank_auc_rows` of a block of rows: each row's stable sort, its tie groups' midranks, and the sum of the
-    positives' midranks (Mann-Whitney), as :func:`rank_auc` computes them."""
-    rows, n = score.shape
-    n_pos = np.count_nonzero(y == 1, axis=1)
-    n_neg = n - n_pos
-    order = np.argsort(score, axis=1, kind="stable")
-    ordered = np.take_along_axis(score, order, axis=1)
-    starts = np.ones((rows, n), dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a tie group starts here
-    ends = np.ones((rows, n), dtype=bool)
-    ends[:, :-1] = starts[:, 1:]  # a tie group ends here
-    column = np.arange(n)
-    first = np.maximum.accumulate(np.where(starts, column, 0), axis=1)
-    last = np.minimum.accumulate(np.where(ends, column, n - 1)[:, ::-1], axis=1)[:, ::-1]
-    midranks = (first + 1).astype(np.float64) + ((last - first + 1).astype(np.float64) - 1) / 2
-    rank_sum = np.where(np.take_along_axis(y, order, axis=1) == 1, midranks, 0.0).sum(axis=1)
+def _resampled_rank_auc(positive: np.ndarray, group: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """:func:`resampled_rank_auc` of a block of rows: per resample and tie group, its days and its positives."""
+    k, m = rows.shape
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    keys = group[rows] + n_groups * np.arange(k)[:, None]  # (resample, tie group) as one index
+    days = np.bincount(keys.ravel(), minlength=k * n_groups).reshape(k, n_groups)
+    pos = np.bincount(keys[positive[rows]], minlength=k * n_groups).reshape(k, n_groups)
+    below = np.cumsum(days, axis=1) - days  # days ranked below each tie group
+    twice_rank_sum = (pos * (2 * below + days + 1)).sum(axis=1)  # a group's midrank is below + (days + 1) / 2
+    n_pos = pos.sum(axis=1)
+    n_neg = m - n_pos
     with np.errstate(divide="ignore", invalid="ignore"):
-        auc = (rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
+        auc = (twice_rank_sum / 2.0 - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg)
     return np.where((n_pos == 0) | (n_neg == 0), np.nan, auc)
 
 
