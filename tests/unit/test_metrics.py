@@ -390,3 +390,53 @@ def test_bootstrap_intervals_are_those_of_one_auc_per_resample():
         idx = np.concatenate([draws.choice(pos, len(pos)), draws.choice(neg, len(neg))])
         aucs.append(rank_auc(y[idx], p[idx]))
     assert bootstrap_auc_ci(y, p, n_boot=150, seed=4) == (np.quantile(aucs, 0.025), np.quantile(aucs, 0.975))
+
+
+def _binary_cases():
+    rng = np.random.default_rng(15)
+    for n in (2, 3, 9, 126, 1754):  # a fold's test block is 126 days
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]
+        yield f"random{n}", y, np.clip(0.5 + 0.1 * (y - 0.5) + rng.normal(0, 0.1, n), 0.01, 0.99)
+    y = rng.integers(0, 2, 500)
+    yield "ties", y, np.round(rng.random(500) * 0.2 + 0.4 + 0.05 * y, 2)
+    yield "few_values", y, rng.choice([0.3, 0.5, 0.7], 500)  # the baselines' handful of probabilities
+    yield "constant", y, np.full(500, 0.52)
+    yield "extremes", y, np.where(rng.random(500) < 0.5, 0.0, 1.0) * (1 - 1e-17) + rng.random(500) * 1e-16
+    yield "signed_zero_scores", y, np.where(rng.random(500) < 0.5, 0.0, -0.0) + 0.5 * (rng.random(500) < 0.4)
+    yield "one_class", np.ones(50, dtype=int), rng.random(50)
+    yield "single_day", np.zeros(1, dtype=int), np.array([0.3])
+
+
+@pytest.mark.parametrize(("name", "y", "p"), list(_binary_cases()), ids=lambda v: v if isinstance(v, str) else "")
+def test_binary_classification_scores_are_scikit_learns_bit_for_bit(name, y, p):
+    """The binary scores skip scikit-learn's input checks and compute what it computes: the same bits."""
+    from almanac.ml.metrics import binary_auc
+
+    proba = np.column_stack([1 - p, p])
+    got = classification_scores(y, proba, 2)
+    clipped = np.clip(proba, 1e-15, 1 - 1e-15)
+    clipped = clipped / clipped.sum(axis=1, keepdims=True)
+    both = len(np.unique(y)) == 2
+    expected = {
+        "auc": roc_auc_score(y, clipped[:, 1]) if both else float("nan"),
+        "accuracy": accuracy_score(y, clipped.argmax(axis=1)),
+        "brier": brier_score_loss(y, clipped[:, 1]),
+        "log_loss": log_loss(y, clipped, labels=[0, 1]),
+    }
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert type(got[key]) is float
+        np.testing.assert_array_equal(got[key], value, err_msg=key)  # equal bits; NaN where NaN
+    if both:
+        assert binary_auc(y, p) == roc_auc_score(y, p)
+        assert binary_auc(y == 1, p) == roc_auc_score(y == 1, p)  # boolean labels, as the per-class AUCs pass them
+
+
+def test_binary_auc_leaves_other_inputs_to_scikit_learn():
+    from almanac.ml.metrics import binary_auc
+
+    with pytest.raises(ValueError, match="NaN"):
+        binary_auc(np.array([0, 1, 1]), np.array([0.1, np.nan, 0.3]))  # scikit-learn's error, not a silent value
+    y, p = np.array([1, 2, 2, 1]), np.array([0.1, 0.8, 0.6, 0.2])  # labels 1 and 2: scikit-learn's positive is 2
+    assert binary_auc(y, p) == roc_auc_score(y, p) == 1.0

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from almanac.ml.metrics import correlation, resampled_rank_auc
+from almanac.ml.metrics import binary_auc, correlation, resampled_rank_auc
 
 
 def rolling_auc(
@@ -51,7 +50,7 @@ def breakdown(
                     "group": column,
                     "value": str(value),
                     "n_days": int(rows_of.sum()),
-                    "auc": float(roc_auc_score(y[rows_of], p[rows_of])) if both else float("nan"),
+                    "auc": binary_auc(y[rows_of], p[rows_of]) if both else float("nan"),
                     "hit_rate": float(hit[rows_of].mean()),
                     "signed_return_pct": float(np.nanmean(side[rows_of] * r[rows_of])),
                 }

@@ -22,6 +22,7 @@ from almanac.ml.calibration import calibration_table, ece_noise, expected_calibr
 from almanac.ml.diagnostics import breakdown, information_coefficient, rolling_auc
 from almanac.ml.explanations import compute_shap_values, shap_importance
 from almanac.ml.metrics import (
+    binary_auc,
     bootstrap_auc_ci,
     classification_scores,
     delong_test,
@@ -319,7 +320,7 @@ def _binary_scores(
     if oracle is not None:
         p_oracle = oracle.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy()
         known = np.isfinite(p_oracle)
-        metrics["oracle_auc"] = float(roc_auc_score(codes[known], p_oracle[known]))
+        metrics["oracle_auc"] = binary_auc(codes[known], p_oracle[known])  # roc_auc_score's value
         # Efficiency divides by the oracle's edge: when that edge is within 2 null standard deviations of
         # nothing (a market without signal, kappa = 0), the ratio is noise over noise and is not reported.
         metrics["oracle_informative"] = bool(abs(metrics["oracle_auc"] - 0.5) > 2 * metrics["null_auc_sd"])

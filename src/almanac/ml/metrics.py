@@ -25,12 +25,14 @@ def classification_scores(y: np.ndarray, proba: np.ndarray, n_classes: int) -> d
     """``auc`` (macro one-vs-rest when multiclass), ``accuracy`` (argmax), ``brier`` (multiclass: mean sum of
     squares over classes) and ``log_loss`` for integer-coded labels ``y`` and an ``(n, n_classes)`` ``proba``.
     AUC is NaN when the labels hold a single class."""
-    # Imported here: the backtest stage reads this module but not scikit-learn (about 0.15 s of its start).
-    from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
-
     y = np.asarray(y, dtype=int)
     proba = np.clip(np.asarray(proba, dtype=float), 1e-15, 1 - 1e-15)
     proba = proba / proba.sum(axis=1, keepdims=True)
+    if n_classes == 2 and len(y) and np.isin(y, (0, 1)).all() and np.isfinite(proba).all():
+        return _binary_scores(y, proba)
+    # Imported here: the backtest stage reads this module but not scikit-learn (about 0.15 s of its start).
+    from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
+
     labels = np.arange(n_classes)
     present = np.unique(y)
     if n_classes == 2:
@@ -50,6 +52,47 @@ def classification_scores(y: np.ndarray, proba: np.ndarray, n_classes: int) -> d
         "brier": float(brier),
         "log_loss": float(log_loss(y, proba, labels=labels)),
     }
+
+
+def _binary_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """:func:`classification_scores` of 0/1 labels and finite probabilities: scikit-learn's ``roc_auc_score``,
+    ``accuracy_score``, ``brier_score_loss`` and ``log_loss`` (``labels=[0, 1]``) as scikit-learn 1.9 computes them
+    once its input checks have passed, so the same bits (tested).  Those checks cost about 4 ms a call, a tenth
+    of the train stage's time over its 56 folds; other inputs go through scikit-learn itself."""
+    onehot = np.stack((1 - y, y), axis=1).astype(np.float64)  # sklearn's one-hot of the positive label 1
+    brier = np.average(np.sum((onehot - np.stack((1 - proba[:, 1], proba[:, 1]), axis=1)) ** 2, axis=1)) * 0.5
+    eps = np.finfo(np.float64).eps
+    clipped = np.clip(proba, eps, 1 - eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xlogy = np.where(onehot == 0.0, 0.0, onehot * np.log(clipped))  # sklearn's _xlogy
+    return {
+        "auc": binary_auc(y, proba[:, 1]) if 0 < y.sum() < len(y) else float("nan"),
+        "accuracy": float(np.average(y == proba.argmax(axis=1))),
+        "brier": float(brier),
+        "log_loss": float(np.average(-np.sum(xlogy, axis=1))),
+    }
+
+
+def binary_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """``sklearn.metrics.roc_auc_score(y, score)`` for 0/1 labels ``y`` holding both classes and finite scores:
+    the area under scikit-learn's ROC curve (its points, then ``scipy.integrate.trapezoid``), the same bits
+    (tested), without its input checks (about 1.5 ms a call); other inputs go through scikit-learn itself."""
+    y, score = np.asarray(y), np.asarray(score)
+    if not (np.isin(y, (0, 1)).all() and 0 < np.count_nonzero(y) < len(y) and np.isfinite(score).all()):
+        from sklearn.metrics import roc_auc_score  # lazily, as in classification_scores
+
+        return float(roc_auc_score(y, score))
+    from scipy.integrate import trapezoid  # loaded with scikit-learn in the stages that get here
+
+    order = np.argsort(score, kind="stable")[::-1]  # descending; the order within ties does not matter
+    ends = np.r_[np.flatnonzero(np.diff(score[order])), len(y) - 1]  # the last day of each distinct score
+    tps = np.cumsum((y[order] == 1).astype(np.float64))[ends]  # exact counts, as scikit-learn's
+    fps = 1 + ends.astype(np.float64) - tps
+    if len(fps) > 2:  # drop_intermediate: points collinear with their neighbours
+        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
+        fps, tps = fps[keep], tps[keep]
+    fps, tps = np.r_[0.0, fps], np.r_[0.0, tps]
+    return float(trapezoid(tps / tps[-1], fps / fps[-1]))
 
 
 def null_auc_sd(n_pos: int, n_neg: int) -> float:
