@@ -440,3 +440,25 @@ def test_binary_auc_leaves_other_inputs_to_scikit_learn():
         binary_auc(np.array([0, 1, 1]), np.array([0.1, np.nan, 0.3]))  # scikit-learn's error, not a silent value
     y, p = np.array([1, 2, 2, 1]), np.array([0.1, 0.8, 0.6, 0.2])  # labels 1 and 2: scikit-learn's positive is 2
     assert binary_auc(y, p) == roc_auc_score(y, p) == 1.0
+
+
+@pytest.mark.parametrize("n", [3, 8, 9, 17, 129, 1754, 2268])
+def test_resampled_sharpe_is_annualised_sharpe_of_each_resample_bit_for_bit(n):
+    from almanac.ml.metrics import annualised_sharpe, resampled_sharpe, stationary_bootstrap_ci
+
+    rng = np.random.default_rng(16)
+    daily = rng.standard_t(3, n) * 300.0 * (rng.random(n) < 0.5)  # fat-tailed P&L, flat half the days
+    daily[:2] = [0.0, 250.0]
+    rows = rng.integers(0, n, (300, n))
+    rows[:3] = 0  # one day repeated: no variation, NaN
+    expected = np.array([annualised_sharpe(daily[r]) for r in rows])
+    np.testing.assert_array_equal(resampled_sharpe(daily, rows, chunk=64), expected)
+    with_nan = np.r_[daily[:-1], np.nan]
+    expected = np.array([annualised_sharpe(with_nan[r]) for r in rows])
+    np.testing.assert_array_equal(resampled_sharpe(with_nan, rows), expected)
+    if n >= 40:
+        one_by_one = stationary_bootstrap_ci(annualised_sharpe, daily, block_days=20, n_boot=200, seed=5)
+        at_once = stationary_bootstrap_ci(
+            annualised_sharpe, daily, block_days=20, n_boot=200, seed=5, of_resamples=resampled_sharpe
+        )
+        assert at_once == one_by_one
