@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -132,6 +133,28 @@ def test_tree_shap_values_add_up_to_the_raw_score(data):
     values = EV.compute_shap_values(model, X)
     offset = model.predict(X, raw_score=True) - values.sum(axis=1)
     np.testing.assert_allclose(offset, offset[0], atol=1e-6)  # the same expected value for every row
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+@pytest.mark.parametrize("missing", [False, True])
+def test_lightgbm_shap_values_are_shaps_tree_explainer_bit_for_bit(data, classes, missing):
+    """LightGBM's SHAP values are computed without shap (:func:`lightgbm_tree_shap`): the same bits as
+    ``shap.TreeExplainer``, binary and multiclass, with missing feature values."""
+    import shap
+
+    from almanac.ml.explanations import lightgbm_tree_shap
+
+    X, y = data
+    X = X.mask(np.arange(len(X))[:, None] % 7 == np.arange(X.shape[1])[None, :]) if missing else X  # NaN cells
+    y = np.digitize(X["signal"].fillna(0.0), [-0.5, 0.5]) if classes == 3 else y
+    model = ModelFactory.create("lightgbm", {"n_estimators": 30, "min_child_samples": 5}).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightGBM binary classifier with TreeExplainer", category=UserWarning)
+        expected = shap.TreeExplainer(model).shap_values(X)
+    got = lightgbm_tree_shap(model, X)
+    assert got.shape == expected.shape == ((80, 3) if classes == 2 else (80, 3, 3))
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(EV.compute_shap_values(model, X), expected)
 
 
 def test_logistic_shap_values_are_coefficient_times_centred_input(data):

@@ -204,10 +204,8 @@ def test_psr_degenerate_inputs():
     assert probabilistic_sharpe(with_nan) == probabilistic_sharpe(RETURNS)  # non-finite values dropped
 
 
-# Named exception: [0.01] * 10 has a float sd of ~2e-18, not 0, so the zero-variance guard is passed and
-# scipy.stats.skew warns about catastrophic cancellation (scipy/stats/_stats_py.py, called from
-# almanac/ml/metrics.py probabilistic_sharpe).  The result is still NaN; only this call is shielded.
-@pytest.mark.filterwarnings("ignore:Precision loss occurred in moment calculation:RuntimeWarning")
+# [0.01] * 10 has a float sd of ~2e-18, not 0, so the zero-variance guard is passed; the moments' own zero test
+# (scipy.stats.skew's, which warned about catastrophic cancellation here) gives NaN.
 def test_psr_of_a_nearly_constant_series_is_nan():
     assert math.isnan(probabilistic_sharpe([0.01] * 10))
 
@@ -298,3 +296,169 @@ def test_rank_auc_is_scikit_learns_auc_with_ties_and_nan_with_one_class():
         score = np.round(rng.random(n) + 0.2 * y, 1)  # rounded: many ties
         assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-14)
     assert np.isnan(rank_auc(np.ones(4, dtype=int), np.arange(4.0)))
+
+
+def _moment_inputs():
+    rng = np.random.default_rng(11)
+    yield from (rng.normal(size=n) for n in (3, 4, 7, 50, 1001, 2268))  # a few lengths, pairwise summation's blocks
+    yield rng.standard_t(3, size=2000) * 500.0  # fat tails, dollar scale
+    yield np.where(rng.random(2268) < 0.5, 0.0, rng.normal(0, 400, 2268))  # mostly-zero daily P&L
+    yield np.round(rng.normal(size=300), 1)  # ties
+    yield np.r_[rng.normal(size=20), np.nan]  # NaN propagates
+    yield np.full(10, 470.0)  # no variance: NaN
+    yield np.full(10, 0.01)  # variance ~1e-35, below scipy's zero test: NaN
+    yield 1e6 + rng.normal(size=200)  # large mean
+    yield np.array([1.0, 2.0, 1e300])  # overflowing powers
+    yield rng.integers(-5, 5, 100)  # integers
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred in moment calculation:RuntimeWarning")
+@pytest.mark.parametrize("x", list(_moment_inputs()), ids=lambda x: f"n{len(x)}")
+def test_skew_kurtosis_are_scipys_bit_for_bit(x):
+    from scipy import stats
+
+    from almanac.ml.metrics import skew_kurtosis
+
+    skew, kurtosis = skew_kurtosis(x)
+    with np.errstate(all="ignore"):
+        expected = (stats.skew(x), stats.kurtosis(x, fisher=False))
+    np.testing.assert_array_equal([skew, kurtosis], expected)  # NaN where scipy has NaN, else the same bits
+    assert type(skew) is type(expected[0]) and type(kurtosis) is type(expected[1])
+
+
+def test_normal_distribution_ufuncs_are_scipy_stats_norm_bit_for_bit():
+    from scipy import stats
+    from scipy.special import ndtr, ndtri
+
+    rng = np.random.default_rng(12)
+    x = np.r_[rng.normal(0, 3, 5000), rng.normal(0, 40, 500), 0.0, -0.0, 1e-300, 38.5, -38.5, np.inf, -np.inf, np.nan]
+    np.testing.assert_array_equal(ndtr(x), stats.norm.cdf(x))
+    np.testing.assert_array_equal(ndtr(-x), stats.norm.sf(x))
+    q = np.r_[rng.random(5000), 0.5, 1e-300, 1.0 - 1e-16, 0.0, 1.0, np.nan, 1.0 - 1.0 / np.arange(2, 2000)]
+    np.testing.assert_array_equal(ndtri(q), stats.norm.ppf(q))
+    for value in (0.3, -2.5, 0.0):  # scalars as the metrics pass them
+        assert float(ndtr(value)) == float(stats.norm.cdf(value))
+        assert float(ndtr(-abs(value))) == float(stats.norm.sf(abs(value)))
+
+
+@pytest.mark.parametrize("kind", ["continuous", "ties", "one_class_rows", "nan", "integers", "signed_zeros", "short"])
+def test_resampled_rank_auc_is_rank_auc_of_each_resample_bit_for_bit(kind):
+    from almanac.ml.metrics import rank_auc, resampled_rank_auc
+
+    rng = np.random.default_rng(13)
+    n = 2 if kind == "short" else 1754
+    y = rng.integers(0, 2, n)
+    score = rng.random(n) + 0.1 * y
+    rows = rng.integers(0, n, (300, n))  # resamples with replacement: many ties
+    rows[:50] = np.arange(n)[None, :] + np.zeros((50, 1), dtype=int)  # the sample itself
+    if kind == "ties":
+        score = np.round(score, 2)
+    if kind == "one_class_rows":
+        rows[::7] = np.flatnonzero(y == 1)[0]  # a single day repeated
+        rows[3::7, : n // 2] = np.flatnonzero(y == 0)[:1]
+    if kind == "nan":
+        score[::97] = np.nan
+    if kind == "integers":
+        score = rng.integers(0, 4, n)
+    if kind == "signed_zeros":
+        score = np.where(rng.random(n) < 0.5, 0.0, -0.0) + np.where(rng.random(n) < 0.3, 1.0, 0.0)
+    expected = np.array([rank_auc(y[r], score[r]) for r in rows])
+    np.testing.assert_array_equal(resampled_rank_auc(y, score, rows, chunk=64), expected)  # NaN where NaN
+    windows = np.arange(n - 1)[:, None] + np.arange(2)[None, :]  # short windows, as the rolling AUC's
+    expected = np.array([rank_auc(y[r], score[r]) for r in windows])
+    np.testing.assert_array_equal(resampled_rank_auc(y, score, windows), expected)
+    assert resampled_rank_auc(y, score, rows[:0]).shape == (0,)
+
+
+def test_bootstrap_intervals_are_those_of_one_auc_per_resample():
+    """The bootstrap intervals compute their resamples' AUCs all at once (resampled_rank_auc): the interval of a loop
+    calling rank_auc on each resample, with the seed's draws in the same order."""
+    from almanac.ml.metrics import bootstrap_auc_ci, rank_auc, resampled_rank_auc, stationary_bootstrap_ci
+
+    rng = np.random.default_rng(14)
+    y = rng.integers(0, 2, 600)
+    p = np.round(rng.random(600) + 0.2 * y, 2)
+    expected = stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3)
+    assert (
+        stationary_bootstrap_ci(rank_auc, y, p, block_days=20, n_boot=150, seed=3, of_resamples=resampled_rank_auc)
+        == expected
+    )
+    draws = np.random.default_rng(4)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    aucs = []
+    for _ in range(150):
+        idx = np.concatenate([draws.choice(pos, len(pos)), draws.choice(neg, len(neg))])
+        aucs.append(rank_auc(y[idx], p[idx]))
+    assert bootstrap_auc_ci(y, p, n_boot=150, seed=4) == (np.quantile(aucs, 0.025), np.quantile(aucs, 0.975))
+
+
+def _binary_cases():
+    rng = np.random.default_rng(15)
+    for n in (2, 3, 9, 126, 1754):  # a fold's test block is 126 days
+        y = rng.integers(0, 2, n)
+        y[:2] = [0, 1]
+        yield f"random{n}", y, np.clip(0.5 + 0.1 * (y - 0.5) + rng.normal(0, 0.1, n), 0.01, 0.99)
+    y = rng.integers(0, 2, 500)
+    yield "ties", y, np.round(rng.random(500) * 0.2 + 0.4 + 0.05 * y, 2)
+    yield "few_values", y, rng.choice([0.3, 0.5, 0.7], 500)  # the baselines' handful of probabilities
+    yield "constant", y, np.full(500, 0.52)
+    yield "extremes", y, np.where(rng.random(500) < 0.5, 0.0, 1.0) * (1 - 1e-17) + rng.random(500) * 1e-16
+    yield "signed_zero_scores", y, np.where(rng.random(500) < 0.5, 0.0, -0.0) + 0.5 * (rng.random(500) < 0.4)
+    yield "one_class", np.ones(50, dtype=int), rng.random(50)
+    yield "single_day", np.zeros(1, dtype=int), np.array([0.3])
+
+
+@pytest.mark.parametrize(("name", "y", "p"), list(_binary_cases()), ids=lambda v: v if isinstance(v, str) else "")
+def test_binary_classification_scores_are_scikit_learns_bit_for_bit(name, y, p):
+    """The binary scores skip scikit-learn's input checks and compute what it computes: the same bits."""
+    from almanac.ml.metrics import binary_auc
+
+    proba = np.column_stack([1 - p, p])
+    got = classification_scores(y, proba, 2)
+    clipped = np.clip(proba, 1e-15, 1 - 1e-15)
+    clipped = clipped / clipped.sum(axis=1, keepdims=True)
+    both = len(np.unique(y)) == 2
+    expected = {
+        "auc": roc_auc_score(y, clipped[:, 1]) if both else float("nan"),
+        "accuracy": accuracy_score(y, clipped.argmax(axis=1)),
+        "brier": brier_score_loss(y, clipped[:, 1]),
+        "log_loss": log_loss(y, clipped, labels=[0, 1]),
+    }
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert type(got[key]) is float
+        np.testing.assert_array_equal(got[key], value, err_msg=key)  # equal bits; NaN where NaN
+    if both:
+        assert binary_auc(y, p) == roc_auc_score(y, p)
+        assert binary_auc(y == 1, p) == roc_auc_score(y == 1, p)  # boolean labels, as the per-class AUCs pass them
+
+
+def test_binary_auc_leaves_other_inputs_to_scikit_learn():
+    from almanac.ml.metrics import binary_auc
+
+    with pytest.raises(ValueError, match="NaN"):
+        binary_auc(np.array([0, 1, 1]), np.array([0.1, np.nan, 0.3]))  # scikit-learn's error, not a silent value
+    y, p = np.array([1, 2, 2, 1]), np.array([0.1, 0.8, 0.6, 0.2])  # labels 1 and 2: scikit-learn's positive is 2
+    assert binary_auc(y, p) == roc_auc_score(y, p) == 1.0
+
+
+@pytest.mark.parametrize("n", [3, 8, 9, 17, 129, 1754, 2268])
+def test_resampled_sharpe_is_annualised_sharpe_of_each_resample_bit_for_bit(n):
+    from almanac.ml.metrics import annualised_sharpe, resampled_sharpe, stationary_bootstrap_ci
+
+    rng = np.random.default_rng(16)
+    daily = rng.standard_t(3, n) * 300.0 * (rng.random(n) < 0.5)  # fat-tailed P&L, flat half the days
+    daily[:2] = [0.0, 250.0]
+    rows = rng.integers(0, n, (300, n))
+    rows[:3] = 0  # one day repeated: no variation, NaN
+    expected = np.array([annualised_sharpe(daily[r]) for r in rows])
+    np.testing.assert_array_equal(resampled_sharpe(daily, rows, chunk=64), expected)
+    with_nan = np.r_[daily[:-1], np.nan]
+    expected = np.array([annualised_sharpe(with_nan[r]) for r in rows])
+    np.testing.assert_array_equal(resampled_sharpe(with_nan, rows), expected)
+    if n >= 40:
+        one_by_one = stationary_bootstrap_ci(annualised_sharpe, daily, block_days=20, n_boot=200, seed=5)
+        at_once = stationary_bootstrap_ci(
+            annualised_sharpe, daily, block_days=20, n_boot=200, seed=5, of_resamples=resampled_sharpe
+        )
+        assert at_once == one_by_one

@@ -265,3 +265,22 @@ def test_shap_values_are_out_of_fold_each_day_explained_by_its_folds_model():
     per_fold = pd.Series(base).groupby(shap["fold"].to_numpy())
     assert (per_fold.max() - per_fold.min()).max() < 1e-6
     assert per_fold.first().nunique() > 1  # not one model for all days (two small folds may share a base rate)
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "logistic"])
+def test_folds_on_threads_give_what_one_thread_gives(name, monkeypatch):
+    """The walk-forward folds run FOLD_THREADS at a time: the predictions, scores and SHAP values are the same bits
+    as with one thread, in fold order."""
+    from almanac.ml import trainers
+
+    X, y = make_data()
+    params = {"n_estimators": 20, "min_child_samples": 5} if name == "lightgbm" else None
+    runs = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(trainers, "FOLD_THREADS", threads)
+        trainer = ModelTrainer(ModelFactory.create(name, params), splitter=SPLIT)
+        trainer.train_walk_forward(X, y, explain=True)
+        runs[threads] = trainer
+    pd.testing.assert_frame_equal(runs[1].oof_, runs[3].oof_, check_exact=True)
+    pd.testing.assert_frame_equal(runs[1].oof_shap_, runs[3].oof_shap_, check_exact=True)
+    assert runs[1].folds_ == runs[3].folds_ and len(runs[1].folds_) > 2

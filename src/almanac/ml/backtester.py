@@ -26,7 +26,7 @@ from almanac import schemas
 from almanac.config import DEFAULTS, BacktestParams
 from almanac.errors import AlmanacWarning
 from almanac.ml.decision import contracts, label_sides, positions, side_probabilities  # shared with almanac predict
-from almanac.ml.metrics import annualised_sharpe, stationary_bootstrap_ci
+from almanac.ml.metrics import annualised_sharpe, resampled_sharpe, stationary_bootstrap_ci
 from almanac.ml.performance import sizing_statistics, stated_and_realised, summarize
 from almanac.ml.pnl import CostModel, atr_at_cutoff, daily_pnl
 from almanac.ml.thresholds import in_fold_thresholds, oof_sides
@@ -252,7 +252,7 @@ def backtest(
     result.pop("equity_curve")
     result["sharpe_ci_low"], result["sharpe_ci_high"] = stationary_bootstrap_ci(
         annualised_sharpe, pnl["pnl_usd"].to_numpy(dtype=float), block_days=settings.block_days,
-        n_boot=settings.bootstrap, seed=settings.seed,
+        n_boot=settings.bootstrap, seed=settings.seed, of_resamples=resampled_sharpe,
     )  # fmt: skip
     folds = oof["fold"].to_numpy() if "fold" in oof.columns else None
     result = flag_degenerate(result, p_long.to_numpy(dtype=float), folds)

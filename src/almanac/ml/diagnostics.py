@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from almanac.ml.metrics import correlation, rank_auc
+from almanac.ml.metrics import binary_auc, correlation, resampled_rank_auc
 
 
 def rolling_auc(
@@ -17,11 +16,10 @@ def rolling_auc(
     """AUC over the trailing ``window_days`` out-of-fold days, every ``step_days`` days (drift monitor)."""
     dates = pd.DatetimeIndex(dates)
     y, score = np.asarray(y, dtype=int), np.asarray(score, dtype=float)
-    rows = []
-    for end in range(window_days, len(dates) + 1, step_days):  # one iteration per plotted point
-        yy, ss = y[end - window_days : end], score[end - window_days : end]
-        auc = rank_auc(yy, ss)
-        rows.append((dates[end - 1], auc))
+    ends = np.arange(window_days, len(dates) + 1, step_days)
+    windows = ends[:, None] - window_days + np.arange(window_days)[None, :]  # each window's rows
+    aucs = resampled_rank_auc(y, score, windows)  # every window at once: rank_auc's values
+    rows = [(dates[end - 1], float(auc)) for end, auc in zip(ends, aucs, strict=True)]  # one per plotted point
     return pd.DataFrame(rows, columns=["trade_date", "auc"])
 
 
@@ -52,7 +50,7 @@ def breakdown(
                     "group": column,
                     "value": str(value),
                     "n_days": int(rows_of.sum()),
-                    "auc": float(roc_auc_score(y[rows_of], p[rows_of])) if both else float("nan"),
+                    "auc": binary_auc(y[rows_of], p[rows_of]) if both else float("nan"),
                     "hit_rate": float(hit[rows_of].mean()),
                     "signed_return_pct": float(np.nanmean(side[rows_of] * r[rows_of])),
                 }

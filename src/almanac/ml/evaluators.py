@@ -22,11 +22,13 @@ from almanac.ml.calibration import calibration_table, ece_noise, expected_calibr
 from almanac.ml.diagnostics import breakdown, information_coefficient, rolling_auc
 from almanac.ml.explanations import compute_shap_values, shap_importance
 from almanac.ml.metrics import (
+    binary_auc,
     bootstrap_auc_ci,
     classification_scores,
     delong_test,
     null_auc_sd,
     rank_auc,
+    resampled_rank_auc,
     stationary_bootstrap_ci,
 )
 
@@ -301,7 +303,7 @@ def _binary_scores(
     metrics["null_auc_sd"] = null_auc_sd(n_pos, n_neg)
     metrics["auc_block_ci_low"], metrics["auc_block_ci_high"] = stationary_bootstrap_ci(
         rank_auc, codes, proba[:, 1], block_days=settings.block_days, n_boot=settings.bootstrap,
-        seed=settings.seed,
+        seed=settings.seed, of_resamples=resampled_rank_auc,
     )  # fmt: skip
     metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(
         codes, proba[:, 1], n_boot=settings.bootstrap, seed=settings.seed
@@ -318,7 +320,7 @@ def _binary_scores(
     if oracle is not None:
         p_oracle = oracle.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy()
         known = np.isfinite(p_oracle)
-        metrics["oracle_auc"] = float(roc_auc_score(codes[known], p_oracle[known]))
+        metrics["oracle_auc"] = binary_auc(codes[known], p_oracle[known])  # roc_auc_score's value
         # Efficiency divides by the oracle's edge: when that edge is within 2 null standard deviations of
         # nothing (a market without signal, kappa = 0), the ratio is noise over noise and is not reported.
         metrics["oracle_informative"] = bool(abs(metrics["oracle_auc"] - 0.5) > 2 * metrics["null_auc_sd"])

@@ -23,7 +23,6 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -201,7 +200,8 @@ class NoExplainerError(TypeError):
 
 
 # How each learner's SHAP values are computed, keyed by the estimator's class (subclasses inherit it):
-# "lightgbm" / "xgboost" (shap.TreeExplainer; the morning uses the library's own TreeSHAP, ``pred_contrib(s)``),
+# "lightgbm" (LightGBM's own TreeSHAP, ``pred_contrib``: what shap.TreeExplainer calls for it), "xgboost"
+# (shap.TreeExplainer; the morning uses the library's own TreeSHAP, ``pred_contribs``),
 # "tree" (shap.TreeExplainer: a scikit-learn tree or forest), "linear" (shap.LinearExplainer on the coefficients),
 # None (a baseline: no features, nothing to explain).  A new learner
 # registers its estimator class here; a model with features and no entry fails loudly instead of reporting no
@@ -253,6 +253,9 @@ class ModelFactory:
     def create_logistic(params=None):
         """Baseline learner: fast, interpretable.  Median imputation and scaling inside the pipeline; the regression
         is :class:`almanac.ml.linear.LogisticRegression` (scikit-learn's objective, the same bits on every CPU)."""
+        # Imported here: sklearn.impute loads sklearn.neighbors (about 0.05 s), which only this learner needs.
+        from sklearn.impute import SimpleImputer
+
         params = _with_defaults("logistic", params)
         return Pipeline(
             [

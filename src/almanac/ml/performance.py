@@ -9,9 +9,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe
+from almanac.ml.metrics import deflated_sharpe_benchmark, probabilistic_sharpe, skew_kurtosis
 from almanac.sessions import indexed_by_trade_date
 
 TRADING_DAYS = 252
@@ -29,6 +28,7 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
     sharpe = float(r.mean() / sd * math.sqrt(TRADING_DAYS)) if sd and sd > 0 else 0.0
     n = len(r)
     benchmark = deflated_sharpe_benchmark(1.0 / max(n - 1, 1), n_trials)
+    skew, kurtosis = skew_kurtosis(r) if n > 2 else (float("nan"), float("nan"))  # scipy.stats' (same bits)
     return {
         "sharpe": sharpe,
         "max_drawdown": float(-pnl["drawdown_usd"].min()) if n else 0.0,
@@ -45,8 +45,8 @@ def summarize(pnl: pd.DataFrame, n_trials: int = 1) -> dict[str, float]:
         "dsr": probabilistic_sharpe(r, benchmark),
         "n_trials_used": int(n_trials),  # the trials dsr is deflated for (backtest.n_trials); almanac exps counts runs
         # What deflating this run among other experiments needs later (almanac exps): the moments of the P&L.
-        "pnl_skew": float(stats.skew(r)) if n > 2 else float("nan"),
-        "pnl_kurtosis": float(stats.kurtosis(r, fisher=False)) if n > 3 else float("nan"),
+        "pnl_skew": float(skew),
+        "pnl_kurtosis": float(kurtosis) if n > 3 else float("nan"),
         **trade_statistics(pnl),
     }
 

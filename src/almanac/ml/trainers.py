@@ -9,7 +9,9 @@ out and counted.
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import joblib
@@ -24,6 +26,8 @@ from almanac.ml.cv import WalkForwardSplit
 from almanac.ml.metrics import classification_scores
 from almanac.ml.models import BASELINES, ModelFactory, baseline_inputs, is_baseline
 from almanac.ml.registry import file_sha256, sidecar_path
+
+FOLD_THREADS = min(2, os.cpu_count() or 1)  # walk-forward folds fitted at once (the pipeline's machine has 2 cores)
 
 
 class ModelTrainer:
@@ -81,33 +85,45 @@ class ModelTrainer:
         """
         X, codes = self._prepare(X, y)
         splitter = self.splitter or WalkForwardSplit.from_n_splits(X.index.nunique(), n_splits)
-        dates = X.index
-        frames, folds, explained = [], [], []
-        for fold, (train, test) in enumerate(splitter.split(X, groups=dates)):  # one iteration per fold
-            model, scaler, present = self._fit(X.iloc[train], codes[train])
-            proba = self._proba(model, scaler, present, X.iloc[test])
-            if explain and scaler is None:
-                explained.append(self._fold_shap(model, X.iloc[train], X.iloc[test], fold=fold, present=present))
-            scores = classification_scores(codes[test], proba, len(self.classes_))
-            folds.append(
-                {
-                    "fold": fold,
-                    "train_start": str(dates[train[0]].date()),
-                    "train_end": str(dates[train[-1]].date()),
-                    "test_start": str(dates[test[0]].date()),
-                    "test_end": str(dates[test[-1]].date()),
-                    "n_train": len(train),
-                    "n_test": len(test),
-                    **scores,
-                }
+        splits = list(splitter.split(X, groups=X.index))
+        # The folds are independent, so FOLD_THREADS of them run at once (LightGBM, XGBoost and numpy release the
+        # GIL while they compute); each fold is the same computation as on its own and they are collected in fold
+        # order, so nothing depends on the number of threads.
+        with ThreadPoolExecutor(max_workers=max(1, min(FOLD_THREADS, len(splits)))) as pool:
+            done = list(
+                pool.map(
+                    lambda k: self._walk_forward_fold(X, codes, k, *splits[k], explain=explain), range(len(splits))
+                )
             )
-            frame = pd.DataFrame({"trade_date": dates[test], "fold": fold, "y_true": self.classes_[codes[test]]})
-            frames.append(pd.concat([frame, self._proba_frame(proba, len(test))], axis=1))
-        self.oof_ = pd.concat(frames, ignore_index=True)
-        self.folds_ = folds
-        explained = [frame for frame in explained if frame is not None]
+        self.oof_ = pd.concat([frame for _, frame, _ in done], ignore_index=True)
+        self.folds_ = [record for record, _, _ in done]
+        explained = [shap for _, _, shap in done if shap is not None]
         self.oof_shap_ = pd.concat(explained, ignore_index=True) if explained else None
-        return [f["auc"] for f in folds]
+        return [f["auc"] for f in self.folds_]
+
+    def _walk_forward_fold(
+        self, X: pd.DataFrame, codes: np.ndarray, fold: int, train: np.ndarray, test: np.ndarray, *, explain: bool
+    ) -> tuple[dict, pd.DataFrame, pd.DataFrame | None]:
+        """One fold of :meth:`train_walk_forward`: its record (dates, sizes, scores), its out-of-fold rows and (with
+        ``explain``) its test days' SHAP values."""
+        dates = X.index
+        model, scaler, present = self._fit(X.iloc[train], codes[train])
+        proba = self._proba(model, scaler, present, X.iloc[test])
+        explained = None
+        if explain and scaler is None:
+            explained = self._fold_shap(model, X.iloc[train], X.iloc[test], fold=fold, present=present)
+        record = {
+            "fold": fold,
+            "train_start": str(dates[train[0]].date()),
+            "train_end": str(dates[train[-1]].date()),
+            "test_start": str(dates[test[0]].date()),
+            "test_end": str(dates[test[-1]].date()),
+            "n_train": len(train),
+            "n_test": len(test),
+            **classification_scores(codes[test], proba, len(self.classes_)),
+        }
+        frame = pd.DataFrame({"trade_date": dates[test], "fold": fold, "y_true": self.classes_[codes[test]]})
+        return record, pd.concat([frame, self._proba_frame(proba, len(test))], axis=1), explained
 
     def _fold_shap(
         self, model, X_train: pd.DataFrame, X_test: pd.DataFrame, *, fold: int, present: np.ndarray
