@@ -49,7 +49,8 @@ def _third_party_imports() -> dict[str, set[str]]:
 
 def test_the_scan_sees_lazy_and_optional_imports():
     imports = _third_party_imports()
-    assert {"pandas", "sklearn", "vl_convert", "dash", "distributed"} <= set(imports)  # lazy ones too (dvc_plots, sweep)
+    # lazy ones too (dvc_plots, sweep)
+    assert {"pandas", "sklearn", "vl_convert", "dash", "distributed"} <= set(imports)
 
 
 def test_declared_dependencies_cover_every_third_party_import():
