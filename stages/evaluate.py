@@ -13,7 +13,7 @@ import pandas as pd
 
 from almanac.data_sources.store import read_table, write_csv, write_json
 from almanac.ml.evaluators import evaluate
-from almanac.ml.registry import load_model
+from almanac.ml.registry import read_signature, verify_model
 from almanac.stage_io import read_params, run_stage, stage_parser
 from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
 from almanac.synth.oracle import oracle_probability
@@ -32,8 +32,9 @@ def main(argv: list[str] | None = None) -> None:
         inputs={
             "oof": "out-of-fold predictions",
             "oof_shap": "out-of-fold SHAP values (train stage)",
-            "model": "final model",
-            "registry": "model registry (the model's sha256 is checked before it is loaded)",
+            "model": "final model (its sha256 is checked; it is not unpickled)",
+            "registry": "model registry (the model's recorded sha256)",
+            "signature": "the model's feature names and classes (train stage)",
             "features": "feature table",
             "sessions": "session table",
             "truth": "synthetic truth table (empty for vendor data)",
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = read_params(args.params)
     target = params.labels.target
-    checkpoint = load_model(args.model, registry_path=args.registry)
+    # The model's feature names and classes from its signature, checked against the model file: unpickling the
+    # model would import its library and scikit-learn (about a second) for these two lists.
+    checkpoint = read_signature(args.signature, model_sha256=verify_model(args.model, registry_path=args.registry))
     features = read_table(args.features).set_index("trade_date")
     names = checkpoint["feature_names"]
     # Importance out of fold: each test day's SHAP values come from the model of its fold (the train stage).

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from almanac.data_sources.store import read_json, read_table, write_csv, write_json, write_table
-from almanac.ml.registry import register, registry_entry
+from almanac.ml.registry import model_signature, register, registry_entry
 from almanac.ml.trainers import train
 from almanac.stage_io import read_params, run_stage, stage_parser
 
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
             "oof_shap": "out-of-fold SHAP values (each test day explained by its fold's model)",
             "model": "final model (joblib)",
             "registry": "model registry JSON (read too: versions accumulate)",
+            "signature": "the model's feature names and classes (JSON), read by evaluate without unpickling it",
             "metrics": "train metrics JSON",
             "folds": "per-fold plot CSV",
         },
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     empty = pd.DataFrame({"trade_date": pd.Series(dtype="datetime64[s]"), "fold": pd.Series(dtype="int64")})
     write_table(out.oof_shap if out.oof_shap is not None else empty, args.oof_shap)  # empty for a baseline
     sha256 = out.trainer.save(args.model, checksum_file=False)  # the registry records the checksum
+    write_json(model_signature(out.trainer.classes_, out.trainer.feature_names_, sha256), args.signature)
     entry = registry_entry(
         model=settings.model,
         target=target,

@@ -85,7 +85,7 @@ def small_pipeline(root, *, overrides: dict | None = None):
     run_stage("train", params, features=files.features, lineage=root / "data" / "features_lineage.json",
               labels=root / "data" / "labels.parquet", sessions=files.sessions,
               oof=root / "data" / "predictions" / "oof.parquet", oof_shap=root / "data" / "predictions" / "oof_shap.parquet",
-              model=files.model, registry=files.registry,
+              model=files.model, registry=files.registry, signature=files.signature,
               metrics=root / "metrics" / "train.json", folds=root / "plots" / "cv_folds.csv")  # fmt: skip
     return params, files
 

@@ -113,6 +113,11 @@ class PipelineFiles:
         return self.models / "model_registry.json"
 
     @property
+    def signature(self) -> Path:
+        """The final model's feature names and classes, beside it (stage ``train``)."""
+        return self.models / "model_signature.json"
+
+    @property
     def train_metrics(self) -> Path:
         """Stage ``train``'s metrics."""
         return self.metric("train")

@@ -22,7 +22,7 @@ def crude(tmp_path_factory):
     root = tmp_path_factory.mktemp("crude")
     params, files = small_pipeline(root, overrides=CL)
     run_stage("evaluate", params, oof=root / "data/predictions/oof.parquet", oof_shap=root / "data/predictions/oof_shap.parquet",
-              model=files.model, registry=files.registry, features=files.features, sessions=files.sessions,
+              model=files.model, registry=files.registry, signature=files.signature, features=files.features, sessions=files.sessions,
               truth=root / "data/truth/truth.parquet", metrics=root / "metrics/evaluate.json",
               **{name: root / f"plots/{name}.csv" for name in ("roc", "calibration", "confusion", "rolling_auc",
                                                                "shap_importance", "breakdown")})  # fmt: skip

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import joblib
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -15,6 +16,7 @@ import yaml
 from almanac.config import ParamsError
 from almanac.data_sources.store import read_table
 from almanac.ml.labelers import STRUCTURES
+from almanac.ml.registry import file_sha256
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,7 +133,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     run(
         "train", params, features=t / "features.parquet", lineage=t / "lineage.json", labels=t / "labels.parquet",
         sessions=t / "sessions.parquet", oof=t / "oof.parquet", oof_shap=t / "oof_shap.parquet", model=t / "model.joblib", registry=t / "registry.json",
-        metrics=t / "train.json", folds=t / "folds.csv",
+        signature=t / "signature.json", metrics=t / "train.json", folds=t / "folds.csv",
     )  # fmt: skip
     plots = {
         name: t / f"{name}.csv"
@@ -139,7 +141,7 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
     }
     run(
         "evaluate", params, oof=t / "oof.parquet", oof_shap=t / "oof_shap.parquet", model=t / "model.joblib", registry=t / "registry.json",
-        features=t / "features.parquet",
+        signature=t / "signature.json", features=t / "features.parquet",
         sessions=t / "sessions.parquet", truth=out["truth"], metrics=t / "evaluate.json", **plots,
     )  # fmt: skip
     run(
@@ -161,6 +163,13 @@ def test_whole_chain_writes_every_declared_metric(tmp_path, target):
         features=t / "features.parquet",
         metrics=t / "audit.json",
     )
+
+    # The signature the evaluate stage reads instead of unpickling the model: the model's own lists, same types.
+    checkpoint, signature = joblib.load(t / "model.joblib"), json.loads((t / "signature.json").read_text())
+    assert signature["model_sha256"] == file_sha256(t / "model.joblib")
+    assert signature["feature_names"] == checkpoint["feature_names"]
+    assert signature["classes"] == checkpoint["classes"]  # 0.0/1.0, or the archetypes' names
+    assert len(signature["classes"]) == 2 if target == "rest_of_day" else len(signature["classes"]) > 2
 
     lineage = json.loads((t / "lineage.json").read_text())
     features = read_table(t / "features.parquet")
@@ -227,7 +236,8 @@ def test_too_few_days_stops_with_a_clear_message(tmp_path):
     argv = [
         "--params", str(params), f"--features={t / 'features.parquet'}", f"--lineage={t / 'lineage.json'}",
         f"--labels={t / 'labels.parquet'}", f"--sessions={t / 'sessions.parquet'}", f"--oof={t / 'oof.parquet'}", f"--oof_shap={t / 's.parquet'}",
-        f"--model={t / 'model.joblib'}", f"--registry={t / 'r.json'}", f"--metrics={t / 'm.json'}", f"--folds={t / 'f.csv'}",
+        f"--model={t / 'model.joblib'}", f"--registry={t / 'r.json'}", f"--signature={t / 'g.json'}", f"--metrics={t / 'm.json'}",
+        f"--folds={t / 'f.csv'}",
     ]  # fmt: skip
     stage = load_stage("train")
     from almanac.stage_io import run_stage
@@ -249,7 +259,7 @@ def test_a_failed_train_removes_the_later_stages_metrics(tmp_path):
     for path in stale:
         path.write_text('{"auc": 0.9}')
     args = [f"--{k}={tmp_path / k}" for k in ("features", "lineage", "labels", "sessions", "oof", "oof_shap", "model", "registry",
-                                              "metrics", "folds")]  # fmt: skip
+                                              "signature", "metrics", "folds")]  # fmt: skip
     done = subprocess.run(
         [sys.executable, str(REPO / "stages" / "train.py"), "--params", str(params), *args,
          "--invalidates", *map(str, stale)],

@@ -18,7 +18,7 @@ import pytest
 from almanac.errors import ModelIntegrityError
 from almanac.ml.models import BaseRateClassifier
 from almanac.ml.predictors import ModelPredictor
-from almanac.ml.registry import file_sha256
+from almanac.ml.registry import file_sha256, model_signature, read_signature
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,6 +77,7 @@ def test_evaluate_stage_refuses_a_replaced_model_without_loading_it(swapped_mode
     done = subprocess.run(
         [
             sys.executable, "stages/evaluate.py", "--oof", missing, "--oof_shap", missing, "--model", str(model), "--registry", str(registry),
+            "--signature", missing,
             "--features", missing, "--sessions", missing, "--truth", missing, "--metrics", str(tmp_path / "m.json"),
             *[arg for name in ("roc", "calibration", "confusion", "rolling_auc", "shap_importance", "breakdown")
               for arg in (f"--{name}", str(tmp_path / f"{name}.csv"))],
@@ -248,3 +249,15 @@ def test_a_killed_writer_never_leaves_a_truncated_file(tmp_path):
     assert content == before or len(read_table(path)) == 3_000_000  # the old file, or the whole new one
     if content == before:
         assert writer.returncode == -signal.SIGKILL
+
+
+def test_a_signature_of_another_model_is_refused(tmp_path):
+    """The evaluate stage reads the model's feature names and classes from its signature: one written for another
+    model file (a retrain without it) is refused, naming the file."""
+    path = tmp_path / "model_signature.json"
+    path.write_text(json.dumps(model_signature([0.0, 1.0], ["gap_pct"], "0" * 64)))
+    with pytest.raises(ModelIntegrityError, match=r"model_signature.json: describes the model with sha256 0{16}…"):
+        read_signature(path, model_sha256="f" * 64)
+    assert read_signature(path, model_sha256="0" * 64) == {
+        "model_sha256": "0" * 64, "feature_names": ["gap_pct"], "classes": [0.0, 1.0]
+    }  # fmt: skip

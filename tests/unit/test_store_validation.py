@@ -329,7 +329,8 @@ def test_a_stage_reading_a_corrupted_input_prints_one_line(tmp_path):
     with open(features, "r+b") as handle:
         handle.truncate(1000)
     args = [sys.executable, str(repo / "stages" / "train.py"), "--params", "params.yaml", "--features", str(features)]
-    for name in ("lineage", "labels", "sessions", "oof", "oof_shap", "model", "registry", "metrics", "folds"):
+    outputs = ("lineage", "labels", "sessions", "oof", "oof_shap", "model", "registry", "signature", "metrics", "folds")
+    for name in outputs:
         args += [f"--{name}", str(tmp_path / f"{name}.out")]
     env = {**os.environ, "PYTHONPATH": str(repo / "src")}
     done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)

@@ -179,6 +179,33 @@ def verify_model(
     return actual
 
 
+def model_signature(classes, feature_names, model_sha256: str) -> dict:
+    """A model's signature: the feature names it reads (in order), the classes it predicts (sorted, its columns'
+    order) and the sha256 of the model file it describes.
+
+    The ``train`` stage writes it beside the model, so that a reader of these two facts (the ``evaluate`` stage)
+    need not unpickle the model, which imports its library and scikit-learn (about a second per process).
+    """
+    return {
+        "model_sha256": model_sha256,
+        "feature_names": [str(name) for name in feature_names],
+        "classes": [value.item() if hasattr(value, "item") else value for value in classes],  # numpy -> JSON
+    }
+
+
+def read_signature(path: str | Path, *, model_sha256: str) -> dict:
+    """The signature at ``path`` (:func:`model_signature`), checked to describe the model whose sha256 is
+    ``model_sha256`` (as :func:`verify_model` returns it); a signature of another model raises
+    :class:`ModelIntegrityError`."""
+    signature = json.loads(Path(path).read_text())
+    if signature.get("model_sha256") != model_sha256:
+        raise ModelIntegrityError(
+            f"{path}: describes the model with sha256 {str(signature.get('model_sha256'))[:16]}…, not the current "
+            f"one ({model_sha256[:16]}…); the model was retrained without it. Rerun the train stage (dvc repro)"
+        )
+    return signature
+
+
 def load_model(
     model_path: str | Path,
     *,
