@@ -176,7 +176,7 @@ def rank_auc(y: np.ndarray, score: np.ndarray) -> float:
     n_neg = len(y) - n_pos
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    ranks = _midranks(score)
+    ranks = midranks(score)
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
@@ -233,7 +233,7 @@ def resampled_sharpe(daily: np.ndarray, rows: np.ndarray, *, chunk: int = 256) -
     return out
 
 
-def _midranks(x: np.ndarray) -> np.ndarray:
+def midranks(x: np.ndarray) -> np.ndarray:
     """``scipy.stats.rankdata(x, method="average")`` of a 1-D array: the same values (a tie group's first rank
     plus half its size less one, exact in floating point), without scipy's array-API dispatch, which cost five
     times the sort itself on the evaluate stage's thousands of resamples."""
@@ -262,7 +262,7 @@ def delong_test(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> tupl
     scores = np.vstack([np.asarray(score_a, float)[order], np.asarray(score_b, float)[order]])
     aucs, v01, v10 = [], [], []
     for s in scores:  # two scores
-        tx, ty, tz = _midranks(s[:m]), _midranks(s[m:]), _midranks(s)
+        tx, ty, tz = midranks(s[:m]), midranks(s[m:]), midranks(s)
         aucs.append((tz[:m].sum() - m * (m + 1) / 2.0) / (m * n))
         v01.append((tz[:m] - tx) / n)
         v10.append(1.0 - (tz[m:] - ty) / m)
