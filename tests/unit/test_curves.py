@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -112,3 +114,16 @@ def test_ttest_1samp_pvalue_is_scipys_bit_for_bit(name, a):
     got = ttest_1samp_pvalue(a)
     assert type(got) is float
     assert np.float64(got).view(np.int64) == np.float64(expected).view(np.int64), (got, expected)
+
+
+def test_the_binary_evaluation_modules_import_neither_scikit_learn_nor_scipy_stats():
+    """A binary target's evaluation (and the oracle) loads none of the slow libraries: scikit-learn with the
+    scipy.stats it imports was about a second of the evaluate stage's two."""
+    code = (
+        "import sys, almanac.ml.evaluators, almanac.ml.diagnostics, almanac.ml.explanations, "
+        "almanac.ml.calibration, almanac.synth.oracle; "
+        "print(sorted(m for m in ('sklearn', 'scipy.stats', 'scipy.integrate', 'lightgbm', 'shap') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
