@@ -256,11 +256,15 @@ def test_stationary_bootstrap_resamples_are_archs(n, block_days, seed):
         np.testing.assert_array_equal(x[stationary_bootstrap_indices(ours, n, block_days)], data)
 
 
-@pytest.mark.parametrize("kind", ["continuous", "ties", "integers", "nan", "empty"])
+@pytest.mark.parametrize(
+    "kind", ["continuous", "ties", "integers", "nan", "empty", "booleans", "signed_zeros", "two", "all_equal"]
+)
 def test_midranks_are_scipys_average_ranks_bit_for_bit(kind):
+    """The information coefficient's Spearman ranks (and the DeLong test's) without importing scipy.stats; NaN goes
+    to scipy itself."""
     from scipy import stats
 
-    from almanac.ml.metrics import _midranks
+    from almanac.ml.metrics import midranks
 
     rng = np.random.default_rng(5)
     x = {
@@ -269,10 +273,14 @@ def test_midranks_are_scipys_average_ranks_bit_for_bit(kind):
         "integers": rng.integers(-3, 3, 500),
         "nan": np.r_[rng.normal(size=20), np.nan],
         "empty": np.array([]),
+        "booleans": rng.random(500) < 0.3,
+        "signed_zeros": np.where(rng.random(500) < 0.2, 1.0, np.where(rng.random(500) < 0.5, 0.0, -0.0)),
+        "two": np.array([0.7, 0.2]),
+        "all_equal": np.full(300, 0.52),
     }[kind]
     expected = stats.rankdata(x, method="average")
-    np.testing.assert_array_equal(_midranks(x), expected)
-    assert _midranks(x).dtype == expected.dtype
+    np.testing.assert_array_equal(midranks(x), expected)
+    assert midranks(x).dtype == expected.dtype
 
 
 def test_block_auc_interval_skips_one_class_resamples():

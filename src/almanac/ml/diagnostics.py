@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from almanac.ml.metrics import binary_auc, correlation, resampled_rank_auc
+from almanac.ml.metrics import binary_auc, correlation, midranks, resampled_rank_auc
 
 
 def rolling_auc(
@@ -72,13 +72,13 @@ def information_coefficient(oof: pd.DataFrame, p: np.ndarray, returns: pd.Series
 
     ``ic``/``rank_ic`` over all out-of-fold days; ``ic_fold_mean``/``rank_ic_fold_mean`` the mean of per-fold
     values and ``ic_tstat``/``rank_ic_tstat`` their t-statistic (mean / standard error over folds), the way
-    Qlib's signal analysis reports them.  Spearman's is Pearson's on ``scipy.stats.rankdata`` ranks; both are
-    computed without BLAS (:func:`almanac.ml.metrics.correlation`), so they do not vary with the CPU.
+    Qlib's signal analysis reports them.  Spearman's is Pearson's on average ranks (``scipy.stats.rankdata``'s, by
+    :func:`almanac.ml.metrics.midranks` without importing scipy.stats); both are computed without BLAS
+    (:func:`almanac.ml.metrics.correlation`), so they do not vary with the CPU.
     """
-    from scipy import stats
 
     def spearman(x, y):
-        return correlation(stats.rankdata(x), stats.rankdata(y))
+        return correlation(midranks(x), midranks(y))
 
     r = returns.reindex(pd.DatetimeIndex(oof["trade_date"])).to_numpy(dtype=float)
     signal = p - 0.5

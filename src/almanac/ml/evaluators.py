@@ -5,6 +5,10 @@ Calibration (:mod:`almanac.ml.calibration`), where and when the signal works (:m
 SHAP (:mod:`almanac.ml.explanations`) have modules of their own.  Differences from the original design:
 ``detect_concept_drift`` scores AUC (the original said AUC but scored accuracy), and all curves are returned as small
 tables so the pipeline can store them as DVC plots.
+
+A binary target's scores need neither scikit-learn nor scipy.stats (:mod:`almanac.ml.curves` has their results
+with numpy alone, the same bits); the functions for multiclass targets and the original design's class import
+scikit-learn when called: importing ``sklearn.metrics`` (which loads ``scipy.stats``) was half the stage's time.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import classification_report, confusion_matrix, f1_score, roc_auc_score, roc_curve
 
 from almanac import schemas
 from almanac.config import BASELINES, DEFAULTS, EvaluateParams
 from almanac.errors import AlmanacWarning
 from almanac.ml.calibration import calibration_table, ece_noise, expected_calibration_error
+from almanac.ml.curves import binary_confusion_matrix, binary_roc_curve, ttest_1samp_pvalue
 from almanac.ml.diagnostics import breakdown, information_coefficient, rolling_auc
 from almanac.ml.explanations import compute_shap_values, shap_importance
 from almanac.ml.metrics import (
@@ -43,6 +47,8 @@ class ModelEvaluator:
         ``classes`` names the columns of ``y_proba`` (default: the sorted labels seen in ``y_true`` and ``y_pred``,
         which must then number as many as the columns; otherwise pass ``classes`` explicitly).
         """
+        from sklearn.metrics import classification_report, confusion_matrix  # lazily (see the module docstring)
+
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         labels = np.unique(np.concatenate([y_true, y_pred]))
         metrics = {
@@ -84,21 +90,19 @@ class ModelEvaluator:
             if len(np.unique(y)) < 2:
                 scores.append(float("nan"))
                 continue
-            scores.append(float(roc_auc_score(y, model.predict_proba(X_window)[:, 1])))
+            scores.append(binary_auc(y, model.predict_proba(X_window)[:, 1]))  # roc_auc_score's value
         return scores
 
 
 def _per_fold_difference(fold: np.ndarray, y: np.ndarray, p: np.ndarray, base: np.ndarray, name: str) -> dict:
-    """Mean over folds of (model AUC - baseline AUC) and its paired t-test p-value (two-sided, scipy)."""
-    from scipy import stats
-
+    """Mean over folds of (model AUC - baseline AUC) and its paired t-test p-value (two-sided, scipy's)."""
     diffs = []
     for f in np.unique(fold):  # one iteration per fold
         rows = fold == f
         if len(np.unique(y[rows])) == 2:
             diffs.append(rank_auc(y[rows], p[rows]) - rank_auc(y[rows], base[rows]))
     diffs = np.asarray(diffs)
-    p_value = float(stats.ttest_1samp(diffs, 0.0).pvalue) if len(diffs) > 1 and diffs.std() > 0 else float("nan")
+    p_value = ttest_1samp_pvalue(diffs) if len(diffs) > 1 and diffs.std() > 0 else float("nan")
     return {
         f"fold_auc_minus_{name}": float(diffs.mean()) if len(diffs) else float("nan"),
         f"fold_ttest_p_vs_{name}": p_value,
@@ -107,12 +111,14 @@ def _per_fold_difference(fold: np.ndarray, y: np.ndarray, p: np.ndarray, base: n
 
 def roc_table(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     """ROC curve points (false and true positive rates by threshold)."""
-    fpr, tpr, thresholds = roc_curve(np.asarray(y, dtype=int), np.asarray(p, dtype=float))
+    fpr, tpr, thresholds = binary_roc_curve(np.asarray(y, dtype=int), np.asarray(p, dtype=float))  # roc_curve's
     return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": np.minimum(thresholds, 1.0), "chance": fpr})
 
 
 def confusion_table(y_true: np.ndarray, y_pred: np.ndarray, labels: list) -> pd.DataFrame:
     """Long-format confusion matrix: actual, predicted, count."""
+    from sklearn.metrics import confusion_matrix  # lazily (see the module docstring)
+
     matrix = confusion_matrix(y_true, y_pred, labels=labels)
     return pd.DataFrame(
         [(str(a), str(p), int(matrix[i, j])) for i, a in enumerate(labels) for j, p in enumerate(labels)],
@@ -130,6 +136,8 @@ def _class_name(value) -> str:
 def multiclass_scores(y_codes: np.ndarray, proba: np.ndarray, names: list[str]) -> dict[str, float]:
     """``macro_f1`` of the argmax prediction, and per class ``auc_<class>`` (one vs rest; NaN when the class is
     absent or alone), ``f1_<class>`` and ``share_<class>`` (its share of the days)."""
+    from sklearn.metrics import f1_score, roc_auc_score  # lazily (see the module docstring)
+
     labels = np.arange(len(names))
     predicted = proba.argmax(axis=1)
     f1 = f1_score(y_codes, predicted, labels=labels, average=None, zero_division=0.0)
@@ -308,7 +316,7 @@ def _binary_scores(
     metrics["auc_ci_low"], metrics["auc_ci_high"] = bootstrap_auc_ci(
         codes, proba[:, 1], n_boot=settings.bootstrap, seed=settings.seed
     )
-    tn, fp, fn, tp = (int(x) for x in confusion_matrix(codes, predicted, labels=[0, 1]).ravel())
+    tn, fp, fn, tp = (int(x) for x in binary_confusion_matrix(codes, predicted).ravel())
     metrics.update({"tn": tn, "fp": fp, "fn": fn, "tp": tp})
     plots["roc"] = roc_table(codes, proba[:, 1])
     plots["calibration"] = calibration_table(codes, proba[:, 1], settings.calibration_bins)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 
 def compute_shap_values(
@@ -37,6 +36,8 @@ def compute_shap_values(
     if kind in ("xgboost", "tree"):
         values = shap.TreeExplainer(estimator).shap_values(X)
     elif kind == "linear":
+        from sklearn.pipeline import Pipeline  # lazily: the evaluate stage reads this module without scikit-learn
+
         prep = model[:-1] if isinstance(model, Pipeline) else None
         data = prep.transform(X) if prep is not None else X.to_numpy()
         pool = data if background is None else (prep.transform(background) if prep is not None else background)
