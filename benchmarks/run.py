@@ -84,6 +84,11 @@ def _measure_train_only_experiments(work: Path, repeat: int) -> str:
         rate = f"0.05{i + 1}"
         wall, _ = _run(f"dvc exp run --quiet -n bench-lr-{rate} -S train.lightgbm.learning_rate={rate}", work)
         walls.append(wall)
+    # Back to the base: `dvc exp run` applied the last experiment to the workspace, and DVC writes params.yaml back
+    # without quotes (`cutoff: 10:15`, which a YAML 1.1 reader such as PyYAML takes for the number 615).
+    subprocess.run(
+        "git checkout -q -- params.yaml && dvc checkout -q", shell=True, cwd=work, check=True, env=_env(work)
+    )
     return _row(
         "dvc exp run changing only train.* (train.lightgbm.learning_rate, a new value each run)", walls, [float("nan")]
     )
