@@ -123,11 +123,13 @@ def test_a_fold_model_never_sees_a_test_day():
     trainer = ModelTrainer(RecordingClassifier(), splitter=SPLIT)
     trainer.train_walk_forward(X, y)
     assert len(FIT_LOG) == len(PREDICT_LOG) == N_FOLDS
-    for (last_train, n_train), first_test in zip(FIT_LOG, PREDICT_LOG, strict=True):
+    # The folds run FOLD_THREADS at a time, so the logs hold them in the order they finished: by date, fold order.
+    fits, predictions = sorted(FIT_LOG), sorted(PREDICT_LOG)
+    for (last_train, n_train), first_test in zip(fits, predictions, strict=True):
         # purge 1 + embargo 4 trade dates lie strictly between the two sides
         assert len(pd.bdate_range(last_train, first_test)) - 2 == 5
         assert n_train >= 150
-    assert [n for _, n in FIT_LOG] == [150, 210, 270, 330]  # expanding
+    assert [n for _, n in fits] == [150, 210, 270, 330]  # expanding
     with pytest.raises(NotFittedError):
         check_is_fitted(trainer.model)  # folds fit clones, never the caller's model
 
@@ -198,7 +200,8 @@ def test_external_scaler_is_fitted_inside_each_fold():
     trainer = ModelTrainer(LogisticRegression(), scaler=scaler, splitter=SPLIT)
     trainer.train_walk_forward(X, y)
     assert len(SCALER_LOG) == N_FOLDS
-    for fold, (last_date, mean) in zip(trainer.folds_, SCALER_LOG, strict=True):
+    # In the order the folds finished (FOLD_THREADS at a time): sorted by date, fold order.
+    for fold, (last_date, mean) in zip(trainer.folds_, sorted(SCALER_LOG, key=lambda entry: entry[0]), strict=True):
         assert str(last_date.date()) == fold["train_end"]
         train = X.loc[fold["train_start"] : fold["train_end"]]
         np.testing.assert_allclose(mean, train.mean().to_numpy())  # training rows only
