@@ -22,7 +22,6 @@ import dataclasses
 import datetime as dt
 import functools
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -30,6 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from almanac.paths import atomic_path
 
 CT = "America/Chicago"
 ET = "America/New_York"
@@ -181,14 +182,10 @@ def _write_memo(path: Path, nyse: _Nyse) -> None:
     that cannot be written only costs the next process the build."""
     sessions, closes = nyse.sessions.asi8, pd.DatetimeIndex(nyse.schedule["close"]).asi8
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.stem, suffix=".tmp", delete=False) as out:
-            aside = Path(out.name)
+        with atomic_path(path) as temporary, open(temporary, "wb") as out:
             np.savez(out, sessions=sessions, closes=closes)
-        os.replace(aside, path)
     except OSError:
-        if "aside" in locals():
-            aside.unlink(missing_ok=True)
+        return
 
 
 _BUILT: list[tuple[int, int]] = []  # year ranges of the calendars built so far (each ~0.3 s to build)

@@ -7,7 +7,11 @@ and ``tests/unit/test_paths.py`` checks that both lists are the same.  Imports n
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -186,3 +190,23 @@ class PipelineFiles:
     def yearly(self) -> Path:
         """P&L by year (stage ``backtest``)."""
         return self.plot("yearly")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``: write to it inside the block; on success it is flushed to disk and
+    renamed over ``path`` (atomic on one file system), on failure it is removed and ``path`` is untouched."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        temporary.chmod(0o644)  # mkstemp makes it private; outputs are ordinary files
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

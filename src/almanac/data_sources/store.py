@@ -12,12 +12,8 @@ a file's hash (the package's own arithmetic is CPU-independent: ``almanac.numeri
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,29 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from almanac.errors import CorruptFileError
+from almanac.paths import atomic_path  # every write of this module goes through it
 
 DATE_COLUMNS = ("trade_date", "date")
 JSON_DIGITS = 12
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path``: write to it inside the block; on success it is flushed to disk and
-    renamed over ``path`` (atomic on one file system), on failure it is removed and ``path`` is untouched."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    temporary = Path(name)
-    try:
-        yield temporary
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        temporary.chmod(0o644)  # mkstemp makes it private; outputs are ordinary files
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:

@@ -69,7 +69,7 @@ def lightgbm_tree_shap(estimator, X: pd.DataFrame) -> np.ndarray:
     if phi.shape[1] == n_features + 1:
         return phi[:, :-1]
     by_class = phi.reshape(X.shape[0], phi.shape[1] // (n_features + 1), n_features + 1)
-    return np.stack([by_class[:, k, :-1] for k in range(by_class.shape[1])], axis=-1)  # classes last, as shap
+    return np.ascontiguousarray(np.moveaxis(by_class[:, :, :-1], 1, -1))  # classes last, as shap
 
 
 def shap_importance(values: np.ndarray | None, feature_names: list[str]) -> pd.DataFrame:

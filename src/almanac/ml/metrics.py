@@ -61,8 +61,8 @@ def _binary_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """:func:`classification_scores` of 0/1 labels and finite probabilities: scikit-learn's ``roc_auc_score``,
     ``accuracy_score``, ``brier_score_loss`` and ``log_loss`` (``labels=[0, 1]``) as scikit-learn 1.9 computes them
     once its input checks have passed, so the same bits (tested), except the log loss's logarithm, which is
-    :func:`almanac.numerics.log` (the same bits on every CPU) where scikit-learn's is numpy's.  Those checks cost about 4 ms a call, a tenth
-    of the train stage's time over its 56 folds; other inputs go through scikit-learn itself."""
+    :func:`almanac.numerics.log` (the same bits on every CPU) where scikit-learn's is numpy's.  Those checks cost
+    about 4 ms a call, a tenth of the train stage's time over its 56 folds; other inputs go through scikit-learn."""
     onehot = np.stack((1 - y, y), axis=1).astype(np.float64)  # sklearn's one-hot of the positive label 1
     brier = np.average(np.sum((onehot - np.stack((1 - proba[:, 1], proba[:, 1]), axis=1)) ** 2, axis=1)) * 0.5
     eps = np.finfo(np.float64).eps

@@ -21,11 +21,11 @@ from sklearn.base import clone
 
 from almanac import schemas
 from almanac.config import DEFAULTS, CVParams, LabelsParams, TrainParams
-from almanac.data_sources.store import atomic_path
 from almanac.ml.cv import WalkForwardSplit
 from almanac.ml.metrics import classification_scores
 from almanac.ml.models import BASELINES, ModelFactory, baseline_inputs, is_baseline
 from almanac.ml.registry import file_sha256, sidecar_path
+from almanac.paths import atomic_path
 
 FOLD_THREADS = min(2, os.cpu_count() or 1)  # walk-forward folds fitted at once (the pipeline's machine has 2 cores)
 
