@@ -2,7 +2,9 @@
 
 * code: every file of ``src/almanac`` a stage script executes (static import scan, lazy imports included) is
   in its ``deps``, with the data files those modules read (the instrument table), and every code file in its
-  ``deps`` is executed;
+  ``deps`` is executed; a folder in ``deps`` stands for every file in it (DVC hashes it whole, ignoring what
+  ``.dvcignore`` lists), so it is allowed only where the stage executes all of them: a shorter ``dvc.lock``, which
+  DVC rewrites after every stage, with the same precision;
 * params: the ``params.<section>[.<key>]`` chains a stage script reads are exactly its declared ``params``
   (a library function given a whole section reads the whole section);
 * commands: no ``${...}`` interpolation, so no params value ever reaches a shell.
@@ -67,8 +69,15 @@ DATA_FILES = {SRC / "almanac" / "instruments.py": SRC / "almanac" / "instruments
 DERIVED = {"features.cutoff_time": "features.cutoff"}
 
 
+def _files(path: Path) -> set[Path]:
+    """``path``, or the files under the folder ``path`` that DVC hashes (``.dvcignore``: no ``__pycache__``)."""
+    if not path.is_dir():
+        return {path}
+    return {p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+
+
 def _code_deps(stage: dict) -> set[Path]:
-    return {REPO / d for d in stage["deps"] if d.startswith("src/")}
+    return {f for d in stage["deps"] if d.startswith("src/") for f in _files(REPO / d)}
 
 
 def params_read(script: Path) -> set[str]:
@@ -111,9 +120,21 @@ def test_deps_list_every_module_the_stage_imports(name):
     declared = _code_deps(stage)
     missing = sorted(str(p.relative_to(REPO)) for p in needed - declared)
     stale = sorted(str(p.relative_to(REPO)) for p in declared - needed)
+    folders = [d for d in stage["deps"] if (REPO / d).is_dir() and d.startswith("src/")]
     assert not missing, f"dvc.yaml stage {name!r}: add to deps: {missing}"
-    assert not stale, f"dvc.yaml stage {name!r}: not imported any more, remove from deps: {stale}"
+    assert not stale, (
+        f"dvc.yaml stage {name!r}: not executed by the stage: {stale}; remove them from deps, or list the files "
+        f"of a folder dep ({folders}) the stage does execute instead of the folder"
+    )
     assert f"stages/{name}.py" in stage["deps"]
+
+
+def test_a_folder_dep_stands_for_the_files_dvc_hashes_in_it(tmp_path):
+    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
+    for name in ("pkg/__init__.py", "pkg/a.py", "pkg/table.yaml", "pkg/__pycache__/a.cpython-311.pyc", "one.py"):
+        (tmp_path / name).write_text("")
+    assert _files(tmp_path / "pkg") == {tmp_path / "pkg" / n for n in ("__init__.py", "a.py", "table.yaml")}
+    assert _files(tmp_path / "one.py") == {tmp_path / "one.py"}
 
 
 @pytest.mark.parametrize("name", list(STAGES))
