@@ -98,7 +98,7 @@ def day_rows(bars: pd.DataFrame, windows: pd.DataFrame) -> np.ndarray:
     return np.repeat(found.astype(np.int64), np.diff(np.append(starts, len(dates))))
 
 
-def _ts_ns(values: pd.Series) -> np.ndarray:
+def stamps_ns(values: pd.Series) -> np.ndarray:
     """:func:`almanac.calendar.epoch_ns` of the bars' stamps, read in place when they are UTC nanoseconds already
     (as :func:`almanac.schemas.table` leaves them): no copy of millions of stamps."""
     dtype = values.dtype
@@ -122,7 +122,7 @@ def bar_masks(
         return values[row]  # row -1 (no window) reads the appended NaT
 
     rth_open, rth_close, cut = per_bar("rth_open_utc"), per_bar("rth_close_utc"), per_bar("cutoff_utc")
-    ts = _ts_ns(bars["ts"])
+    ts = stamps_ns(bars["ts"])
     return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
 
 
@@ -325,7 +325,7 @@ def build_sessions(
     cutoff_price = DayGroups(rows[usable], n_days).last(prices["close"][usable])
     out["cutoff_price"] = np.where(rth_by_cutoff > 0, cutoff_price, np.nan)
     out["contract"] = _first_contract(bars["contract"], rows, windows.index)
-    out["partial"] = _partial(_ts_ns(bars["ts"]), DayGroups(rows, n_days), windows, out["rth_bars"])
+    out["partial"] = _partial(stamps_ns(bars["ts"]), DayGroups(rows, n_days), windows, out["rth_bars"])
     out.loc[out["partial"].str.contains("ends before the close"), ["high", "low", "close"]] = np.nan
     out.loc[out["partial"].str.contains("starts after the Globex open"), [f"eth_{k}" for k in _ETH]] = np.nan
     out["half_day"] = windows["half_day"].astype(bool)
