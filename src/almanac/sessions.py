@@ -113,17 +113,47 @@ def bar_masks(
     """Boolean masks over ``bars`` for their own trade date's windows: (RTH, overnight before the RTH open,
     usable at the cutoff).  ``windows`` as returned by :func:`session_windows`; ``rows`` as :func:`day_rows`
     returns them (computed when not given)."""
+    row = day_rows(bars, windows) if rows is None else rows
+    ts = stamps_ns(bars["ts"])
+    if len(ts) > 1 and (ts[1:] > ts[:-1]).all():
+        return _sorted_bar_masks(ts, row, windows)
     # Each bar's window row looked up once for the three columns (not a reindex per column); a trade date
     # without a window gets NaT's integer, as a reindex gives.
-    row = day_rows(bars, windows) if rows is None else rows
 
     def per_bar(column: str) -> np.ndarray:
         values = np.append(calendar.epoch_ns(windows[column]), np.iinfo(np.int64).min)
         return values[row]  # row -1 (no window) reads the appended NaT
 
     rth_open, rth_close, cut = per_bar("rth_open_utc"), per_bar("rth_close_utc"), per_bar("cutoff_utc")
-    ts = stamps_ns(bars["ts"])
     return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
+
+
+def _sorted_bar_masks(ts: np.ndarray, row: np.ndarray, windows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """:func:`bar_masks` of bars in strictly increasing time: within each run of bars of one trade date the RTH
+    open, RTH close and cutoff are three positions found by binary search, and each mask is runs of True and
+    False (the same masks as comparing every bar with its window, without gathering three windows per bar)."""
+    n, nat = len(ts), np.iinfo(np.int64).min
+    starts = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
+    ends = np.append(starts[1:], n)
+
+    def position(column: str, side: str = "left", shift: int = 0) -> np.ndarray:
+        """Per run: the first bar at or after (``side='right'``: after) the run's window instant minus
+        ``shift``, within the run; the run's start where the instant is NaT or the run has no window."""
+        instant = np.append(calendar.epoch_ns(windows[column]), nat)[row[starts]]
+        found = np.searchsorted(ts, np.where(instant == nat, nat, instant - shift), side=side)
+        return np.where(instant == nat, starts, np.clip(found, starts, ends))
+
+    # A NaT open puts the run's start: every bar is at or after it (and none before it), as the comparisons say.
+    rth_open, cut = position("rth_open_utc"), position("cutoff_utc", "right", calendar.BAR_NS)
+    rth_close = np.maximum(position("rth_close_utc"), rth_open)
+
+    def runs(*bounds: np.ndarray, first: bool) -> np.ndarray:
+        """True/False alternating (starting with ``first``) over the pieces between consecutive ``bounds``."""
+        edges = np.stack([starts, *bounds, ends], axis=1)
+        values = np.tile(np.arange(len(bounds) + 1) % 2 == (0 if first else 1), len(starts))
+        return np.repeat(values, np.diff(edges, axis=1).ravel())
+
+    return runs(rth_open, rth_close, first=False), runs(rth_open, first=True), runs(cut, first=True)
 
 
 class DayGroups:
