@@ -202,7 +202,8 @@ class DayGroups:
     def last(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
         """Each day's last non-NaN value."""
         groups, values = self._ordered(values)
-        return groups._spread(values[np.append(groups.starts[1:], len(values)) - 1], fill)
+        ends = np.append(groups.starts[1:], len(values)) if len(values) else groups.starts
+        return groups._spread(values[ends - 1], fill)
 
     def max(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
         """Each day's largest value (NaN skipped)."""
