@@ -194,6 +194,10 @@ class DayGroups:
         out[self.day] = per_day
         return out
 
+    def first_position(self) -> np.ndarray:
+        """The position (in the rows given) of each day's first row; -1 for a day without rows."""
+        return self._spread(self.starts if self.order is None else self.order[self.starts], -1)
+
     def first(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
         """Each day's first non-NaN value."""
         groups, values = self._ordered(values)
@@ -222,7 +226,7 @@ class DayGroups:
         values = np.asarray(values)
         if values.dtype.kind not in "iub":
             raise TypeError(f"DayGroups.sum adds integers, got {values.dtype}")
-        values = values.astype(np.int64) if self.order is None else values[self.order].astype(np.int64)
+        values = (values if self.order is None else values[self.order]).astype(np.int64, copy=False)
         return self._spread(np.add.reduceat(values, self.starts) if len(values) else values, 0)
 
     def size(self) -> np.ndarray:
@@ -258,11 +262,15 @@ def _partial(ts: np.ndarray, groups: DayGroups, windows: pd.DataFrame, rth_bars:
     return out
 
 
-def _first_contract(contract: pd.Series, rows: np.ndarray, days: pd.Index) -> pd.Series:
+def _first_contract(contract: pd.Series, groups: DayGroups, days: pd.Index) -> pd.Series:
     """Each day's first contract code as text (``str``; NaN on a day without one), whether ``contract`` is text
-    or categorical (the stage reads it as categories: no string per bar)."""
+    or categorical (the stage reads it as categories: no string per bar); ``groups``: all the bars by day."""
     known = contract.notna().to_numpy()
-    first = DayGroups(rows[known], len(days)).first(np.flatnonzero(known), fill=-1)
+    if known.all():
+        first = groups.first_position()
+    else:  # a day's first code that is not missing, as pandas' first() takes it
+        first = groups.first(np.where(known, np.arange(len(known)), np.nan))
+        first = np.where(np.isnan(first), -1, first).astype(np.int64)
     taken = contract.iloc[np.maximum(first, 0)].astype("str")
     return taken.set_axis(days).where(first >= 0)
 
@@ -330,8 +338,10 @@ def build_sessions(
     cutoff = schemas.cutoff(cutoff, fn="build_sessions") or DEFAULTS.features.cutoff_time
     if bars.empty:
         raise ValueError("no bars to build sessions from")
-    days = calendar.trading_days(bars["trade_date"].min(), bars["trade_date"].max())
-    foreign = pd.DatetimeIndex(bars["trade_date"].unique()).difference(days)
+    dates = bars["trade_date"].to_numpy()
+    dates = np.unique(dates[np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))])  # one per run
+    days = calendar.trading_days(pd.Timestamp(dates[0]), pd.Timestamp(dates[-1]))
+    foreign = pd.DatetimeIndex(dates).difference(days)
     if len(foreign):
         raise ValueError(f"trade dates that are not NYSE trading days: {', '.join(str(d.date()) for d in foreign[:5])}")
     windows = session_windows(days, cutoff, symbol=symbol or symbol_of(bars))
@@ -355,8 +365,9 @@ def build_sessions(
     rth_by_cutoff = DayGroups(rows[in_rth & usable], n_days).size()
     cutoff_price = DayGroups(rows[usable], n_days).last(prices["close"][usable])
     out["cutoff_price"] = np.where(rth_by_cutoff > 0, cutoff_price, np.nan)
-    out["contract"] = _first_contract(bars["contract"], rows, windows.index)
-    out["partial"] = _partial(stamps_ns(bars["ts"]), DayGroups(rows, n_days), windows, out["rth_bars"])
+    everyday = DayGroups(rows, n_days)
+    out["contract"] = _first_contract(bars["contract"], everyday, windows.index)
+    out["partial"] = _partial(stamps_ns(bars["ts"]), everyday, windows, out["rth_bars"])
     out.loc[out["partial"].str.contains("ends before the close"), ["high", "low", "close"]] = np.nan
     out.loc[out["partial"].str.contains("starts after the Globex open"), [f"eth_{k}" for k in _ETH]] = np.nan
     out["half_day"] = windows["half_day"].astype(bool)
