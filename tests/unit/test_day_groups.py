@@ -1,9 +1,9 @@
 """The array reductions that replace pandas' groupby over the minute bars give pandas' values bit for bit.
 
 ``almanac.sessions.DayGroups`` (first, last, max, min, integer sum, size per trade date), the binary-searched
-``bar_masks`` of sorted bars, the int64 sums of the overnight signed volume and the libyaml reading of
-``instruments.yaml`` are each compared with the library call they replace, on varied inputs: NaN, unsorted rows,
-rows without a day, days without rows, all-NaN days, empty input.
+``bar_masks`` of sorted bars, the int64 sums of the overnight signed volume, the libyaml reading of
+``instruments.yaml`` and the run-wise date checks of ``almanac.schemas`` are each compared with what they
+replace, on varied inputs: NaN, unsorted rows, rows without a day, days without rows, all-NaN days, empty input.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from almanac import calendar
+from almanac import calendar, schemas
 from almanac.instruments import TABLE
 from almanac.ml.labelers import intraday_structure
 from almanac.sessions import DayGroups, bar_masks, day_rows, session_windows
@@ -143,3 +143,18 @@ def test_intraday_structure_does_not_depend_on_the_bars_order():
 def test_instrument_table_reads_as_safe_load():
     text = TABLE.read_text()
     assert yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) == yaml.safe_load(text)
+
+
+def test_date_checks_find_a_bad_row_inside_a_run_of_dates():
+    """schemas checks the dates on the first row of each run: a NaT or an instant inside a run is still caught,
+    and the message names the first bad row."""
+    dates = pd.Series(pd.to_datetime(["2024-03-04"] * 3 + ["2024-03-05"] * 3).astype("datetime64[s]"))
+    frame = pd.DataFrame({"trade_date": dates, "x": 1.0})
+    assert schemas.table(frame, {"trade_date": schemas.DATE}, fn="f", arg="a") is frame
+    missing = frame.assign(trade_date=dates.where(dates.index != 4))
+    with pytest.raises(schemas.InputError, match="missing values"):
+        schemas.table(missing, {"trade_date": schemas.DATE}, fn="f", arg="a")
+    instant = dates.copy()
+    instant.iloc[[2, 4]] = [pd.Timestamp("2024-03-04 14:30"), pd.Timestamp("2024-03-05 09:00")]
+    with pytest.raises(schemas.InputError, match="got 2024-03-04 14:30:00$"):
+        schemas.table(frame.assign(trade_date=instant), {"trade_date": schemas.DATE}, fn="f", arg="a")
