@@ -98,6 +98,13 @@ def day_rows(bars: pd.DataFrame, windows: pd.DataFrame) -> np.ndarray:
     return np.repeat(found.astype(np.int64), np.diff(np.append(starts, len(dates))))
 
 
+def bar_dates(bars: pd.DataFrame) -> np.ndarray:
+    """The distinct trade dates of ``bars``, sorted (``datetime64[s]``): ``np.unique`` of one date per run of
+    equal dates, not a hash of every bar's."""
+    dates = bars["trade_date"].to_numpy()
+    return np.unique(dates[np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))] if len(dates) else dates)
+
+
 def stamps_ns(values: pd.Series) -> np.ndarray:
     """:func:`almanac.calendar.epoch_ns` of the bars' stamps, read in place when they are UTC nanoseconds already
     (as :func:`almanac.schemas.table` leaves them): no copy of millions of stamps."""
@@ -338,8 +345,7 @@ def build_sessions(
     cutoff = schemas.cutoff(cutoff, fn="build_sessions") or DEFAULTS.features.cutoff_time
     if bars.empty:
         raise ValueError("no bars to build sessions from")
-    dates = bars["trade_date"].to_numpy()
-    dates = np.unique(dates[np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))])  # one per run
+    dates = bar_dates(bars)
     days = calendar.trading_days(pd.Timestamp(dates[0]), pd.Timestamp(dates[-1]))
     foreign = pd.DatetimeIndex(dates).difference(days)
     if len(foreign):

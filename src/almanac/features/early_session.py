@@ -13,7 +13,7 @@ from almanac.config import FeaturesParams
 from almanac.features import regime
 from almanac.features.orderflow import tick_rule_sign
 from almanac.instruments import instrument, root_of
-from almanac.sessions import DayGroups, bar_masks, day_rows, session_windows, symbol_of
+from almanac.sessions import DayGroups, bar_dates, bar_masks, day_rows, session_windows, symbol_of
 
 # A bar "tests" the running high (low) when it comes within this many ticks of the high (low) set by the earlier
 # bars of the window; consecutive touching bars are one test.
@@ -142,7 +142,7 @@ def compute(
     ``sessions`` is indexed by trade date; ``daily`` is not used.
     """
     # Windows of the days that have bars only (the others have no stats): one calendar over the bars' range.
-    days = bars["trade_date"].unique() if len(bars) else sessions.index
+    days = bar_dates(bars) if len(bars) else sessions.index
     stats = first_window_stats(bars, session_windows(days, settings.cutoff_time, symbol=symbol_of(bars)))
     atr_prev = regime.atr_through_previous(sessions, settings.atr_days)
     return early_session_features(stats, sessions, atr_prev=atr_prev, volume_avg_days=settings.volume_avg_days)
