@@ -23,8 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     params = read_params(args.params)
+    # Contract codes as categories (a few codes over 3 million bars): no string per bar is built.
+    bars = read_table(args.bars, categorical=("contract",))
     features, lineage = build_features(
-        read_table(args.bars), read_table(args.sessions), read_table(args.daily), settings=params.features
+        bars, read_table(args.sessions), read_table(args.daily), settings=params.features
     )
     write_table(features.reset_index(), args.out)
     write_json(lineage, args.lineage)

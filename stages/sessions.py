@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = read_params(args.params)
     rolls = read_json(args.manifest).get("rolls", [])
-    sessions = build_sessions(read_table(args.bars), params.features.cutoff_time, rolls)
+    # Contract codes as categories (a few codes over 3 million bars): no string per bar is built.
+    bars = read_table(args.bars, categorical=("contract",))
+    sessions = build_sessions(bars, params.features.cutoff_time, rolls)
     write_table(sessions, args.out)
     log.info("wrote %d sessions to %s", len(sessions), args.out)
 

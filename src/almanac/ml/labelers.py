@@ -25,7 +25,15 @@ from almanac import schemas
 from almanac.config import DEFAULTS, LabelsParams
 from almanac.errors import AlmanacWarning
 from almanac.features.regime import atr_through_previous
-from almanac.sessions import bar_masks, indexed_by_trade_date, session_windows, symbol_of
+from almanac.sessions import (
+    DayGroups,
+    bar_masks,
+    day_rows,
+    indexed_by_trade_date,
+    session_windows,
+    stamps_ns,
+    symbol_of,
+)
 
 ARCHETYPES = ("TrendDown", "Range", "TrendUp")  # range completion
 STRUCTURES = ("TrendUp", "TrendDown", "ReversalUp", "ReversalDown", "Range", "Other")  # intraday structure
@@ -58,23 +66,33 @@ def intraday_structure(df_minute: pd.DataFrame, df_daily: pd.DataFrame, *, band:
     days = df_daily.index
     never = pd.Series(pd.NaT, index=days, dtype="datetime64[ns, UTC]")
     out = pd.DataFrame({"t_high": never, "t_low": never, "swings": np.zeros(len(days), dtype=np.int64)}, index=days)
-    bars = df_minute.loc[df_minute["trade_date"].isin(days), ["ts", "high", "low", "trade_date"]]
-    if bars.empty:
+    if len(days) == 0 or len(df_minute) == 0:
         return out
-    # The sessions' own RTH mask (the cutoff it also computes is not used here).
+    # The sessions' own RTH mask (the cutoff it also computes is not used here); a bar of a day that is not in
+    # df_daily has no window row (-1) and is outside every mask.
     windows = session_windows(days, DEFAULTS.features.cutoff_time, symbol=symbol_of(df_minute))
-    rth = bars.loc[bar_masks(bars, windows)[0]].sort_values("ts", kind="stable")
-    grouped = rth.groupby("trade_date", sort=True)
-    high, low = grouped["high"].transform("max"), grouped["low"].transform("min")
-    out["t_high"] = rth.loc[rth["high"] == high].groupby("trade_date")["ts"].first().reindex(days)
-    out["t_low"] = rth.loc[rth["low"] == low].groupby("trade_date")["ts"].first().reindex(days)
-    width = band * (high - low)
-    zone = (rth["high"] >= high - width).astype(np.int8) - (rth["low"] <= low + width).astype(np.int8)
-    tests = zone.to_numpy() != 0
-    z, d = zone.to_numpy()[tests], rth["trade_date"].to_numpy()[tests]
+    rows = day_rows(df_minute, windows)
+    if not (rows >= 0).any():
+        return out
+    rth = bar_masks(df_minute, windows, rows=rows)[0]
+    ts, high, low = stamps_ns(df_minute["ts"])[rth], df_minute["high"].to_numpy()[rth], df_minute["low"].to_numpy()[rth]
+    rows = rows[rth]
+    if len(ts) > 1 and not (ts[1:] >= ts[:-1]).all():  # each day's bars in time order (a stable sort, as before)
+        order = np.argsort(ts, kind="stable")
+        ts, high, low, rows = ts[order], high[order], low[order], rows[order]
+    # Grouped on the arrays (DayGroups: one reduceat per column over the days' runs), not by a groupby.
+    groups = DayGroups(rows, len(days))
+    day_high, day_low = groups.max(high)[rows], groups.min(low)[rows]
+    nat = np.iinfo(np.int64).min
+    for column, reached in (("t_high", high == day_high), ("t_low", low == day_low)):
+        first = DayGroups(rows[reached], len(days)).first(ts[reached], fill=nat)
+        out[column] = pd.DatetimeIndex(first.view("M8[ns]")).tz_localize("UTC")
+    width = band * (day_high - day_low)
+    zone = (high >= day_high - width).astype(np.int8) - (low <= day_low + width).astype(np.int8)
+    tests = zone != 0
+    z, d = zone[tests], rows[tests]
     changed = (z[1:] != z[:-1]) & (d[1:] == d[:-1])
-    swings = pd.Series(changed.astype(np.int64)).groupby(d[1:]).sum()
-    out["swings"] = swings.reindex(days).fillna(0).astype(np.int64).to_numpy()
+    out["swings"] = DayGroups(d[1:], len(days)).sum(changed)
     return out
 
 
