@@ -480,3 +480,22 @@ def test_cached_windows_are_copies_the_caller_may_change():
     cut = calendar.cutoff_instants(dates, dt.time(10, 15))
     cut.name = "changed"
     assert calendar.cutoff_instants(dates, dt.time(10, 15)).name == "cutoff_utc"
+
+
+@pytest.mark.parametrize("tz", ["UTC", CT, ET, "Asia/Tokyo"])
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_epoch_ns_equals_the_conversion_chain(tz, unit):
+    """epoch_ns reads a nanosecond index's int64 directly: the same values as pandas' conversion chain, for every
+    zone (DST changes included), NaT, Series, Index and array inputs, and a copy the caller may change."""
+    rng = np.random.default_rng(7)
+    utc = pd.to_datetime(rng.integers(-(2**40), 2**40, 500) * 10**9 // 997, unit="ns", utc=True)
+    stamps = pd.DatetimeIndex([*utc, pd.NaT, pd.Timestamp("2024-03-10 07:00", tz="UTC"), pd.NaT]).tz_convert(tz)
+    stamps = stamps.as_unit(unit)
+    chain = stamps.tz_convert("UTC").tz_localize(None).as_unit("ns").to_numpy().astype(np.int64)
+    for values in (stamps, pd.Series(stamps), stamps.array):
+        out = calendar.epoch_ns(values)
+        assert out.dtype == np.int64 and np.array_equal(out, chain)
+        out[:] = 0
+        assert np.array_equal(calendar.epoch_ns(values), chain)  # the input is not a view of the result
+    with pytest.raises(ValueError, match="timezone-aware"):
+        calendar.epoch_ns(stamps.tz_localize(None))
