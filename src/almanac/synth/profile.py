@@ -77,20 +77,46 @@ def _table(raw, rth: tuple[int, int]) -> np.ndarray:
     return table
 
 
-def _lookup(raw, rth, minute_et, news_0830, news_1000) -> np.ndarray:
-    case = 2 * np.asarray(news_0830, dtype=np.int64) + np.asarray(news_1000, dtype=np.int64)
-    return _table(raw, rth)[case, np.asarray(minute_et, dtype=np.int64)]
+@functools.cache
+def _weights(raw, rth: tuple[int, int]) -> np.ndarray:
+    """``_table`` divided by the full no-news day's sum, flattened: the weights themselves (each the same quotient
+    as dividing the looked-up value), so millions of bars are looked up without a division each."""
+    weights = (_table(raw, rth) / _norm(raw, rth)).ravel()
+    weights.flags.writeable = False
+    return weights
+
+
+def table_index(minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray) -> np.ndarray:
+    """Each bar's position in a profile's flattened table (news case times 1440 plus the ET minute of day): the
+    ``index`` that :func:`variance_weights` and :func:`volume_weights` accept instead of their three arrays."""
+    index = 2 * np.asarray(news_0830, dtype=np.int64)
+    index += np.asarray(news_1000, dtype=np.int64)
+    index *= 1440
+    index += np.asarray(minute_et, dtype=np.int64)
+    return index
+
+
+def _lookup(raw, rth, minute_et, news_0830, news_1000, index) -> np.ndarray:
+    if index is None:
+        index = table_index(minute_et, news_0830, news_1000)
+    return _weights(raw, rth)[index]
 
 
 def variance_weights(
-    minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
+    minute_et: np.ndarray | None,
+    news_0830: np.ndarray | None,
+    news_1000: np.ndarray | None,
+    *,
+    rth: tuple[int, int] = EQUITY_RTH,
+    index: np.ndarray | None = None,
 ) -> np.ndarray:
     """Share of a full no-news day's variance carried by each minute (sums to 1 over a full no-news day).
 
     ``minute_et`` is the ET minute of day (0..1439) of each bar start; ``news_*`` flag release days per bar;
-    ``rth`` the RTH window in ET minutes of the day.
+    ``rth`` the RTH window in ET minutes of the day.  ``index`` (:func:`table_index` of those three), when given,
+    replaces them.
     """
-    return _lookup(_raw_variance, rth, minute_et, news_0830, news_1000) / _norm(_raw_variance, rth)
+    return _lookup(_raw_variance, rth, minute_et, news_0830, news_1000, index)
 
 
 def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, rth: tuple[int, int]) -> np.ndarray:
@@ -116,10 +142,15 @@ def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray
 
 
 def volume_weights(
-    minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
+    minute_et: np.ndarray | None,
+    news_0830: np.ndarray | None,
+    news_1000: np.ndarray | None,
+    *,
+    rth: tuple[int, int] = EQUITY_RTH,
+    index: np.ndarray | None = None,
 ) -> np.ndarray:
     """Expected share of a full no-news day's volume traded in each minute (same inputs as variance_weights)."""
-    return _lookup(_raw_volume, rth, minute_et, news_0830, news_1000) / _norm(_raw_volume, rth)
+    return _lookup(_raw_volume, rth, minute_et, news_0830, news_1000, index)
 
 
 def rth_mask(minute_et: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH) -> np.ndarray:
