@@ -2,7 +2,8 @@
 
 The worker draws each random stream in the order a single thread would (range: high then low; volume: the daily
 level, then the minute noise), and the work it takes over (activity, noise factor, contract rows) equals the plain
-formulas; ``contract_bars`` gives the same bars with the rows computed beforehand or by itself.
+formulas; ``contract_bars`` gives the same bars with the rows computed beforehand or by itself.  The profiles'
+pre-divided weight tables give the bits of dividing each looked-up value.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 from almanac import calendar
 from almanac.contract_months import contract_schedule
 from almanac.numerics import exp
-from almanac.synth import market
+from almanac.synth import market, profile
 from almanac.synth.contracts import contract_bars, contract_rows
 
 SEED = 7
@@ -83,3 +84,24 @@ def test_contract_bars_with_rows_given_equal_rows_computed():
     computed = contract_bars(path(), dates, schedule, rng=np.random.default_rng(2), spec=spec)
     pd.testing.assert_frame_equal(given, computed)
     assert 0 < len(given) < len(rows[0])
+
+
+def test_profile_weights_looked_up_equal_the_table_divided_per_minute():
+    """The pre-divided tables give the bits of the former lookup-then-divide, for both windows and every case."""
+    rng = np.random.default_rng(3)
+    minute = rng.integers(0, 1440, 20_000)
+    news_0830, news_1000 = rng.random(20_000) < 0.35, rng.random(20_000) < 0.25
+    case = 2 * news_0830.astype(np.int64) + news_1000.astype(np.int64)
+    for rth in (profile.EQUITY_RTH, (540, 870)):
+        for raw, weights in (
+            (profile._raw_variance, profile.variance_weights),
+            (profile._raw_volume, profile.volume_weights),
+        ):
+            former = profile._table(raw, rth)[case, minute] / profile._norm(raw, rth)
+            np.testing.assert_array_equal(weights(minute, news_0830, news_1000, rth=rth), former)
+            index = profile.table_index(minute, news_0830, news_1000)
+            at = profile.variance_weights_at if raw is profile._raw_variance else profile.volume_weights_at
+            np.testing.assert_array_equal(at(index, rth=rth), former)
+    assert profile.variance_weights(600, False, True) == profile._table(profile._raw_variance, profile.EQUITY_RTH)[
+        1, 600
+    ] / profile._norm(profile._raw_variance, profile.EQUITY_RTH)

@@ -335,7 +335,7 @@ def _price_path(draws: dict, *, day, minute_et, index, z, s, spec: MarketSpec) -
     ``index``: each minute's :func:`~almanac.synth.profile.table_index`.
     """
     n_days = len(z)
-    w = profile.variance_weights(None, None, None, rth=spec.rth, index=index)
+    w = profile.variance_weights_at(index, rth=spec.rth)
     t = draws.pop("t").result()
     sigma = egarch_sigma(daily_shock(t, w, day=day, n_days=n_days), spec)
     log_close = minute_returns(t, w=w, day=day, minute_et=minute_et, sigma=sigma, z=z, s=s, spec=spec)

@@ -60,7 +60,7 @@ def expected_volume(*, log_close, day, minute_et, index, sigma, s, level_shock, 
     del position
     level = spec.daily_volume * exp(0.4 * (log(sigma) - log(sigma).mean()) + 0.12 * level_shock)
     expected = level[day]
-    expected *= profile.volume_weights(None, None, None, rth=spec.rth, index=index)
+    expected *= profile.volume_weights_at(index, rth=spec.rth)
     expected *= tilt
     del tilt
     expected *= activity  # 0.75 + 0.25 |t| / 0.8
