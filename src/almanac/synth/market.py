@@ -253,12 +253,13 @@ def minute_returns(
     planted = planted[day]
     planted *= rth
     r += planted
+    del planted
     revealed = sigma * spec.overnight_channel
     revealed *= s
     revealed /= n_overnight
-    np.take(revealed, day, out=planted)  # the planted drift's buffer, reused
-    planted *= overnight
-    r += planted
+    revealed = revealed[day]
+    revealed *= overnight
+    r += revealed
     return r
 
 
