@@ -109,8 +109,10 @@ def build_continuous(
 
     switches = np.flatnonzero(chosen.to_numpy()[1:] != chosen.to_numpy()[:-1]) + 1
     # The gaps need the RTH closes of the trade dates before the rolls only (a few a year, not every bar's day).
-    eve = bars["trade_date"].isin(dates[switches - 1])
-    closes = _rth_close_prices(bars.loc[eve.to_numpy()], rth_close_utc) if len(switches) else None
+    # The bars of those dates through their positions in ``dates`` (the hash lookup of every bar's date was slower).
+    is_eve = np.zeros(len(dates), dtype=bool)
+    is_eve[switches - 1] = True
+    closes = _rth_close_prices(bars.loc[is_eve[day]], rth_close_utc) if len(switches) else None
     rolls = []
     for i in switches:  # one iteration per roll (four a year), not per bar
         before, day = dates[i - 1], dates[i]

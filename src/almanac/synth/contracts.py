@@ -11,6 +11,8 @@ peak, and with it the time spent on fresh pages, stays low.  In-place arithmetic
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -64,8 +66,36 @@ def _to_grid(log_price: np.ndarray, carry: np.ndarray, tick: float) -> np.ndarra
     return price
 
 
+def _prices(path: dict, idx: np.ndarray, carry: np.ndarray, tick: float) -> tuple[np.ndarray, ...]:
+    """The rows' open, high, low and close on the tick grid, with ``carry`` (log, per row) added."""
+    log_close = path.pop("close")
+    log_open = log_close[idx - 1]  # the previous minute's close (index -1 wraps: fixed just below)
+    log_open[idx == 0] = path.pop("open_first")
+    open_px = _to_grid(log_open, carry, tick)
+    del log_open
+    close_px = _to_grid(log_close[idx], carry, tick)
+    del log_close
+    high_px = _to_grid(path.pop("high")[idx], carry, tick)
+    np.maximum(high_px, np.maximum(open_px, close_px), out=high_px)
+    low_px = _to_grid(path.pop("low")[idx], carry, tick)
+    np.minimum(low_px, np.minimum(open_px, close_px), out=low_px)
+    return open_px, high_px, low_px, close_px
+
+
+def contract_rows(ts: np.ndarray, day: np.ndarray, dates: pd.DatetimeIndex, schedule: pd.DataFrame, *, spec):
+    """The rows of :func:`contract_bars` before the volume draw: for each contract of ``schedule``, the minutes it
+    trades (indices into the minute grid ``ts``, ``day``), its position in ``schedule`` and its share of each
+    minute's volume; concatenated contract by contract."""
+    dates64 = dates.to_numpy().astype("datetime64[D]")
+    return _rows(ts, day, dates64, schedule, _expiry_seconds(schedule), spec)
+
+
+def _expiry_seconds(schedule: pd.DataFrame) -> np.ndarray:
+    return calendar.epoch_ns(schedule["expiry_utc"]) // 1_000_000_000
+
+
 def contract_bars(
-    path: dict, dates: pd.DatetimeIndex, schedule: pd.DataFrame, *, rng: np.random.Generator, spec
+    path: dict, dates: pd.DatetimeIndex, schedule: pd.DataFrame, *, rng: np.random.Generator, spec, rows=None
 ) -> pd.DataFrame:
     """Split the spot path into the ``schedule``'s contracts with carry, migrating volume around each roll.
 
@@ -75,40 +105,38 @@ def contract_bars(
     the previous close).  Each array is taken out of ``path`` once read, so that the caller holds no reference and
     its memory (tens of MB) is freed before the next column is built.  The volumes are Poisson draws from ``rng``;
     minutes without trades are dropped.  Returns the canonical columns (``contract`` categorical: the schedule's
-    codes), sorted by contract then ``ts``.  ``spec``
-    is the market's :class:`~almanac.synth.market.MarketSpec` (not imported here: that module imports this one).
+    codes), sorted by contract then ``ts``.  ``spec`` is the market's :class:`~almanac.synth.market.MarketSpec` (not
+    imported here: that module imports this one); ``rows``, when given, is :func:`contract_rows` of the same inputs
+    (computed beforehand, beside other work).
     """
     dates64 = dates.to_numpy().astype("datetime64[D]")
-    expiry_s = calendar.epoch_ns(schedule["expiry_utc"]) // 1_000_000_000
-    idx, code, share = _rows(path["ts"], path["day"], dates64, schedule, expiry_s, spec)
+    expiry_s = _expiry_seconds(schedule)
+    idx, code, share = contract_rows(path["ts"], path["day"], dates, schedule, spec=spec) if rows is None else rows
     lam = path.pop("expected")[idx]
     lam *= share
     del share
-    volume = rng.poisson(lam)
-    del lam
-    traded = volume > 0
-    idx, code, volume = idx[traded], code[traded], volume[traded]
-    del traded
     ts = path.pop("ts")
     carry = expiry_s[code] - ts[idx]
     carry = carry / SECONDS_PER_YEAR  # years to expiry
     carry *= spec.carry_annual
+    # The Poisson draw (a third of this function's time) runs on a worker thread, without the GIL, while this
+    # thread prices every row; the rows without trades (3 %) are dropped afterwards.  Each value is the one it had
+    # when they were dropped first (every step is element-wise), and ``rng`` is drawn from by one thread only.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        drawn = pool.submit(rng.poisson, lam)
+        del lam
+        prices = _prices(path, idx, carry, spec.tick)
+        del carry
+        volume = drawn.result()
+    traded = volume > 0
+    open_px, high_px, low_px, close_px = (price[traded] for price in prices)
+    del prices
+    idx, code, volume = idx[traded], code[traded], volume[traded]
+    del traded
     ts = ts[idx]
     ts *= 1_000_000_000  # nanoseconds
     trade_date = dates64.astype("datetime64[s]")[path.pop("day")[idx]]
-
-    log_close = path.pop("close")
-    log_open = log_close[idx - 1]  # the previous minute's close (index -1 wraps: fixed just below)
-    log_open[idx == 0] = path.pop("open_first")
-    open_px = _to_grid(log_open, carry, spec.tick)
-    del log_open
-    close_px = _to_grid(log_close[idx], carry, spec.tick)
-    del log_close
-    high_px = _to_grid(path.pop("high")[idx], carry, spec.tick)
-    np.maximum(high_px, np.maximum(open_px, close_px), out=high_px)
-    low_px = _to_grid(path.pop("low")[idx], carry, spec.tick)
-    np.minimum(low_px, np.minimum(open_px, close_px), out=low_px)
-    del carry, idx
+    del idx
     # The contract as a category of the schedule's codes: one byte a bar instead of a string, until the front series
     # is cut (the data source turns the codes it keeps into text).
     contract = pd.Categorical.from_codes(code, categories=pd.Index(schedule["contract"]), validate=False)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,10 @@ from almanac.contract_months import contract_schedule
 from almanac.instruments import instrument
 from almanac.numerics import exp, log
 from almanac.synth import profile
-from almanac.synth.contracts import contract_bars
+from almanac.synth import volume as volume_model
+from almanac.synth.contracts import contract_bars, contract_rows
 from almanac.synth.cross_asset import ar1, generate_daily_series
 from almanac.synth.profile import MINUTES_PER_DAY_FULL
-from almanac.tick_rule import tick_rule_sign
 
 _STREAMS = ("latent", "news", "minute", "range", "volume", "cross_asset")
 
@@ -161,7 +162,38 @@ def et_minute_of_day(ts_s: np.ndarray) -> np.ndarray:
 
 def draw_minute_shocks(rng: np.random.Generator, n: int, nu: float) -> np.ndarray:
     """Unit-variance Student-t shocks."""
-    return rng.standard_t(nu, size=n) / math.sqrt(nu / (nu - 2.0))
+    t = rng.standard_t(nu, size=n)
+    t /= math.sqrt(nu / (nu - 2.0))  # in place: the same bits as ``t / c``
+    return t
+
+
+def _abs_normal(rng: np.random.Generator, n: int) -> np.ndarray:
+    x = rng.standard_normal(n)
+    return np.abs(x, out=x)
+
+
+def _in_background(pool: ThreadPoolExecutor, streams: dict, *, ts, day, dates, schedule, spec: MarketSpec) -> dict:
+    """Submit the market's random draws, which depend on sizes only, and the work that reads only them and the
+    minute grid (numpy runs both without holding the GIL).
+
+    ``pool`` has one worker, which runs its tasks in submission order, so each stream is drawn in the same order
+    as in a single thread (range: high then low; volume: the daily level, the minute noise, then the Poisson
+    volumes of :func:`~almanac.synth.contracts.contract_bars`): the same values, while the main thread computes
+    the profiles and the price path.  Returns futures by name.
+    """
+    n, n_days = len(day), len(dates)
+    range_, volume = streams["range"], streams["volume"]
+    t = pool.submit(draw_minute_shocks, streams["minute"], n, spec.nu)
+    return {
+        "t": t,
+        "high": pool.submit(_abs_normal, range_, n),
+        "low": pool.submit(_abs_normal, range_, n),
+        "level_shock": pool.submit(volume.standard_normal, n_days),
+        "noise": pool.submit(volume_model.noise_factor, volume, n),
+        # t is drawn by then: the worker ran its task first.  No task writes into an array another one reads.
+        "activity": pool.submit(lambda: volume_model.activity_factor(t.result())),
+        "rows": pool.submit(contract_rows, ts, day, dates, schedule, spec=spec),
+    }
 
 
 def egarch_sigma(e: np.ndarray, spec: MarketSpec) -> np.ndarray:
@@ -213,14 +245,19 @@ def minute_returns(
     r *= sig
     r *= t
     r += spec.drift_daily / MINUTES_PER_DAY_FULL
-    planted = sig * spec.kappa
-    planted *= z[day]
+    # The drifts' factors depend on the day only: each day's product, in the formula's order, is looked up per
+    # minute (the same values as the per-minute products).
+    planted = sigma * spec.kappa
+    planted *= z
     planted /= spec.rth[1] - spec.rth[0]
+    planted = planted[day]
     planted *= rth
     r += planted
-    revealed = np.multiply(sig, spec.overnight_channel, out=planted)  # the planted drift's buffer, reused
-    revealed *= s[day]
-    revealed /= n_overnight[day]
+    del planted
+    revealed = sigma * spec.overnight_channel
+    revealed *= s
+    revealed /= n_overnight
+    revealed = revealed[day]
     revealed *= overnight
     r += revealed
     return r
@@ -249,33 +286,31 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     n_days = len(dates)
 
     ts, day = minute_grid(sessions)
-    minute_et = et_minute_of_day(ts)
     news = streams["news"].random(n_days) < spec.news_0830_prob, streams["news"].random(n_days) < spec.news_1000_prob
     z, s = _latent(streams["latent"], n_days, spec.rho)
-    # The per-minute arrays (3 M values each) are built by helpers that return only what the next step reads, so
-    # their temporaries are freed on return, and contract_bars frees each array of ``path`` once it has read it:
-    # the stage's memory peak stays low (every fresh page is a page fault, about 1 s of system time per GB).
-    sigma, t, path = _price_path(streams, day=day, minute_et=minute_et, news=news, z=z, s=s, spec=spec)
-    path["expected"] = _expected_volume(
-        streams["volume"],
-        t=t,
-        log_close=path["close"],
-        day=day,
-        minute_et=minute_et,
-        news=news,
-        sigma=sigma,
-        s=s,
-        spec=spec,
-    )
-    del t, minute_et
+    schedule = contract_schedule(spec.symbol, dates.min(), dates.max())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # beside the arithmetic below (see the helper)
+        work = _in_background(pool, streams, ts=ts, day=day, dates=dates, schedule=schedule, spec=spec)
+        minute_et = et_minute_of_day(ts)
+        table_index = profile.table_index(minute_et, news[0][day], news[1][day])  # read by both profiles
+        # The per-minute arrays (3 M values each) are built by helpers that return only what the next step reads,
+        # so their temporaries are freed on return, and contract_bars frees each array of ``path`` once it has read
+        # it: the stage's memory peak stays low (every fresh page is a page fault, ~1 s of system time per GB).
+        sigma, path = _price_path(work, day=day, minute_et=minute_et, index=table_index, z=z, s=s, spec=spec)
+        path["expected"] = volume_model.expected_volume(
+            log_close=path["close"], day=day, minute_et=minute_et, index=table_index, sigma=sigma, s=s, spec=spec,
+            level_shock=work.pop("level_shock").result(), activity=work.pop("activity").result(),
+            noise=work.pop("noise").result(),
+        )  # fmt: skip
+        rows = work.pop("rows").result()
+    del minute_et, table_index, work
     rth_close_idx = _last_index_before(ts, day, epoch_seconds(rth["rth_close_utc"]), n_days)
     daily = generate_daily_series(
         dates, sigma=sigma, log_close=path["close"][rth_close_idx], rng=streams["cross_asset"]
     )
     path.update(ts=ts, day=day, open_first=log(spec.start_price))
     del ts, day
-    schedule = contract_schedule(spec.symbol, dates.min(), dates.max())
-    bars = contract_bars(path, dates, schedule, rng=streams["volume"], spec=spec)
+    bars = contract_bars(path, dates, schedule, rng=streams["volume"], spec=spec, rows=rows)
 
     truth = pd.DataFrame(
         {
@@ -294,11 +329,15 @@ def generate_market(spec: MarketSpec) -> SyntheticMarket:
     return SyntheticMarket(contract_bars=bars, daily=daily, truth=truth, schedule=schedule)
 
 
-def _price_path(streams: dict, *, day, minute_et, news, z, s, spec: MarketSpec) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Daily sigma, the minute shocks ``t`` and the spot log ``close``, ``high`` and ``low`` of every minute."""
+def _price_path(draws: dict, *, day, minute_et, index, z, s, spec: MarketSpec) -> tuple[np.ndarray, dict]:
+    """Daily sigma and the spot log ``close``, ``high`` and ``low`` of every minute.
+
+    ``draws``: the futures of :func:`_in_background` (each result is taken once, then worked on in place);
+    ``index``: each minute's :func:`~almanac.synth.profile.table_index`.
+    """
     n_days = len(z)
-    w = profile.variance_weights(minute_et, news[0][day], news[1][day], rth=spec.rth)
-    t = draw_minute_shocks(streams["minute"], len(day), spec.nu)
+    w = profile.variance_weights_at(index, rth=spec.rth)
+    t = draws.pop("t").result()
     sigma = egarch_sigma(daily_shock(t, w, day=day, n_days=n_days), spec)
     log_close = minute_returns(t, w=w, day=day, minute_et=minute_et, sigma=sigma, z=z, s=s, spec=spec)
     np.cumsum(log_close, out=log_close)  # the returns' running sum, in place
@@ -309,52 +348,13 @@ def _price_path(streams: dict, *, day, minute_et, news, z, s, spec: MarketSpec) 
     spread *= 0.6
     del w
     # high = max(open, close) + spread |N|, low = min(open, close) - spread |N| (two draws, high's first).
-    rng_range = streams["range"]
-    log_high = np.abs(rng_range.standard_normal(len(day)))
+    log_high = draws.pop("high").result()
     log_high *= spread
     log_high += np.maximum(log_open, log_close)
-    log_low = np.abs(rng_range.standard_normal(len(day)))
+    log_low = draws.pop("low").result()
     log_low *= spread
     np.subtract(np.minimum(log_open, log_close), log_low, out=log_low)
-    return sigma, t, {"close": log_close, "high": log_high, "low": log_low}
-
-
-def _expected_volume(rng: np.random.Generator, *, t, log_close, day, minute_et, news, sigma, s, spec) -> np.ndarray:
-    """Expected contracts traded in each minute, all contracts together (the Poisson mean before the roll split).
-
-    Order flow reveals ``s``: up-ticking minutes in the channel window carry more volume when s > 0.  Every
-    product is taken in place in the order of ``level * profile * tilt * activity * noise``.
-    """
-    spot_close = exp(log_close)
-    spot_close /= spec.tick
-    np.round(spot_close, out=spot_close)
-    spot_close *= spec.tick
-    flow = tick_rule_sign(spot_close, day)
-    del spot_close
-    flow *= profile.channel_mask(minute_et)
-    # exp(theta s d) for d = direction x channel in {-1, 0, 1}: three values a day, looked up per minute.
-    tilt = np.ones(len(flow))
-    up, down = flow > 0, flow < 0
-    del flow
-    tilt[up] = exp(spec.flow_channel * s)[day[up]]
-    tilt[down] = exp(-(spec.flow_channel * s))[day[down]]
-    del up, down
-    level = spec.daily_volume * exp(0.4 * (log(sigma) - log(sigma).mean()) + 0.12 * rng.standard_normal(len(sigma)))
-    expected = level[day]
-    expected *= profile.volume_weights(minute_et, news[0][day], news[1][day], rth=spec.rth)
-    expected *= tilt
-    del tilt
-    activity = np.abs(t)  # 0.75 + 0.25 |t| / 0.8
-    activity *= 0.25
-    activity /= 0.8
-    activity += 0.75
-    expected *= activity
-    del activity
-    noise = rng.standard_normal(len(day))  # exp(0.35 N - 0.35^2 / 2)
-    noise *= 0.35
-    noise -= 0.35**2 / 2
-    expected *= exp(noise)
-    return expected
+    return sigma, {"close": log_close, "high": log_high, "low": log_low}
 
 
 def _last_index_before(ts: np.ndarray, day: np.ndarray, limit: np.ndarray, n_days: int) -> np.ndarray:

@@ -77,9 +77,20 @@ def _table(raw, rth: tuple[int, int]) -> np.ndarray:
     return table
 
 
-def _lookup(raw, rth, minute_et, news_0830, news_1000) -> np.ndarray:
+@functools.cache
+def _weights(raw, rth: tuple[int, int]) -> np.ndarray:
+    """``_table`` divided by the full no-news day's sum, flattened: the weights themselves (each the same quotient
+    as dividing the looked-up value), so millions of bars are looked up without a division each."""
+    weights = (_table(raw, rth) / _norm(raw, rth)).ravel()
+    weights.flags.writeable = False
+    return weights
+
+
+def table_index(minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray) -> np.ndarray:
+    """Each bar's position in a profile's flattened table (news case times 1440 plus the ET minute of day), for
+    :func:`variance_weights_at` and :func:`volume_weights_at`: computed once for both profiles."""
     case = 2 * np.asarray(news_0830, dtype=np.int64) + np.asarray(news_1000, dtype=np.int64)
-    return _table(raw, rth)[case, np.asarray(minute_et, dtype=np.int64)]
+    return case * 1440 + np.asarray(minute_et, dtype=np.int64)  # broadcast as the table's [case, minute] would
 
 
 def variance_weights(
@@ -90,7 +101,12 @@ def variance_weights(
     ``minute_et`` is the ET minute of day (0..1439) of each bar start; ``news_*`` flag release days per bar;
     ``rth`` the RTH window in ET minutes of the day.
     """
-    return _lookup(_raw_variance, rth, minute_et, news_0830, news_1000) / _norm(_raw_variance, rth)
+    return variance_weights_at(table_index(minute_et, news_0830, news_1000), rth=rth)
+
+
+def variance_weights_at(index: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH) -> np.ndarray:
+    """:func:`variance_weights` of the bars at ``index`` (their :func:`table_index`)."""
+    return _weights(_raw_variance, rth)[index]
 
 
 def _raw_volume(minute: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, rth: tuple[int, int]) -> np.ndarray:
@@ -119,7 +135,12 @@ def volume_weights(
     minute_et: np.ndarray, news_0830: np.ndarray, news_1000: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH
 ) -> np.ndarray:
     """Expected share of a full no-news day's volume traded in each minute (same inputs as variance_weights)."""
-    return _lookup(_raw_volume, rth, minute_et, news_0830, news_1000) / _norm(_raw_volume, rth)
+    return volume_weights_at(table_index(minute_et, news_0830, news_1000), rth=rth)
+
+
+def volume_weights_at(index: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH) -> np.ndarray:
+    """:func:`volume_weights` of the bars at ``index`` (their :func:`table_index`)."""
+    return _weights(_raw_volume, rth)[index]
 
 
 def rth_mask(minute_et: np.ndarray, *, rth: tuple[int, int] = EQUITY_RTH) -> np.ndarray:
