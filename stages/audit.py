@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import gc
 
-# No cyclic garbage collection while the libraries import: the ~200 collections their allocations trigger free
-# about 1,000 of the ~75,000 objects created (modules, classes and functions, kept to the end) and cost about
-# 0.05 s of the stage's start (measured with gc.callbacks).  Frozen afterwards (gc.freeze: later collections,
-# and the forked workers', skip them), then collection is back on for the stage's work.
-gc.disable()
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
 
-import logging  # noqa: E402
+import logging
 
-from almanac.data_sources.store import read_json, read_table, write_json  # noqa: E402
-from almanac.features.audit import audit_lookahead  # noqa: E402
-from almanac.stage_io import read_params, run_stage, stage_parser  # noqa: E402
+from almanac.data_sources.store import read_json, read_table, write_json
+from almanac.features.audit import audit_lookahead
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
 
-gc.freeze()
-gc.enable()
+imports_done()
 
 log = logging.getLogger("stages.audit")
 

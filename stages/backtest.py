@@ -9,6 +9,10 @@ slippage, exit at the close.
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
+
 import logging
 
 from almanac.data_sources.store import read_table, write_csv, write_json
@@ -16,7 +20,9 @@ from almanac.ml.backtester import backtest
 from almanac.ml.performance import yearly
 from almanac.ml.pnl import CostModel
 from almanac.ml.thresholds import risk_coverage
-from almanac.stage_io import read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
+
+imports_done()
 
 log = logging.getLogger("stages.backtest")
 

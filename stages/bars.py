@@ -6,6 +6,10 @@ The truth table is empty for vendor files, which are read only from ``data/raw/`
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
+
 import logging
 import os
 
@@ -19,7 +23,9 @@ os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 from almanac.data_sources.dataset import load_bars
 from almanac.data_sources.raw_files import RAW_ROOT
 from almanac.data_sources.store import write_json, write_table
-from almanac.stage_io import read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
+
+imports_done()
 
 log = logging.getLogger("stages.bars")
 

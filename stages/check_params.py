@@ -10,9 +10,15 @@ so no other stage depends on it or reruns because of it.
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
+
 import logging
 
-from almanac.stage_io import read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
+
+imports_done()
 
 log = logging.getLogger("stages.check_params")
 

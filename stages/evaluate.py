@@ -7,6 +7,10 @@ of each test day under its own fold's model (``data/predictions/oof_shap.parquet
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
+
 import logging
 
 import pandas as pd
@@ -14,9 +18,11 @@ import pandas as pd
 from almanac.data_sources.store import read_table, write_csv, write_json
 from almanac.ml.evaluators import evaluate
 from almanac.ml.registry import read_signature, verify_model
-from almanac.stage_io import read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
 from almanac.synth.oracle import TARGETS as ORACLE_TARGETS
 from almanac.synth.oracle import oracle_probability
+
+imports_done()
 
 PLOTS = {"roc": ["fpr", "tpr", "threshold", "chance"], "calibration": ["bin", "bin_low", "bin_high", "mean_predicted", "observed", "count", "perfect"],
          "confusion": ["trade_date", "actual", "predicted"], "rolling_auc": ["trade_date", "auc", "oracle_auc"], "shap_importance": ["feature", "mean_abs_shap"],

@@ -5,11 +5,17 @@ Every feature of trade date D reads only what existed at D's cutoff (``features.
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
+
 import logging
 
 from almanac.data_sources.store import read_table, write_json, write_table
 from almanac.features.ml_features import build_features
-from almanac.stage_io import read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
+
+imports_done()
 
 log = logging.getLogger("stages.features")
 

@@ -6,11 +6,17 @@ flags.  The cutoff price depends on ``features.cutoff``, so a cutoff change reru
 
 from __future__ import annotations
 
+import gc
+
+gc.disable()  # no cyclic garbage collection until the imports are done: almanac.stage_io.imports_done
+
 import logging
 
 from almanac.data_sources.store import read_json, read_table, write_table
 from almanac.sessions import build_sessions
-from almanac.stage_io import read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
+
+imports_done()
 
 log = logging.getLogger("stages.sessions")
 

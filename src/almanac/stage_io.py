@@ -8,6 +8,7 @@ stage script reads exactly those.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -100,6 +101,21 @@ def _small_pages_for_arrays() -> None:
     pyarrow = sys.modules.get("pyarrow")
     if pyarrow is not None and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+
+
+def imports_done() -> None:
+    """Freeze the objects a stage's imports created and switch cyclic garbage collection back on.
+
+    Every stage script calls ``gc.disable()`` before its imports and this after them.  Importing pandas, pyarrow
+    and the params schema (and scikit-learn and LightGBM in ``train``) creates 75,000-140,000 objects (modules,
+    classes, functions) that live to the end; with collection on, their allocations trigger hundreds of
+    collections that free about 1 % of them: 0.1-0.15 s of a stage's start, 0.25 s of ``train``'s (measured
+    with ``gc.callbacks`` and interleaved runs).  Frozen (``gc.freeze``), they are skipped by later collections,
+    and by forked workers', which then do not touch (copy) their pages.  Nothing a stage computes depends on
+    when collection runs.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def run_stage(main: Callable[[], None]) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+import gc
+import importlib.util
 import logging
 import os
 import subprocess
@@ -64,3 +67,30 @@ def test_stages_keep_large_buffers_off_huge_pages():
         text=True, check=True,
     )  # fmt: skip
     assert kept.stdout.strip() == "mimalloc"
+
+
+STAGES = sorted((PARAMS.parent / "stages").glob("*.py"))
+
+
+def _is_import(node: ast.stmt) -> bool:
+    return isinstance(node, (ast.Import, ast.ImportFrom)) and not (
+        isinstance(node, ast.ImportFrom) and node.module == "__future__"
+    )
+
+
+def _calls(node: ast.stmt, text: str) -> bool:
+    return isinstance(node, ast.Expr) and ast.unparse(node.value) == text
+
+
+@pytest.mark.parametrize("script", STAGES, ids=lambda p: p.stem)
+def test_a_stage_imports_without_cyclic_collection_and_switches_it_back_on(script):
+    body = ast.parse(script.read_text()).body
+    imports = [i for i, node in enumerate(body) if _is_import(node)]
+    disable = next(i for i, node in enumerate(body) if _calls(node, "gc.disable()"))
+    assert ast.unparse(body[imports[0]]) == "import gc" and imports[1] > disable, "gc.disable() before the imports"
+    assert _calls(body[imports[-1] + 1], "imports_done()"), "imports_done() right after the last import"
+    # The tests load stage scripts as modules: loading one leaves collection on (and its objects frozen).
+    spec = importlib.util.spec_from_file_location(f"gc_check_{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert gc.isenabled()
