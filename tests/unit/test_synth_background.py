@@ -57,7 +57,7 @@ def test_worker_draws_are_one_threads_draws():
     }
     for name, values in expected.items():
         np.testing.assert_array_equal(got[name], values, err_msg=name)
-    for mine, reference in zip(got["rows"], contract_rows(ts, day, dates, schedule, spec=spec), strict=True):
+    for mine, reference in zip(got["rows"], contract_rows(ts, day, dates, schedule=schedule, spec=spec), strict=True):
         np.testing.assert_array_equal(mine, reference)
 
 
@@ -79,7 +79,7 @@ def test_contract_bars_with_rows_given_equal_rows_computed():
             "open_first": math.log(5000.0),
         }
 
-    rows = contract_rows(ts, day, dates, schedule, spec=spec)
+    rows = contract_rows(ts, day, dates, schedule=schedule, spec=spec)
     given = contract_bars(path(), dates, schedule, rng=np.random.default_rng(2), spec=spec, rows=rows)
     computed = contract_bars(path(), dates, schedule, rng=np.random.default_rng(2), spec=spec)
     pd.testing.assert_frame_equal(given, computed)

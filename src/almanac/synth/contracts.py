@@ -82,7 +82,7 @@ def _prices(path: dict, idx: np.ndarray, carry: np.ndarray, tick: float) -> tupl
     return open_px, high_px, low_px, close_px
 
 
-def contract_rows(ts: np.ndarray, day: np.ndarray, dates: pd.DatetimeIndex, schedule: pd.DataFrame, *, spec):
+def contract_rows(ts: np.ndarray, day: np.ndarray, dates: pd.DatetimeIndex, *, schedule: pd.DataFrame, spec):
     """The rows of :func:`contract_bars` before the volume draw: for each contract of ``schedule``, the minutes it
     trades (indices into the minute grid ``ts``, ``day``), its position in ``schedule`` and its share of each
     minute's volume; concatenated contract by contract."""
@@ -111,7 +111,9 @@ def contract_bars(
     """
     dates64 = dates.to_numpy().astype("datetime64[D]")
     expiry_s = _expiry_seconds(schedule)
-    idx, code, share = contract_rows(path["ts"], path["day"], dates, schedule, spec=spec) if rows is None else rows
+    idx, code, share = (
+        contract_rows(path["ts"], path["day"], dates, schedule=schedule, spec=spec) if rows is None else rows
+    )
     lam = path.pop("expected")[idx]
     lam *= share
     del share

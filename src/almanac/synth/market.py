@@ -192,7 +192,7 @@ def _in_background(pool: ThreadPoolExecutor, streams: dict, *, ts, day, dates, s
         "noise": pool.submit(volume_model.noise_factor, volume, n),
         # t is drawn by then: the worker ran its task first.  No task writes into an array another one reads.
         "activity": pool.submit(lambda: volume_model.activity_factor(t.result())),
-        "rows": pool.submit(contract_rows, ts, day, dates, schedule, spec=spec),
+        "rows": pool.submit(contract_rows, ts, day, dates, schedule=schedule, spec=spec),
     }
 
 
