@@ -145,6 +145,20 @@ def _row(name: str, walls: list[float], peaks: list[float]) -> str:
     return f"| {name} | {median:.2f} | {min(walls):.2f}-{max(walls):.2f} | {peak} | {target} | {verdict} |"
 
 
+def _reference_workload(repeat: int = 5) -> float:
+    """Median seconds of a fixed pure-Python loop (5 M integer additions): how fast this machine is right now.
+
+    The virtual machine's speed moves with its host's load (the same loop took 0.19 s and 0.61 s on the same day,
+    and every row with it), so each table carries this reference, taken before and after its runs."""
+    times = []
+    for _ in range(repeat):
+        start, total = time.perf_counter(), 0
+        for i in range(5_000_000):
+            total += i
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -167,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
     args = parser.parse_args(argv)
     commands = _stage_commands()
+    reference_before = _reference_workload()
     rows = []
     with tempfile.TemporaryDirectory(prefix="almanac-bench-") as tmp:
         work = Path(tmp)
@@ -189,8 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     import sweep  # benchmarks/sweep.py: the same 6 experiments on DVC's queue and on a Dask LocalCluster
 
     sweeps = sweep.block(sweep.measure())
+    reference_after = _reference_workload()
     lines = [
         f"Machine: {_machine()}",
+        f"Machine speed: the reference workload (5 M Python integer additions, lower is faster) took "
+        f"{reference_before:.2f} s before the runs and {reference_after:.2f} s after them.",
         f"Date: {time.strftime('%Y-%m-%d')}; {args.repeat} runs each, default params.yaml (9 years, ~3.1 M bars), stages in pipeline order.",
         "",
         "| stage | median wall s | range s | peak RSS MiB | target | verdict |",
