@@ -87,13 +87,20 @@ def indexed_by_trade_date(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index("trade_date") if "trade_date" in frame.columns else frame
 
 
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """The positions where a run of equal consecutive values starts (a few thousand trade dates over millions of
+    sorted bars): what the per-day work below looks up once per run instead of once per bar."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+
+
 def day_rows(bars: pd.DataFrame, windows: pd.DataFrame) -> np.ndarray:
     """Each bar's row in ``windows`` (its trade date's position in ``windows.index``; -1 when absent)."""
-    # Looked up once per run of equal trade dates (a few thousand runs over millions of sorted bars), not per bar.
     dates = bars["trade_date"].to_numpy()
     if len(dates) == 0:
         return np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))
+    starts = _run_starts(dates)
     found = windows.index.get_indexer(pd.DatetimeIndex(dates[starts]))
     return np.repeat(found.astype(np.int64), np.diff(np.append(starts, len(dates))))
 
@@ -102,16 +109,7 @@ def bar_dates(bars: pd.DataFrame) -> np.ndarray:
     """The distinct trade dates of ``bars``, sorted (``datetime64[s]``): ``np.unique`` of one date per run of
     equal dates, not a hash of every bar's."""
     dates = bars["trade_date"].to_numpy()
-    return np.unique(dates[np.flatnonzero(np.concatenate([[True], dates[1:] != dates[:-1]]))] if len(dates) else dates)
-
-
-def stamps_ns(values: pd.Series) -> np.ndarray:
-    """:func:`almanac.calendar.epoch_ns` of the bars' stamps, read in place when they are UTC nanoseconds already
-    (as :func:`almanac.schemas.table` leaves them): no copy of millions of stamps."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC" and dtype.unit == "ns":
-        return values.array.asi8
-    return calendar.epoch_ns(values)
+    return np.unique(dates[_run_starts(dates)])
 
 
 def bar_masks(
@@ -121,7 +119,7 @@ def bar_masks(
     usable at the cutoff).  ``windows`` as returned by :func:`session_windows`; ``rows`` as :func:`day_rows`
     returns them (computed when not given)."""
     row = day_rows(bars, windows) if rows is None else rows
-    ts = stamps_ns(bars["ts"])
+    ts = calendar.epoch_ns(bars["ts"])
     if len(ts) > 1 and (ts[1:] > ts[:-1]).all():
         return _sorted_bar_masks(ts, row, windows)
     # Each bar's window row looked up once for the three columns (not a reindex per column); a trade date
@@ -140,7 +138,7 @@ def _sorted_bar_masks(ts: np.ndarray, row: np.ndarray, windows: pd.DataFrame) ->
     open, RTH close and cutoff are three positions found by binary search, and each mask is runs of True and
     False (the same masks as comparing every bar with its window, without gathering three windows per bar)."""
     n, nat = len(ts), np.iinfo(np.int64).min
-    starts = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
+    starts = _run_starts(row)
     ends = np.append(starts[1:], n)
 
     def position(column: str, side: str = "left", shift: int = 0) -> np.ndarray:
@@ -184,7 +182,7 @@ class DayGroups:
             self.order = kept[np.argsort(rows[kept], kind="stable")]
             rows = rows[self.order]
         self.rows, self.n_days = rows, n_days
-        self.starts = np.flatnonzero(np.concatenate([[True], rows[1:] != rows[:-1]])) if len(rows) else rows
+        self.starts = _run_starts(rows)
         self.day = rows[self.starts]
 
     def _ordered(self, values: np.ndarray) -> tuple[DayGroups, np.ndarray]:
@@ -373,7 +371,7 @@ def build_sessions(
     out["cutoff_price"] = np.where(rth_by_cutoff > 0, cutoff_price, np.nan)
     everyday = DayGroups(rows, n_days)
     out["contract"] = _first_contract(bars["contract"], everyday, windows.index)
-    out["partial"] = _partial(stamps_ns(bars["ts"]), everyday, windows, out["rth_bars"])
+    out["partial"] = _partial(calendar.epoch_ns(bars["ts"]), everyday, windows, out["rth_bars"])
     out.loc[out["partial"].str.contains("ends before the close"), ["high", "low", "close"]] = np.nan
     out.loc[out["partial"].str.contains("starts after the Globex open"), [f"eth_{k}" for k in _ETH]] = np.nan
     out["half_day"] = windows["half_day"].astype(bool)

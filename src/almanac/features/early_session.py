@@ -20,13 +20,16 @@ from almanac.sessions import DayGroups, bar_dates, bar_masks, day_rows, session_
 TEST_TOLERANCE_TICKS = 2
 
 
-def window_masks(bars: pd.DataFrame, windows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def window_masks(
+    bars: pd.DataFrame, windows: pd.DataFrame, *, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks over ``bars``: (first window 09:30 -> cutoff, overnight bars before the RTH open).
 
-    ``windows`` as returned by :func:`almanac.sessions.session_windows`.  The cutoff never lies after the RTH
+    ``windows`` as returned by :func:`almanac.sessions.session_windows`; ``rows`` as
+    :func:`almanac.sessions.day_rows` returns them (computed when not given).  The cutoff never lies after the RTH
     close, so the first window is the RTH bars usable at the cutoff.
     """
-    in_rth, overnight, usable = bar_masks(bars, windows)
+    in_rth, overnight, usable = bar_masks(bars, windows, rows=rows)
     return in_rth & usable, overnight
 
 
@@ -43,9 +46,8 @@ def first_window_stats(bars: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFram
     (H+L+C)/3), ``fw_delta`` (tick-rule signed volume; an approximation of order-flow delta), ``fw_high_tests``
     and ``fw_low_tests`` (tests of the running high/low), plus the overnight ``on_delta`` and ``on_volume``.
     """
-    rows = day_rows(bars, windows)
-    in_rth, overnight, usable = bar_masks(bars, windows, rows=rows)
-    first = in_rth & usable  # window_masks' first window
+    rows = day_rows(bars, windows)  # also grouped by below
+    first, overnight = window_masks(bars, windows, rows=rows)
     fw = bars.loc[first, ["trade_date", "open", "high", "low", "close", "volume"]]
     day = fw["trade_date"]
     grouped = fw.groupby("trade_date", sort=True)

@@ -21,19 +21,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from almanac import schemas
+from almanac import calendar, schemas
 from almanac.config import DEFAULTS, LabelsParams
 from almanac.errors import AlmanacWarning
 from almanac.features.regime import atr_through_previous
-from almanac.sessions import (
-    DayGroups,
-    bar_masks,
-    day_rows,
-    indexed_by_trade_date,
-    session_windows,
-    stamps_ns,
-    symbol_of,
-)
+from almanac.sessions import DayGroups, bar_masks, day_rows, indexed_by_trade_date, session_windows, symbol_of
 
 ARCHETYPES = ("TrendDown", "Range", "TrendUp")  # range completion
 STRUCTURES = ("TrendUp", "TrendDown", "ReversalUp", "ReversalDown", "Range", "Other")  # intraday structure
@@ -75,7 +67,11 @@ def intraday_structure(df_minute: pd.DataFrame, df_daily: pd.DataFrame, *, band:
     if not (rows >= 0).any():
         return out
     rth = bar_masks(df_minute, windows, rows=rows)[0]
-    ts, high, low = stamps_ns(df_minute["ts"])[rth], df_minute["high"].to_numpy()[rth], df_minute["low"].to_numpy()[rth]
+    ts, high, low = (
+        calendar.epoch_ns(df_minute["ts"])[rth],
+        df_minute["high"].to_numpy()[rth],
+        df_minute["low"].to_numpy()[rth],
+    )
     rows = rows[rth]
     if len(ts) > 1 and not (ts[1:] >= ts[:-1]).all():  # each day's bars in time order (a stable sort, as before)
         order = np.argsort(ts, kind="stable")
