@@ -170,7 +170,8 @@ def dvc_repository(path, overrides: dict | None = None, *, repro: bool = True):
 
 def run_dvc_stages(root, stages: list[str] | None = None) -> dict[str, str]:
     """Run ``dvc.yaml``'s stage commands (exactly their arguments) in ``root``, in pipeline order, in this process,
-    and return the md5 of every output and metrics file they declare (``path -> md5``).
+    and return the md5 of every output and metrics file they declare, and of every file in a folder output
+    (``path -> md5``).
 
     ``root`` holds a ``params.yaml``; one interpreter runs every stage (DVC starts one per stage, a second of imports
     each), so what the process inherits (environment, CPU dispatch, thread counts) applies to all of them.
@@ -188,7 +189,7 @@ def run_dvc_stages(root, stages: list[str] | None = None) -> dict[str, str]:
     outputs, here = [], Path.cwd()
     os.chdir(root)
     try:
-        for name, stage in declared.items():  # eight stages, in pipeline order
+        for name, stage in declared.items():  # in pipeline order
             if stages is not None and name not in stages:
                 continue
             paths = [
@@ -205,4 +206,7 @@ def run_dvc_stages(root, stages: list[str] | None = None) -> dict[str, str]:
             outputs += paths
     finally:
         os.chdir(here)
-    return {path: hashlib.md5((root / path).read_bytes()).hexdigest() for path in outputs}
+    files = [
+        f for path in outputs for f in (sorted((root / path).rglob("*")) if (root / path).is_dir() else [root / path])
+    ]
+    return {f.relative_to(root).as_posix(): hashlib.md5(f.read_bytes()).hexdigest() for f in files if f.is_file()}

@@ -34,12 +34,12 @@ def _paths(entries: list) -> list[str]:
 def pipeline_table(dvc: dict) -> str:
     """docs/pipeline.md's table of stages from the parsed ``dvc.yaml``: params, data read, files written.
 
-    Code deps (``stages/``, ``src/``) are left out: tests/pipeline/test_dvc_graph.py checks them.
+    A stage's code dep (``data/code_hashes/<stage>.json``: the hashes of the files it runs) is left out.
     """
     rows = ["| stage | params | reads | writes |", "|---|---|---|---|"]
     for name, stage in dvc["stages"].items():
         params = ", ".join(f"`{p}`" for p in stage.get("params") or []) or "—"
-        data = [d for d in _paths(stage.get("deps")) if not d.startswith(("stages/", "src/"))]
+        data = [d for d in _paths(stage.get("deps")) if not d.startswith("data/code_hashes/")]
         written = [*_paths(stage.get("outs")), *_paths(stage.get("metrics")), *_paths(stage.get("plots"))]
         reads = ", ".join(f"`{d}`" for d in data) or "—"
         writes = ", ".join(f"`{o}`" for o in written) or "—"

@@ -55,6 +55,12 @@ class PipelineFiles:
         names = [name for name, value in vars(type(self)).items() if isinstance(value, property)]
         return {name: getattr(self, name) for name in names}
 
+    # stage code_hashes
+    @property
+    def code_hashes(self) -> Path:
+        """A folder of one JSON per stage: the sha256 of each file the stage runs (stage ``code_hashes``)."""
+        return self.data / "code_hashes"
+
     # stage bars
     @property
     def bars(self) -> Path:

@@ -1,10 +1,8 @@
 """DVC's dependency graph is true by construction: each stage's declared deps and params are what it uses.
 
-* code: every file of ``src/almanac`` a stage script executes (static import scan, lazy imports included) is
-  in its ``deps``, with the data files those modules read (the instrument table), and every code file in its
-  ``deps`` is executed; a folder in ``deps`` stands for every file in it (DVC hashes it whole, ignoring what
-  ``.dvcignore`` lists), so it is allowed only where the stage executes all of them: a shorter ``dvc.lock``, which
-  DVC rewrites after every stage, with the same precision;
+* code: each stage depends on ``data/code_hashes/<stage>.json``, the hashes of every file of ``src/almanac`` its
+  script can execute (:mod:`almanac.stage_code`: a static import scan, lazy imports included, with the data files
+  those modules read), and on no source file directly; the ``code_hashes`` stage depends on all the code;
 * params: the ``params.<section>[.<key>]`` chains a stage script reads are exactly its declared ``params``
   (a library function given a whole section reads the whole section);
 * commands: no ``${...}`` interpolation, so no params value ever reaches a shell.
@@ -13,71 +11,21 @@
 from __future__ import annotations
 
 import ast
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from almanac.config import DEFAULTS, dotted_keys
+from almanac.stage_code import code_hashes, stage_files, write_code_hashes
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
-
-
-def module_file(name: str) -> Path | None:
-    """The file of module ``name`` under ``src/`` (a module or a package's ``__init__.py``), or None."""
-    base = SRC.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _imported(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)  # submodules imported by name
-    out = set()
-    for name in names:
-        parts = name.split(".")
-        out.update(".".join(parts[: i + 1]) for i in range(len(parts)))  # parent packages execute too
-    return {n for n in out if n.split(".")[0] == "almanac"}
-
-
-def local_files(script: Path) -> set[Path]:
-    """Every file under ``src/almanac`` that running ``script`` executes (transitively)."""
-    seen: set[Path] = set()
-    todo = [script]
-    while todo:
-        current = todo.pop()
-        for name in _imported(current):
-            path = module_file(name)
-            if path is not None and path not in seen:
-                seen.add(path)
-                todo.append(path)
-    return seen
-
-
 STAGES = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-# Data files that a module reads: a stage that executes the module depends on them too.
-DATA_FILES = {SRC / "almanac" / "instruments.py": SRC / "almanac" / "instruments.yaml"}
 # Properties of a section that derive from one key.
 DERIVED = {"features.cutoff_time": "features.cutoff"}
-
-
-def _files(path: Path) -> set[Path]:
-    """``path``, or the files under the folder ``path`` that DVC hashes (``.dvcignore``: no ``__pycache__``)."""
-    if not path.is_dir():
-        return {path}
-    return {p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
-
-
-def _code_deps(stage: dict) -> set[Path]:
-    return {f for d in stage["deps"] if d.startswith("src/") for f in _files(REPO / d)}
 
 
 def params_read(script: Path) -> set[str]:
@@ -111,30 +59,55 @@ def params_read(script: Path) -> set[str]:
     return {k for k in keys if not any(k.startswith(f"{other}.") for other in keys)}
 
 
-@pytest.mark.parametrize("name", list(STAGES))
-def test_deps_list_every_module_the_stage_imports(name):
-    stage = STAGES[name]
-    script = REPO / "stages" / f"{name}.py"
-    needed = local_files(script)
-    needed |= {DATA_FILES[p] for p in needed if p in DATA_FILES}
-    declared = _code_deps(stage)
-    missing = sorted(str(p.relative_to(REPO)) for p in needed - declared)
-    stale = sorted(str(p.relative_to(REPO)) for p in declared - needed)
-    folders = [d for d in stage["deps"] if (REPO / d).is_dir() and d.startswith("src/")]
-    assert not missing, f"dvc.yaml stage {name!r}: add to deps: {missing}"
-    assert not stale, (
-        f"dvc.yaml stage {name!r}: not executed by the stage: {stale}; remove them from deps, or list the files "
-        f"of a folder dep ({folders}) the stage does execute instead of the folder"
-    )
-    assert f"stages/{name}.py" in stage["deps"]
+@pytest.mark.parametrize("name", [name for name in STAGES if name != "code_hashes"])
+def test_a_stage_depends_on_its_code_hashes_and_on_no_source_file(name):
+    deps = STAGES[name]["deps"]
+    assert deps[0] == f"data/code_hashes/{name}.json", f"dvc.yaml stage {name!r}: its first dep is its code hashes"
+    direct = [d for d in deps if d.startswith(("src/", "stages/"))]
+    assert not direct, f"dvc.yaml stage {name!r}: {direct} are covered by data/code_hashes/{name}.json"
+    assert STAGES[name]["cmd"].split()[2] == f"stages/{name}.py"
 
 
-def test_a_folder_dep_stands_for_the_files_dvc_hashes_in_it(tmp_path):
-    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
-    for name in ("pkg/__init__.py", "pkg/a.py", "pkg/table.yaml", "pkg/__pycache__/a.cpython-311.pyc", "one.py"):
-        (tmp_path / name).write_text("")
-    assert _files(tmp_path / "pkg") == {tmp_path / "pkg" / n for n in ("__init__.py", "a.py", "table.yaml")}
-    assert _files(tmp_path / "one.py") == {tmp_path / "one.py"}
+def test_the_code_hashes_stage_depends_on_all_the_code_and_writes_one_file_per_stage(tmp_path):
+    stage = STAGES["code_hashes"]
+    assert stage["deps"] == ["src/almanac", "stages"] and stage["outs"] == ["data/code_hashes"]
+    scripts = [p for p in (REPO / "stages").glob("*.py") if p.stem != "code_hashes"]
+    assert sorted(write_code_hashes(scripts, tmp_path, root=REPO)) == sorted(set(STAGES) - {"code_hashes"})
+    backtest = json.loads((tmp_path / "backtest.json").read_text())
+    assert backtest["script"] == "stages/backtest.py" and "src/almanac/ml/backtester.py" in backtest["files"]
+    assert list(backtest["files"]) == sorted(backtest["files"])
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for item in ("src/almanac", "stages"):
+        shutil.copytree(REPO / item, root / item, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _hashes(root: Path) -> dict[str, dict]:
+    scripts = [p for p in (root / "stages").glob("*.py") if p.stem != "code_hashes"]
+    return {p.stem: code_hashes(p, root=root) for p in scripts}
+
+
+@pytest.mark.parametrize(
+    ("edited", "stages"),
+    [
+        ("src/almanac/ml/pnl.py", {"backtest"}),  # one stage's module
+        ("src/almanac/synth/oracle.py", {"evaluate"}),
+        ("src/almanac/ml/models.py", {"train", "evaluate"}),  # evaluate imports it lazily (ml.explanations)
+        ("src/almanac/instruments.yaml", set(STAGES) - {"code_hashes"}),  # a data file instruments.py reads
+        ("stages/train.py", {"train"}),
+        ("src/almanac/experiments.py", set()),  # no stage runs it
+    ],
+)
+def test_an_edit_changes_the_code_hashes_of_exactly_the_stages_that_run_the_file(tmp_path, edited, stages):
+    root = _copy(tmp_path)
+    before = _hashes(root)
+    with (root / edited).open("a") as handle:
+        handle.write("\n# edited\n")
+    after = _hashes(root)
+    assert {name for name in before if before[name] != after[name]} == stages
 
 
 @pytest.mark.parametrize("name", list(STAGES))
@@ -152,7 +125,7 @@ def test_every_params_key_is_read_by_some_stage():
 def test_the_import_scan_sees_lazy_imports(tmp_path):
     script = tmp_path / "stage.py"
     script.write_text("def main():\n    from almanac.ml.registry import load_model\n")
-    names = {p.relative_to(REPO / "src").as_posix() for p in local_files(script)}
+    names = {p.relative_to(SRC).as_posix() for p in stage_files(script, SRC)}
     # registry imports models lazily inside load_model; models imports config and sessions at the top.
     assert {
         "almanac/ml/registry.py",
@@ -188,8 +161,9 @@ def test_a_failed_stage_invalidates_exactly_the_metrics_of_the_stages_after_it()
     after = {name: set() for name in stages}
     for name, stage in stages.items():
         for dep in stage["deps"]:
-            if dep in producer:
-                after[producer[dep]].add(name)
+            # the output itself, or the folder output it is in (data/code_hashes/<stage>.json)
+            for out in (o for o in producer if dep == o or dep.startswith(f"{o}/")):
+                after[producer[out]].add(name)
     for name, stage in stages.items():
         later, todo = set(), list(after[name])
         while todo:

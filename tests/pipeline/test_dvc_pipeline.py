@@ -48,7 +48,8 @@ def next_mornings_bars(minute_path: Path):
 def test_stage_commands_use_declared_paths_and_deps_exist():
     for name, stage in dvc_stages().items():
         cmd = stage["cmd"]
-        assert f"stages/{name}.py" in cmd and f"stages/{name}.py" in stage["deps"]
+        assert f"stages/{name}.py" in cmd
+        assert f"data/code_hashes/{name}.json" in stage["deps"] or name == "code_hashes"
         for out in declared_outputs(stage):
             assert out in cmd, f"{name}: output {out} not passed on the command line"
         produced = {out for other in dvc_stages().values() for out in declared_outputs(other)}
@@ -117,3 +118,10 @@ def test_dvc_repro_on_a_small_config(tmp_path):
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     ran = re.findall(r"Running stage '(\w+)'", run(str(DVC), "repro"))
     assert ran == ["check_params", "train", "evaluate", "backtest"]
+
+    # A code edit reruns the hashing of the code and then only the stages that run the edited file.
+    with (work / "src" / "almanac" / "ml" / "pnl.py").open("a") as handle:
+        handle.write("\n# edited\n")
+    assert "code_hashes:" in run(str(DVC), "status")
+    ran = re.findall(r"Running stage '(\w+)'", run(str(DVC), "repro"))
+    assert ran == ["code_hashes", "backtest"]
