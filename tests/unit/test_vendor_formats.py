@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from almanac import calendar
-from almanac.data_sources.contract_codes import normalize_contract
+from almanac.data_sources.contract_codes import normalize_contract, spread_rows
 from almanac.data_sources.files import build_file_dataset
 from almanac.data_sources.validation import BarsError, check_canonical
 from helpers import files_params
@@ -447,3 +447,12 @@ def test_the_format_names_of_the_readers_and_the_schema_are_one_list():
 
     assert set(typing.get_args(DataParams.model_fields["format"].annotation)) == set(FORMATS)
     assert set(FORMATS_REQUIRING_TIMEZONE) <= set(FORMATS)
+
+
+def test_spread_rows_of_a_categorical_column_are_those_of_its_text():
+    codes = ["ESH4-ESM4", "ESH4", None, "ES 03-24", "ESM4:ESU4", " es 06-24 ", "ES-X", "ESH4"] * 3
+    text = pd.Series(codes, dtype="str")
+    expected = spread_rows(text)
+    assert expected.tolist() == [True, False, False, False, True, False, True, False] * 3
+    assert (spread_rows(text.astype("category")) == expected).all()
+    assert not spread_rows(pd.Series(pd.Categorical([None, None], categories=[]))).any()
