@@ -56,8 +56,7 @@ def stamp_check(bars: pd.DataFrame, *, open_minute: int | None = None) -> dict:
     levels: the minutes after the open trade nearly as much as the open itself, but the minute before it does not.
     """
     open_minute = _open_minute(bars) if open_minute is None else open_minute
-    local = bars["ts"].dt.tz_convert(calendar.ET)
-    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+    minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS % 1440  # ET minute of the day
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     checks = _opening_checks(
         np.zeros(len(bars), dtype=np.int64), day, minute, bars["volume"].to_numpy(), open_minute=open_minute
@@ -143,8 +142,7 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
     pass over the bars, no loop over segments.
     """
     open_minute = _open_minute(bars) if open_minute is None else open_minute
-    local = bars["ts"].dt.tz_convert(calendar.ET)
-    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+    minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS % 1440  # ET minute of the day
     file_code, files = pd.factorize(bars["file"])
     month = bars["trade_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
     segment, keys = pd.factorize(file_code.astype(np.int64) * 100_000 + month)
