@@ -19,7 +19,7 @@ import pytest
 
 from almanac import calendar
 from almanac.data_sources.contract_codes import normalize_contract, spread_rows
-from almanac.data_sources.files import build_file_dataset
+from almanac.data_sources.files import _as_text, build_file_dataset
 from almanac.data_sources.validation import BarsError, check_canonical
 from helpers import files_params
 
@@ -456,3 +456,16 @@ def test_spread_rows_of_a_categorical_column_are_those_of_its_text():
     assert expected.tolist() == [True, False, False, False, True, False, True, False] * 3
     assert (spread_rows(text.astype("category")) == expected).all()
     assert not spread_rows(pd.Series(pd.Categorical([None, None], categories=[]))).any()
+
+
+@pytest.mark.parametrize(
+    "codes", [["ESH24", None, "ESM24", "ESH24"], ["ES-continuous"] * 5, [None, None], ["ESZ24"] * 3 + [" es 03-25 "]]
+)
+def test_contract_text_is_astype_str_to_the_stored_bytes(codes):
+    categorical = pd.Series(pd.Categorical(codes), index=np.arange(10, 10 + len(codes)), name="contract")
+    expected = categorical.astype("str")
+    pd.testing.assert_series_equal(_as_text(categorical), expected)
+    tables = [pa.Table.from_pandas(s.to_frame(), preserve_index=False) for s in (_as_text(categorical), expected)]
+    assert tables[0].equals(tables[1]) and tables[0].schema == tables[1].schema
+    assert [t.column(0).num_chunks for t in tables] == [1, 1]
+    pd.testing.assert_series_equal(_as_text(expected), expected)
