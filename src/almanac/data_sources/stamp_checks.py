@@ -144,13 +144,21 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
     open_minute = _open_minute(bars) if open_minute is None else open_minute
     minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS % 1440  # ET minute of the day
     file_code, files = pd.factorize(bars["file"])
-    month = bars["trade_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    # Each date's month and day of the month from a table of the few thousand dates spanned (a calendar conversion
+    # of every bar is slow).
+    first = int(day.min())
+    month_of = np.arange(first, int(day.max()) + 1).astype("datetime64[D]").astype("datetime64[M]")
+    since_first = day - first
+    month = month_of.astype(np.int64)[since_first]
+    day_of_month = (day - month_of.astype("datetime64[D]").astype(np.int64)[since_first]).astype(np.intp)
     segment, keys = pd.factorize(file_code.astype(np.int64) * 100_000 + month)
     n = len(keys)
     volume = bars["volume"].to_numpy(dtype=np.float64)
-    profile = np.bincount(segment * 1440 + minute, weights=volume, minlength=n * 1440).reshape(n, 1440)
-    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    days = np.bincount(np.unique(segment.astype(np.int64) * 1_000_000 + day) // 1_000_000, minlength=n)
+    cell = segment * 1440 + minute  # (segment, ET minute of the day)
+    profile = np.bincount(cell, weights=volume, minlength=n * 1440).reshape(n, 1440)
+    # Trade dates per segment: a segment is one month, so (segment, day of the month) cells, no sort of the bars.
+    days = (np.bincount(segment * 31 + day_of_month, minlength=n * 31).reshape(n, 31) > 0).sum(axis=1)
     shifts = np.arange(-12, 13)
     zero = list(shifts).index(0)
     jump = _open_jump(profile, shifts, open_minute=open_minute)
@@ -165,7 +173,8 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
     # from the 2012-11-19 era on: 17:15-18:00 ET never trades, whatever the instrument's volume profile.  An empty
     # halt where it belongs clears the segment (the volume jump is left to the instruments it was tuned on);
     # an empty hour elsewhere, with bars in the halt, is a shift.
-    counts = np.bincount(segment * 1440 + minute, minlength=n * 1440).reshape(n, 1440)
+    counts = np.bincount(cell, minlength=n * 1440).reshape(n, 1440)
+    del cell
     first_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first_day, segment, day)
     in_quiet, empty, whole_day = _halt_evidence(counts, shifts)
