@@ -142,7 +142,8 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
     pass over the bars, no loop over segments.
     """
     open_minute = _open_minute(bars) if open_minute is None else open_minute
-    minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS % 1440  # ET minute of the day
+    wall_minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS  # ET minutes since 1970
+    minute = wall_minute % 1440  # ET minute of the day
     file_code, files = pd.factorize(bars["file"])
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     # Each date's month and day of the month from a table of the few thousand dates spanned (a calendar conversion
@@ -208,7 +209,8 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
             f"{h:+d} h ({'; '.join(evidence)}); part of the file was written in another timezone? Fix those lines or "
             "check data.timezone"
         )
-    _refuse_shift_from_a_day(bars, minute=minute, day=day, file_code=file_code, files=files, shifts=shifts)
+    _refuse_shift_from_a_day(bars, wall_minute=wall_minute, file_code=file_code, files=files, shifts=shifts)
+    del wall_minute
     # The one-minute check of stamp_check, per segment.
     report = []
     for i, check in _opening_checks(
@@ -237,20 +239,19 @@ def _halt_evidence(counts: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _refuse_shift_from_a_day(
-    bars: pd.DataFrame, *, minute: np.ndarray, day: np.ndarray, file_code: np.ndarray, files, shifts: np.ndarray
+    bars: pd.DataFrame, *, wall_minute: np.ndarray, file_code: np.ndarray, files, shifts: np.ndarray
 ) -> None:
     """A clock shift that starts on any day, not only one that covers a month: per file and ET calendar day holding
     a whole day of trading (bars in 20 of 24 hours, from 2012-11-19 on), the daily halt (17:15-18:00 ET, never
     traded) must be empty; a day with bars in it while the same window some whole hours away is empty is shifted.
-    The first such day is named with its first line (``minute``, ``day``: ET minute of the day and trade date of
-    each bar; ``file_code`` indexes ``files``).  Calendar days, not trade dates: a shifted bar is assigned to a
-    trade date by its shifted stamp, which scatters a shifted Globex day over two trade dates."""
-    utc_minute = calendar.epoch_ns(bars["ts"]) // calendar.BAR_NS
-    offset = (minute - utc_minute % 1440 + 720) % 1440 - 720  # the ET offset of each bar, in minutes (-300/-240)
-    calendar_day = (utc_minute + offset) // 1440  # the ET calendar day, in days since the epoch
+    The first such day is named with its first line (``wall_minute``: ET wall-clock minutes since 1970 of each
+    bar; ``file_code`` indexes ``files``).  Calendar days, not trade dates: a shifted bar is assigned to a trade
+    date by its shifted stamp, which scatters a shifted Globex day over two trade dates."""
+    calendar_day = wall_minute // 1440  # the ET calendar day, in days since the epoch
     first, span = int(calendar_day.min()), int(calendar_day.max() - calendar_day.min()) + 1
-    # (file, day) as a direct index: a few thousand days, no hashing of millions of keys
-    cell = (file_code.astype(np.int64) * span + (calendar_day - first)) * 1440 + minute
+    # (file, day, minute of the day) as a direct index: a few thousand days, no hashing of millions of keys
+    cell = file_code.astype(np.int64) * (span * 1440) + (wall_minute - first * 1440)
+    del calendar_day
     every = np.bincount(cell, minlength=(int(file_code.max()) + 1) * span * 1440).reshape(-1, 1440)
     keys = np.flatnonzero(every.any(axis=1))  # the (file, day) cells with bars
     counts = every[keys]
