@@ -256,7 +256,9 @@ def assign_trade_dates(ts_utc) -> np.ndarray:
     candidate = days + (minutes >= boundary).astype("timedelta64[D]")
     lo, hi = pd.Timestamp(candidate.min()), pd.Timestamp(candidate.max()) + pd.Timedelta(days=10)
     sessions = trading_days(lo, hi).to_numpy().astype("datetime64[D]")
-    pos = np.searchsorted(sessions, candidate, side="left")
+    # The position of every calendar day of the span, then one lookup per bar (no binary search per bar).
+    span = np.arange(candidate.min(), candidate.max() + np.timedelta64(1, "D"))
+    pos = np.searchsorted(sessions, span, side="left")[(candidate - span[0]).astype(np.int64)]
     if (pos >= len(sessions)).any():
         raise ValueError("bars fall after the last NYSE trading day known to exchange_calendars")
     return sessions[pos]
