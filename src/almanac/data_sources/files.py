@@ -322,11 +322,20 @@ def gap_report(bars: pd.DataFrame, *, rth: tuple[dt.time, dt.time] | None = None
     (reported, never filled)."""
     windows = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max(), rth=rth)
     day = pd.DatetimeIndex(bars["trade_date"])
-    open_ns = calendar.epoch_ns(windows["rth_open_utc"].reindex(day))
-    close_ns = calendar.epoch_ns(windows["rth_close_utc"].reindex(day))
+    # Each bar's row of the session table, looked up once for both bounds; a date not in it gets NaT's INT64 min
+    # (no bar is in its RTH), as the reindexed NaT did.
+    row = windows.index.get_indexer(day)
+    nat = np.iinfo(np.int64).min
+    open_ns = np.append(calendar.epoch_ns(windows["rth_open_utc"]), nat)[row]
+    close_ns = np.append(calendar.epoch_ns(windows["rth_close_utc"]), nat)[row]
     ts = calendar.epoch_ns(bars["ts"])
     in_rth = (ts >= open_ns) & (ts < close_ns)
-    present = pd.Series(in_rth).groupby(bars["trade_date"].to_numpy()).sum()
+    if (row >= 0).all():  # RTH bars per date counted by the table's rows (no grouping of every bar by its date)
+        seen = np.bincount(row, minlength=len(windows)) > 0
+        counts = np.bincount(row[in_rth], minlength=len(windows))[seen]
+        present = pd.Series(counts, index=pd.DatetimeIndex(windows.index[seen], name=None))
+    else:
+        present = pd.Series(in_rth).groupby(bars["trade_date"].to_numpy()).sum()
     expected = ((windows["rth_close_utc"] - windows["rth_open_utc"]).dt.total_seconds() // 60).reindex(present.index)
     missing = (expected - present).clip(lower=0).astype(int)
     worst = missing[missing > 0].sort_values(ascending=False, kind="stable").head(10)
