@@ -23,7 +23,7 @@ os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 from almanac.data_sources.dataset import load_bars
 from almanac.data_sources.raw_files import RAW_ROOT
 from almanac.data_sources.store import write_json, write_table
-from almanac.stage_io import imports_done, read_params, run_stage, stage_parser
+from almanac.stage_io import imports_done, keep_freed_memory, read_params, run_stage, stage_parser
 
 imports_done()
 
@@ -52,4 +52,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    keep_freed_memory()  # arrays of tens of MB freed and allocated again: reuse them (see keep_freed_memory)
     run_stage(main)

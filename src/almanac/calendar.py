@@ -222,11 +222,19 @@ def trading_days(start, end) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(sessions[(sessions >= start) & (sessions <= end)], name="trade_date").as_unit("s")
 
 
+def wall_clock_ns(ts, tz: str) -> np.ndarray:
+    """Wall-clock time in ``tz`` of tz-aware timestamps ``ts`` (no NaT) as int64 nanoseconds since local 1970-01-01
+    00:00, by pandas' conversion: ``// BAR_NS % 1440`` is the minute of the day, ``// DAY_NS`` the local date."""
+    # Converted once for every field: pandas' .hour, .minute and .normalize() each convert the whole array again.
+    return pd.DatetimeIndex(ts).tz_convert(tz).tz_localize(None).as_unit("ns").asi8
+
+
+DAY_NS = 1440 * BAR_NS
+
+
 def _minutes_ct(ts_utc: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    local = ts_utc.tz_convert(CT)
-    days = local.tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
-    minutes = (local.hour * 60 + local.minute).to_numpy()
-    return days, minutes
+    wall = wall_clock_ns(ts_utc, CT)
+    return (wall // DAY_NS).astype("datetime64[D]"), wall // BAR_NS % 1440
 
 
 def assign_trade_dates(ts_utc) -> np.ndarray:
@@ -248,7 +256,9 @@ def assign_trade_dates(ts_utc) -> np.ndarray:
     candidate = days + (minutes >= boundary).astype("timedelta64[D]")
     lo, hi = pd.Timestamp(candidate.min()), pd.Timestamp(candidate.max()) + pd.Timedelta(days=10)
     sessions = trading_days(lo, hi).to_numpy().astype("datetime64[D]")
-    pos = np.searchsorted(sessions, candidate, side="left")
+    # The position of every calendar day of the span, then one lookup per bar (no binary search per bar).
+    span = np.arange(candidate.min(), candidate.max() + np.timedelta64(1, "D"))
+    pos = np.searchsorted(sessions, span, side="left")[(candidate - span[0]).astype(np.int64)]
     if (pos >= len(sessions)).any():
         raise ValueError("bars fall after the last NYSE trading day known to exchange_calendars")
     return sessions[pos]

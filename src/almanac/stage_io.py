@@ -103,6 +103,33 @@ def _small_pages_for_arrays() -> None:
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
 
 
+RETAINED_BYTES = 1 << 30  # glibc malloc's mmap and trim thresholds for a stage that keeps its freed memory
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc reuse the memory a stage frees instead of handing it back to the kernel.
+
+    By default glibc maps every allocation above 32 MB from the kernel and unmaps it when freed, and returns the
+    heap's free top beyond 128 KB: each column of twenty years of bars (58 MB) is then a fresh mapping that the
+    kernel zeroes page by page at first touch, over and over.  With both thresholds at :data:`RETAINED_BYTES` the
+    process reuses what it freed: ``bars`` on the 20-year FirstRate file spent 1.2 s in the kernel instead of
+    4.7-5.3 s (2 interleaved runs each, same outputs), for 50-70 MB more peak RSS.  Only where memory comes from
+    changes, never a value.  Returns whether it was applied: glibc on Linux only, and not when the environment
+    already sets malloc's thresholds (``MALLOC_*_THRESHOLD_`` or ``GLIBC_TUNABLES``).
+    """
+    if not sys.platform.startswith("linux") or "glibc.malloc" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    import ctypes  # imported here: only the stages that call this need it
+
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)  # glibc's (musl's accepts and ignores it)
+    if mallopt is None:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    return bool(mallopt(m_trim_threshold, RETAINED_BYTES)) and bool(mallopt(m_mmap_threshold, RETAINED_BYTES))
+
+
 def imports_done() -> None:
     """Freeze the objects a stage's imports created and switch cyclic garbage collection back on.
 

@@ -242,6 +242,25 @@ def test_assign_trade_dates_on_100k_minutes():
     assert set(pd.DatetimeIndex(out).date) <= nyse_sessions()
 
 
+@pytest.mark.parametrize("tz", [CT, ET, "Europe/London", "Asia/Tokyo", "Australia/Sydney", "UTC"])
+@pytest.mark.parametrize("unit", ["s", "ms", "ns"])
+def test_wall_clock_ns_gives_pandas_local_fields(tz, unit):
+    # Minutes across every DST change of 2023-2024 in both hemispheres, plus random instants back to 1990 with
+    # seconds; the input in UTC and in another zone.
+    rng = np.random.default_rng(7)
+    minutes = pd.date_range("2023-01-01", "2024-12-31", freq="7min", tz="UTC")
+    seconds = pd.to_datetime(rng.integers(631_152_000, 1_900_000_000, 5_000), unit="s", utc=True)
+    for index in (minutes.append(seconds).as_unit(unit), seconds.tz_convert(ET).as_unit(unit)):
+        wall = calendar.wall_clock_ns(pd.Series(index), tz)
+        local = index.tz_convert(tz)
+        np.testing.assert_array_equal(wall // calendar.BAR_NS % 1440, (local.hour * 60 + local.minute).to_numpy())
+        np.testing.assert_array_equal(
+            (wall // calendar.DAY_NS).astype("datetime64[D]"),
+            local.tz_localize(None).normalize().to_numpy().astype("datetime64[D]"),
+        )
+        np.testing.assert_array_equal(wall, local.tz_localize(None).as_unit("ns").asi8)
+
+
 # --- RTH sessions, half days and cutoffs ------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import gc
 import importlib.util
 import logging
 import os
+import platform
 import subprocess
 import sys
 import warnings
@@ -67,6 +68,21 @@ def test_stages_keep_large_buffers_off_huge_pages():
         text=True, check=True,
     )  # fmt: skip
     assert kept.stdout.strip() == "mimalloc"
+
+
+def test_keep_freed_memory_sets_glibc_thresholds_unless_the_environment_does():
+    """Checked in fresh interpreters, as malloc's settings are process-wide."""
+    code = "from almanac import stage_io; print(stage_io.keep_freed_memory())"
+    names = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+    env = {k: v for k, v in os.environ.items() if k not in names}
+
+    def applied(**extra: str) -> str:
+        run = subprocess.run([sys.executable, "-c", code], env={**env, **extra}, capture_output=True, text=True)
+        return run.stdout.strip()
+
+    assert applied() == str(sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
+    assert applied(MALLOC_TRIM_THRESHOLD_="131072") == "False"
+    assert applied(GLIBC_TUNABLES="glibc.malloc.mmap_threshold=65536") == "False"
 
 
 STAGES = sorted((PARAMS.parent / "stages").glob("*.py"))

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from almanac import calendar
-from almanac.data_sources.contract_codes import normalize_contract
-from almanac.data_sources.files import build_file_dataset
+from almanac.data_sources.contract_codes import normalize_contract, spread_rows
+from almanac.data_sources.files import _as_text, build_file_dataset, gap_report
 from almanac.data_sources.validation import BarsError, check_canonical
 from helpers import files_params
 
@@ -447,3 +447,61 @@ def test_the_format_names_of_the_readers_and_the_schema_are_one_list():
 
     assert set(typing.get_args(DataParams.model_fields["format"].annotation)) == set(FORMATS)
     assert set(FORMATS_REQUIRING_TIMEZONE) <= set(FORMATS)
+
+
+def test_spread_rows_of_a_categorical_column_are_those_of_its_text():
+    codes = ["ESH4-ESM4", "ESH4", None, "ES 03-24", "ESM4:ESU4", " es 06-24 ", "ES-X", "ESH4"] * 3
+    text = pd.Series(codes, dtype="str")
+    expected = spread_rows(text)
+    assert expected.tolist() == [True, False, False, False, True, False, True, False] * 3
+    assert (spread_rows(text.astype("category")) == expected).all()
+    assert not spread_rows(pd.Series(pd.Categorical([None, None], categories=[]))).any()
+
+
+@pytest.mark.parametrize(
+    "codes", [["ESH24", None, "ESM24", "ESH24"], ["ES-continuous"] * 5, [None, None], ["ESZ24"] * 3 + [" es 03-25 "]]
+)
+def test_contract_text_is_astype_str_to_the_stored_bytes(codes):
+    categorical = pd.Series(pd.Categorical(codes), index=np.arange(10, 10 + len(codes)), name="contract")
+    expected = categorical.astype("str")
+    pd.testing.assert_series_equal(_as_text(categorical), expected)
+    tables = [pa.Table.from_pandas(s.to_frame(), preserve_index=False) for s in (_as_text(categorical), expected)]
+    assert tables[0].equals(tables[1]) and tables[0].schema == tables[1].schema
+    assert [t.column(0).num_chunks for t in tables] == [1, 1]
+    pd.testing.assert_series_equal(_as_text(expected), expected)
+
+
+def _gaps_one_day_at_a_time(bars: pd.DataFrame) -> dict:
+    """gap_report's contract, day by day (a reference for small frames whose dates are NYSE sessions)."""
+    windows = calendar.rth_sessions(bars["trade_date"].min(), bars["trade_date"].max())
+    missing, with_rth = {}, set()
+    for day in bars["trade_date"].drop_duplicates().sort_values():
+        open_utc, close_utc = windows.loc[day, ["rth_open_utc", "rth_close_utc"]]
+        ts = bars.loc[bars["trade_date"] == day, "ts"]
+        present = int(((ts >= open_utc) & (ts < close_utc)).sum())
+        missing[day] = max(int((close_utc - open_utc).total_seconds() // 60) - present, 0)
+        if present:
+            with_rth.add(day)
+    worst = sorted(((d, v) for d, v in missing.items() if v > 0), key=lambda item: -item[1])[:10]
+    return {
+        "rth_minutes_missing": sum(missing.values()),
+        "days_with_missing_rth_minutes": sum(v > 0 for v in missing.values()),
+        "worst_days": {str(d.date()): v for d, v in worst},
+        "trading_days_without_bars": sorted(str(d.date()) for d in windows.index if d not in with_rth),
+    }
+
+
+def test_gap_report_equals_its_day_by_day_definition():
+    # Three weeks around Thanksgiving (the 29th a half day) with random minutes left out, a day with evening bars
+    # only and a trading day without bars.
+    rng = np.random.default_rng(3)
+    ts = pd.date_range("2024-11-18 00:00", "2024-12-06 23:59", freq="min", tz="UTC")
+    ts = ts[(rng.random(len(ts)) < 0.9) & (ts.normalize() != pd.Timestamp("2024-11-26", tz="UTC"))]
+    bars = pd.DataFrame({"ts": ts, "trade_date": calendar.assign_trade_dates(ts).astype("datetime64[s]")})
+    evening_only = (bars["trade_date"] == pd.Timestamp("2024-12-03")) & (bars["ts"].dt.hour < 22)
+    bars = bars.loc[~evening_only].reset_index(drop=True)
+    expected = _gaps_one_day_at_a_time(bars)
+    # 2024-12-09: the Friday evening's bars belong to Monday, which has no RTH bars here
+    assert expected["trading_days_without_bars"] == ["2024-11-26", "2024-12-03", "2024-12-09"]
+    assert expected["days_with_missing_rth_minutes"] > 10
+    assert gap_report(bars) == expected

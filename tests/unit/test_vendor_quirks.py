@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from almanac.data_sources.cleaning import BAD_PRINT_WINDOW, _stretch_median
 from almanac.data_sources.csv_reader import MAX_LINE_BYTES
 from almanac.data_sources.files import build_file_dataset
 from almanac.errors import AlmanacWarning, BarsError
@@ -333,6 +334,28 @@ def test_bad_prints_can_be_dropped_and_counted(tmp_path):
 def test_a_bad_print_in_the_first_bars_is_judged_against_the_following_ones(tmp_path):
     path = write(tmp_path / "ES.txt", _with(minutes(), 1, "high", "50000.00"))
     assert error(path).startswith(f"{path}, line 1, column high: 50000.0 is a bad print")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stretch_median_is_the_documented_window_in_every_stretch(seed):
+    # Stretches of every length around the window (1 to 3 w), each row's reference computed one by one.
+    rng = np.random.default_rng(seed)
+    w = BAD_PRINT_WINDOW
+    lengths = rng.choice([1, 2, w - 1, w, w + 1, 2 * w - 1, 2 * w, 2 * w + 1, 3 * w], size=40)
+    key = np.repeat(np.arange(len(lengths)), lengths)
+    values = np.round(rng.normal(4000, 5, len(key)) * 4) / 4
+    expected = np.empty(len(key))
+    for start, length in zip(np.cumsum(lengths) - lengths, lengths, strict=True):
+        stretch = values[start : start + length]
+        for p in range(length):
+            if p >= w:
+                expected[start + p] = np.median(stretch[p - w : p])
+            elif length - 1 - p >= w:
+                expected[start + p] = np.median(stretch[p + 1 : p + 1 + w])
+            else:
+                expected[start + p] = pd.Series(stretch).median()
+    np.testing.assert_array_equal(_stretch_median(values, key), expected)
+    assert len(_stretch_median(values[:0], key[:0])) == 0
 
 
 def test_a_real_fast_market_is_not_a_bad_print(tmp_path):

@@ -89,7 +89,9 @@ def check_values(frame: pd.DataFrame, tick: float, *, traded_below_zero: bool = 
                     "start data.start after those days or remove them)"
                 )
             fail(values <= 0, column, why)
-        off = np.abs(values / tick - np.round(values / tick)) > 1e-6
+        ticks = values / tick  # |ticks - round(ticks)| > 1e-6, in place (no four temporaries of every price)
+        off = np.round(ticks)
+        off = np.abs(np.subtract(ticks, off, out=off), out=off) > 1e-6
         if off.any() and off.mean() > NOT_FUTURES_SHARE:
             row = frame.iloc[int(np.flatnonzero(off)[0])]
             raise BarsError(
@@ -102,10 +104,11 @@ def check_values(frame: pd.DataFrame, tick: float, *, traded_below_zero: bool = 
     o, h, low, c = (frame[k].to_numpy() for k in ("open", "high", "low", "close"))
     if (h < low).any():
         fail(h < low, "high", "high is below low")
-    if (h < np.maximum(o, c)).any():
-        fail(h < np.maximum(o, c), "high", "high is below open or close")
-    if (low > np.minimum(o, c)).any():
-        fail(low > np.minimum(o, c), "low", "low is above open or close")
+    top, bottom = np.maximum(o, c), np.minimum(o, c)
+    if (h < top).any():
+        fail(h < top, "high", "high is below open or close")
+    if (low > bottom).any():
+        fail(low > bottom, "low", "low is above open or close")
     volume = frame["volume"].to_numpy()
     if np.isnan(volume).any():
         fail(np.isnan(volume), "volume", "missing volume")
@@ -199,14 +202,17 @@ def find_bad_prints(frame: pd.DataFrame, ranges: float) -> tuple[np.ndarray, np.
     scale = np.maximum(scale, BAD_PRINT_FLOOR * np.abs(reference))
     # The furthest price of each bar, one column at a time (no n x 4 temporaries).  Ties name the close, then
     # the open: the high or low had to stretch to contain them.
+    # In place into two buffers, and copyto rather than boolean-index assignment (which gathers and scatters).
     furthest = np.zeros(len(close))
     column = np.full(len(close), 3, dtype=np.int8)
+    distance, further = np.empty(len(close)), np.empty(len(close), dtype=bool)
     for index in (3, 0, 1, 2):  # close, open, high, low
         name = ("open", "high", "low", "close")[index]
-        distance = np.abs(frame[name].to_numpy(dtype=np.float64) - reference) / scale
-        further = distance > furthest  # NaN (a series too short to judge) is never further
-        furthest[further] = distance[further]
-        column[further] = index
+        np.subtract(frame[name].to_numpy(dtype=np.float64), reference, out=distance)
+        np.divide(np.abs(distance, out=distance), scale, out=distance)
+        np.greater(distance, furthest, out=further)  # NaN (a series too short to judge) is never further
+        np.copyto(furthest, distance, where=further)
+        np.copyto(column, np.int8(index), where=further)
     return furthest > ranges, column
 
 
@@ -227,16 +233,23 @@ def _stretch_median(values: np.ndarray, key: np.ndarray) -> np.ndarray:
     out = bottleneck.move_median(previous, window=w, min_count=w) if n >= w else np.full(n, np.nan)
     starts = np.flatnonzero(np.concatenate([[True], np.diff(key) != 0]))
     lengths = np.diff(np.concatenate([starts, [n]]))
-    position = np.arange(n) - np.repeat(starts, lengths)
-    remaining = np.repeat(starts + lengths, lengths) - 1 - np.arange(n)
-    early = np.flatnonzero(position < w)
-    ahead = early[remaining[early] >= w]
+    # The first w rows of each stretch (in row order) and the rows after each of them in its stretch: built per
+    # stretch (a few thousand x w), not per bar.
+    first_rows = np.arange(w)[None, :] < lengths[:, None]
+    early = (starts[:, None] + np.arange(w))[first_rows]
+    remaining = ((lengths - 1)[:, None] - np.arange(w))[first_rows]
+    ahead = early[remaining >= w]
     if len(ahead):
         out[ahead] = np.median(values[ahead[:, None] + np.arange(1, w + 1)], axis=1)
-    short = early[remaining[early] < w]
+    short = early[remaining < w]
     if len(short):
-        whole = pd.Series(values).groupby(key).transform("median").to_numpy()
-        out[short] = whole[short]
+        # Each short stretch's own median: the groupby on those stretches' rows only (a group's median depends on
+        # its own values alone, so this is the median over all rows, without grouping millions of them).
+        stretch = np.unique(np.searchsorted(starts, short, side="right") - 1)
+        sizes = lengths[stretch]
+        rows = np.repeat(starts[stretch] - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+        whole = pd.Series(values[rows], index=rows).groupby(key[rows]).transform("median")
+        out[short] = whole.loc[short].to_numpy()
     return out
 
 

@@ -77,7 +77,17 @@ def contract_from_filename(path: Path) -> str | None:
 
 def spread_rows(contracts: pd.Series) -> np.ndarray:
     """Rows of calendar spreads (``ESH4-ESM4``, ``ESH4:ESM4``), whose prices are differences (negative, off the
-    outright tick grid).  NinjaTrader's outright codes (``ES 03-24``) also contain a dash and are not spreads."""
+    outright tick grid).  NinjaTrader's outright codes (``ES 03-24``) also contain a dash and are not spreads.
+    A categorical column is judged on its few categories, then broadcast by its codes (missing: not a spread)."""
+    if isinstance(contracts.dtype, pd.CategoricalDtype):
+        # The string methods on a categorical column build a text copy of every row (1 s on twenty years of bars)
+        # for an answer that depends on the category alone.
+        per_category = _spread_codes(pd.Series(contracts.cat.categories, dtype="str"))
+        return np.isin(contracts.cat.codes.to_numpy(), np.flatnonzero(per_category))
+    return _spread_codes(contracts)
+
+
+def _spread_codes(contracts: pd.Series) -> np.ndarray:
     spread = (
         contracts.str.contains("-", regex=False, na=False) | contracts.str.contains(":", regex=False, na=False)
     ) & ~contracts.str.strip().str.upper().str.fullmatch(_NINJA_CODE.pattern, na=False)

@@ -157,7 +157,9 @@ def _sniff_delimiter(line: str, expected: str) -> str | None:
 def _record_lines(data: bytes, start: int, end: int, header: bool, n_rows: int) -> np.ndarray:
     """1-based line (counted from ``start``) of every record in ``data[start:end]``: the CSV reader skips empty
     lines, so only non-empty lines count.  Works on the bounds, without copying the file's bytes."""
-    if data.find(b"\n\n", start, end) < 0 and data.find(b"\n\r\n", start, end) < 0:
+    # No carriage return at all (memchr: a few ms) spares the second scan for "\n\r\n" (0.4 s on 400 MB).
+    crlf = data.find(b"\r", start, end) >= 0
+    if data.find(b"\n\n", start, end) < 0 and not (crlf and data.find(b"\n\r\n", start, end) >= 0):
         return np.arange(n_rows) + 1 + int(header)
     buf = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
     newlines = np.flatnonzero(buf == ord("\n"))

@@ -56,8 +56,7 @@ def stamp_check(bars: pd.DataFrame, *, open_minute: int | None = None) -> dict:
     levels: the minutes after the open trade nearly as much as the open itself, but the minute before it does not.
     """
     open_minute = _open_minute(bars) if open_minute is None else open_minute
-    local = bars["ts"].dt.tz_convert(calendar.ET)
-    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+    minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS % 1440  # ET minute of the day
     day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     checks = _opening_checks(
         np.zeros(len(bars), dtype=np.int64), day, minute, bars["volume"].to_numpy(), open_minute=open_minute
@@ -143,16 +142,24 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
     pass over the bars, no loop over segments.
     """
     open_minute = _open_minute(bars) if open_minute is None else open_minute
-    local = bars["ts"].dt.tz_convert(calendar.ET)
-    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy()
+    wall_minute = calendar.wall_clock_ns(bars["ts"], calendar.ET) // calendar.BAR_NS  # ET minutes since 1970
+    minute = wall_minute % 1440  # ET minute of the day
     file_code, files = pd.factorize(bars["file"])
-    month = bars["trade_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    # Each date's month and day of the month from a table of the few thousand dates spanned (a calendar conversion
+    # of every bar is slow).
+    first = int(day.min())
+    month_of = np.arange(first, int(day.max()) + 1).astype("datetime64[D]").astype("datetime64[M]")
+    since_first = day - first
+    month = month_of.astype(np.int64)[since_first]
+    day_of_month = (day - month_of.astype("datetime64[D]").astype(np.int64)[since_first]).astype(np.intp)
     segment, keys = pd.factorize(file_code.astype(np.int64) * 100_000 + month)
     n = len(keys)
     volume = bars["volume"].to_numpy(dtype=np.float64)
-    profile = np.bincount(segment * 1440 + minute, weights=volume, minlength=n * 1440).reshape(n, 1440)
-    day = bars["trade_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    days = np.bincount(np.unique(segment.astype(np.int64) * 1_000_000 + day) // 1_000_000, minlength=n)
+    cell = segment * 1440 + minute  # (segment, ET minute of the day)
+    profile = np.bincount(cell, weights=volume, minlength=n * 1440).reshape(n, 1440)
+    # Trade dates per segment: a segment is one month, so (segment, day of the month) cells, no sort of the bars.
+    days = (np.bincount(segment * 31 + day_of_month, minlength=n * 31).reshape(n, 31) > 0).sum(axis=1)
     shifts = np.arange(-12, 13)
     zero = list(shifts).index(0)
     jump = _open_jump(profile, shifts, open_minute=open_minute)
@@ -167,7 +174,8 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
     # from the 2012-11-19 era on: 17:15-18:00 ET never trades, whatever the instrument's volume profile.  An empty
     # halt where it belongs clears the segment (the volume jump is left to the instruments it was tuned on);
     # an empty hour elsewhere, with bars in the halt, is a shift.
-    counts = np.bincount(segment * 1440 + minute, minlength=n * 1440).reshape(n, 1440)
+    counts = np.bincount(cell, minlength=n * 1440).reshape(n, 1440)
+    del cell
     first_day = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first_day, segment, day)
     in_quiet, empty, whole_day = _halt_evidence(counts, shifts)
@@ -201,7 +209,8 @@ def segment_checks(bars: pd.DataFrame, *, open_minute: int | None = None) -> lis
             f"{h:+d} h ({'; '.join(evidence)}); part of the file was written in another timezone? Fix those lines or "
             "check data.timezone"
         )
-    _refuse_shift_from_a_day(bars, minute=minute, day=day, file_code=file_code, files=files, shifts=shifts)
+    _refuse_shift_from_a_day(bars, wall_minute=wall_minute, file_code=file_code, files=files, shifts=shifts)
+    del wall_minute
     # The one-minute check of stamp_check, per segment.
     report = []
     for i, check in _opening_checks(
@@ -230,20 +239,19 @@ def _halt_evidence(counts: np.ndarray, shifts: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _refuse_shift_from_a_day(
-    bars: pd.DataFrame, *, minute: np.ndarray, day: np.ndarray, file_code: np.ndarray, files, shifts: np.ndarray
+    bars: pd.DataFrame, *, wall_minute: np.ndarray, file_code: np.ndarray, files, shifts: np.ndarray
 ) -> None:
     """A clock shift that starts on any day, not only one that covers a month: per file and ET calendar day holding
     a whole day of trading (bars in 20 of 24 hours, from 2012-11-19 on), the daily halt (17:15-18:00 ET, never
     traded) must be empty; a day with bars in it while the same window some whole hours away is empty is shifted.
-    The first such day is named with its first line (``minute``, ``day``: ET minute of the day and trade date of
-    each bar; ``file_code`` indexes ``files``).  Calendar days, not trade dates: a shifted bar is assigned to a
-    trade date by its shifted stamp, which scatters a shifted Globex day over two trade dates."""
-    utc_minute = calendar.epoch_ns(bars["ts"]) // calendar.BAR_NS
-    offset = (minute - utc_minute % 1440 + 720) % 1440 - 720  # the ET offset of each bar, in minutes (-300/-240)
-    calendar_day = (utc_minute + offset) // 1440  # the ET calendar day, in days since the epoch
+    The first such day is named with its first line (``wall_minute``: ET wall-clock minutes since 1970 of each
+    bar; ``file_code`` indexes ``files``).  Calendar days, not trade dates: a shifted bar is assigned to a trade
+    date by its shifted stamp, which scatters a shifted Globex day over two trade dates."""
+    calendar_day = wall_minute // 1440  # the ET calendar day, in days since the epoch
     first, span = int(calendar_day.min()), int(calendar_day.max() - calendar_day.min()) + 1
-    # (file, day) as a direct index: a few thousand days, no hashing of millions of keys
-    cell = (file_code.astype(np.int64) * span + (calendar_day - first)) * 1440 + minute
+    # (file, day, minute of the day) as a direct index: a few thousand days, no hashing of millions of keys
+    cell = file_code.astype(np.int64) * (span * 1440) + (wall_minute - first * 1440)
+    del calendar_day
     every = np.bincount(cell, minlength=(int(file_code.max()) + 1) * span * 1440).reshape(-1, 1440)
     keys = np.flatnonzero(every.any(axis=1))  # the (file, day) cells with bars
     counts = every[keys]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from almanac.calendar import epoch_ns
+from almanac.calendar import epoch_ns, wall_clock_ns
 from almanac.errors import BarsError
 
 __all__ = ["CANONICAL_COLUMNS", "PRICE_COLUMNS", "BarsError", "check_canonical"]
@@ -93,8 +93,7 @@ def coarse_days(bars: pd.DataFrame, *, rth: tuple[int, int]) -> pd.DataFrame:
     """
     columns = ["file", "trade_date", "spacing_min", "line"]
     ts = epoch_ns(bars["ts"])
-    offset = pd.DatetimeIndex(bars["ts"]).tz_convert("America/New_York").tz_localize(None).asi8 - ts  # per bar
-    minute = ((ts + offset) // 60_000_000_000) % 1440
+    minute = wall_clock_ns(bars["ts"], "America/New_York") // 60_000_000_000 % 1440
     inside = np.flatnonzero((minute >= rth[0]) & (minute < rth[1]))
     if len(inside) == 0:
         return pd.DataFrame(columns=columns)
