@@ -46,11 +46,15 @@ def _statements(nodes: Iterable[ast.AST]) -> Iterable[ast.AST]:
             yield from _statements(getattr(node, block, ()))
 
 
-@functools.cache  # a module is scanned once however many stages import it
 def imported_modules(path: Path) -> frozenset[str]:
     """The package's modules that ``path`` imports anywhere in it (parent packages included: they execute too)."""
+    return _imported(path.read_text(), str(path))
+
+
+@functools.cache  # keyed by the text: parsed once however many stages import the module, again once edited
+def _imported(source: str, filename: str) -> frozenset[str]:
     names: set[str] = set()
-    for node in _statements(ast.parse(path.read_text(), filename=str(path)).body):
+    for node in _statements(ast.parse(source, filename=filename).body):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

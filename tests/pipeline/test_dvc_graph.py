@@ -136,6 +136,18 @@ def test_the_import_scan_sees_lazy_imports(tmp_path):
     assert {"almanac/__init__.py", "almanac/ml/__init__.py"} <= names
 
 
+def test_the_import_scan_sees_an_import_added_after_a_first_scan(tmp_path):
+    script = tmp_path / "stage.py"
+    script.write_text("import logging\n")
+    assert stage_files(script, SRC) == set()
+    script.write_text("import logging\n\nfrom almanac.errors import BarsError\n")
+    assert {p.relative_to(SRC).as_posix() for p in stage_files(script, SRC)} == {
+        "almanac/__init__.py",
+        "almanac/version.py",
+        "almanac/errors.py",
+    }
+
+
 def test_the_params_scan_reads_sections_and_keys(tmp_path):
     script = tmp_path / "stage.py"
     script.write_text(
