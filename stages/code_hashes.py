@@ -14,7 +14,7 @@ gc.disable()  # no cyclic garbage collection until the imports are done: almanac
 import logging
 from pathlib import Path
 
-from almanac.stage_code import write_code_hashes
+from almanac.stage_code import stage_scripts, write_code_hashes
 from almanac.stage_io import imports_done, run_stage, stage_parser
 
 imports_done()
@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv: list[str] | None = None) -> None:
     """Run the stage (see the module docstring); ``argv`` defaults to ``sys.argv``."""
     args = stage_parser(__doc__, outputs={"code_hashes": "folder of one JSON per stage"}).parse_args(argv)
-    scripts = [p for p in (ROOT / "stages").glob("*.py") if p.resolve() != Path(__file__).resolve()]
-    names = write_code_hashes(scripts, Path(args.code_hashes), root=ROOT)
+    names = write_code_hashes(stage_scripts(ROOT), Path(args.code_hashes), root=ROOT)
     log.info("hashed the code of %d stages: %s", len(names), ", ".join(names))
 
 

@@ -91,6 +91,12 @@ def code_hashes(script: Path, *, root: Path) -> dict:
     }
 
 
+def stage_scripts(root: Path) -> list[Path]:
+    """The stage scripts of the repository ``root`` whose code is hashed: every ``stages/*.py`` but
+    ``code_hashes.py``, the stage that hashes (it depends on all the code itself)."""
+    return sorted(p for p in (root / "stages").glob("*.py") if p.stem != "code_hashes")
+
+
 def write_code_hashes(scripts: Iterable[Path], out: Path, *, root: Path) -> list[str]:
     """Write ``out/<stage>.json`` (:func:`code_hashes`) for every stage script; returns the stage names."""
     out.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from almanac.config import DEFAULTS, dotted_keys
-from almanac.stage_code import code_hashes, stage_files, write_code_hashes
+from almanac.stage_code import code_hashes, stage_files, stage_scripts, write_code_hashes
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
@@ -71,8 +71,7 @@ def test_a_stage_depends_on_its_code_hashes_and_on_no_source_file(name):
 def test_the_code_hashes_stage_depends_on_all_the_code_and_writes_one_file_per_stage(tmp_path):
     stage = STAGES["code_hashes"]
     assert stage["deps"] == ["src/almanac", "stages"] and stage["outs"] == ["data/code_hashes"]
-    scripts = [p for p in (REPO / "stages").glob("*.py") if p.stem != "code_hashes"]
-    assert sorted(write_code_hashes(scripts, tmp_path, root=REPO)) == sorted(set(STAGES) - {"code_hashes"})
+    assert sorted(write_code_hashes(stage_scripts(REPO), tmp_path, root=REPO)) == sorted(set(STAGES) - {"code_hashes"})
     backtest = json.loads((tmp_path / "backtest.json").read_text())
     assert backtest["script"] == "stages/backtest.py" and "src/almanac/ml/backtester.py" in backtest["files"]
     assert list(backtest["files"]) == sorted(backtest["files"])
@@ -86,8 +85,7 @@ def _copy(tmp_path: Path) -> Path:
 
 
 def _hashes(root: Path) -> dict[str, dict]:
-    scripts = [p for p in (root / "stages").glob("*.py") if p.stem != "code_hashes"]
-    return {p.stem: code_hashes(p, root=root) for p in scripts}
+    return {p.stem: code_hashes(p, root=root) for p in stage_scripts(root)}
 
 
 @pytest.mark.parametrize(

@@ -151,20 +151,21 @@ def test_a_toy_model_and_feature_family_along_the_recipes(tmp_path):
         cwd=root, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    used = subprocess.run(
-        [sys.executable, "-c",
-         "import almanac; from almanac.features.ml_features import FAMILIES; "
-         "from almanac.ml.models import ModelFactory; p = almanac.load_params('params.yaml'); "
-         "print(sorted(FAMILIES), p.train.toy.max_depth, type(ModelFactory.from_params(p.train, 'toy')).__name__)"],
-        cwd=root, env=env, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+
+    def printed(code: str) -> str:  # what ``code`` prints, run with the copy's package
+        return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                              check=True).stdout  # fmt: skip
+
+    used = printed(
+        "import almanac; from almanac.features.ml_features import FAMILIES; "
+        "from almanac.ml.models import ModelFactory; p = almanac.load_params('params.yaml'); "
+        "print(sorted(FAMILIES), p.train.toy.max_depth, type(ModelFactory.from_params(p.train, 'toy')).__name__)"
+    )
     assert used.strip() == "['cross_asset', 'early_session', 'regime', 'toy'] 2 Pipeline"
     # No dvc.yaml edit: the stages that run the family's code depend on it through their code hashes.
-    hashed = subprocess.run(
-        [sys.executable, "-c",
-         "from pathlib import Path; from almanac.stage_code import code_hashes; "
-         "print(*sorted(s for s in ('features', 'audit', 'labels', 'train') "
-         "if 'src/almanac/features/toy.py' in code_hashes(Path('stages', s + '.py').resolve(), root=Path.cwd())['files']))"],
-        cwd=root, env=env, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    hashed = printed(
+        "from pathlib import Path; from almanac.stage_code import code_hashes; "
+        "print(*sorted(s for s in ('features', 'audit', 'labels', 'train') "
+        "if 'src/almanac/features/toy.py' in code_hashes(Path('stages', s + '.py').resolve(), root=Path.cwd())['files']))"
+    )
     assert hashed.split() == ["audit", "features"]

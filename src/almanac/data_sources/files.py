@@ -58,6 +58,7 @@ from almanac.data_sources.stamp_checks import ONE_MINUTE_VERDICTS, one_minute_me
 from almanac.data_sources.validation import CANONICAL_COLUMNS, check_canonical
 from almanac.errors import AlmanacWarning, BarsError
 from almanac.instruments import Instrument, instrument
+from almanac.sessions import day_rows
 
 log = logging.getLogger(__name__)
 TRUTH_COLUMNS = {"trade_date": "datetime64[s]", "sigma": "float64", "z": "float64", "s": "float64"}
@@ -324,7 +325,7 @@ def gap_report(bars: pd.DataFrame, *, rth: tuple[dt.time, dt.time] | None = None
     day = pd.DatetimeIndex(bars["trade_date"])
     # Each bar's row of the session table, looked up once for both bounds; a date not in it gets NaT's INT64 min
     # (no bar is in its RTH), as the reindexed NaT did.
-    row = windows.index.get_indexer(day)
+    row = day_rows(bars, windows)
     nat = np.iinfo(np.int64).min
     open_ns = np.append(calendar.epoch_ns(windows["rth_open_utc"]), nat)[row]
     close_ns = np.append(calendar.epoch_ns(windows["rth_close_utc"]), nat)[row]
